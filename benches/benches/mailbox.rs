@@ -1,0 +1,2 @@
+//! Placeholder: filled by the mailbox work.
+fn main() {}

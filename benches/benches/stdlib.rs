@@ -1,0 +1,2 @@
+//! Placeholder: filled by the stdlib work.
+fn main() {}

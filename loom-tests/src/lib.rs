@@ -1,0 +1,1 @@
+//! loom models of bream's concurrency protocols: see the tests/ folder.

@@ -1,0 +1,1 @@
+//! bream-mailbox: see docs/.

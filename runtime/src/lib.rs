@@ -1,0 +1,1 @@
+//! bream: see docs/.

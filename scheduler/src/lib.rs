@@ -1,0 +1,1 @@
+//! bream-scheduler: see docs/.

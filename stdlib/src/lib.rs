@@ -1,0 +1,1 @@
+//! bream-stdlib: see docs/.
