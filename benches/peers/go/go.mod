@@ -1,0 +1,3 @@
+module bream-peer-go
+
+go 1.19
