@@ -1,1 +1,7 @@
 //! bream-scheduler: see docs/.
+
+mod context;
+mod stack;
+#[cfg(test)]
+mod tests;
+mod trap;

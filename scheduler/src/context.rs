@@ -1,0 +1,472 @@
+//! Stackful contexts: a task's code running on its own [`Stack`], able to stop in
+//! the middle ([`suspend`]) and go on later, possibly on another thread. The only
+//! module that imports `corosensei`.
+//!
+//! # Interface (what `scheduler` builds on)
+//!
+//! ```text
+//! pub(crate) struct Context;                    // Send (proof below), !Sync
+//! impl Context {
+//!     pub(crate) fn new(stack: Stack, f: impl FnOnce() + Send + 'static) -> Context;
+//!     pub(crate) fn resume(&mut self) -> Resumed;   // panics if already finished
+//!     pub(crate) fn is_finished(&self) -> bool;
+//!     pub(crate) fn into_stack(self) -> Stack;  // a suspended context is force-unwound first
+//! }
+//! pub(crate) enum Resumed { Suspended, Finished(Exit) }
+//! pub(crate) enum Exit { Returned, Panicked(String), StackOverflow }
+//! pub(crate) fn suspend();                      // inside a context: back to resume()'s caller
+//! pub(crate) fn in_context() -> bool;
+//! pub(crate) fn install_panic_hook();           // once per process; Context::new calls it
+//! pub(crate) fn on_fault(fault: usize, sp: usize) -> Fault;   // trap.rs, in a signal handler
+//! ```
+//! Dropping a `Context` is the same as `into_stack` and dropping the stack.
+//!
+//! # Vocabulary
+//!
+//! - A **context** is one corosensei `Coroutine` on one pooled [`Stack`]. It is
+//!   *not started* (the closure sits at the top of its stack), *suspended* (its
+//!   frames sit on its stack, below a saved stack pointer), *running* (some thread
+//!   is inside `resume`), or *finished* (its stack holds nothing).
+//! - The **running record** ([`Running`]) lives in the frame of `resume` while a
+//!   context runs, and a thread-local pointer (`CURRENT`) names it. `suspend`,
+//!   `in_context`, the panic hook and the SIGSEGV handler all find the running
+//!   context through it. It is a `const`-initialised `Cell` of a raw pointer: no
+//!   lazy initialisation and no destructor, so reading it is a plain
+//!   thread-pointer-relative load, safe in a signal handler.
+//!
+//! # How a context ends
+//!
+//! 1. The closure returns: `Exit::Returned`.
+//! 2. The closure panics: the body's `catch_unwind` turns the payload into
+//!    `Exit::Panicked(message)`. The panic hook installed by
+//!    [`install_panic_hook`] prints nothing for a panic inside a context (the
+//!    runtime reports crashes through `tracing`); other panics go to the hook
+//!    that was there before.
+//! 3. The stack overflows into its guard page: trap.rs's SIGSEGV handler calls
+//!    [`on_fault`], which uses corosensei's trap support to reset the stack and
+//!    make the coroutine return `Exit::StackOverflow` at once. **The overflowed
+//!    frames are not unwound**: what they own leaks, a lock they hold stays held
+//!    (a `Mutex`, or the allocator's own lock if the overflow happened inside
+//!    `malloc`), and a panic that was unwinding leaves the thread's panic count
+//!    raised. This is the price of going on; turn trapping off (abort) if that
+//!    is not acceptable.
+//! 4. The context is dropped or `into_stack` is called while it is suspended: it
+//!    is force-unwound (corosensei resumes it with a special panic payload that
+//!    unwinds every frame, running destructors). The body must let that payload
+//!    through; the running record's `unwinding` flag tells it so. A [`suspend`]
+//!    during any unwinding (a destructor that would block) returns at once.
+//!
+//! # Send: the proof and the rule it implies
+//!
+//! corosensei's `Coroutine` is `!Send`, because nothing stops its code from
+//! holding a `!Send` value (an `Rc`, a `RefCell` borrow of a thread-local, a
+//! `MutexGuard`) across a suspension, and moving the suspended coroutine to
+//! another thread would move that value too. `Context` is `Send` because of the
+//! proof at its `unsafe impl Send`, whose premise 3 is a **rule for users that
+//! the compiler cannot check**: *no thread-local borrow and no `!Send` value may
+//! be held across a yield point* (any bream call that can suspend: receive,
+//! yield, sleep, park). For example, a `thread_local!`'s `with` closure that
+//! yields and is resumed on another worker goes on writing through a reference
+//! into the *first* worker's thread-local storage, racing with that worker.
+//! docs/stacks.md states the rule for users.
+//!
+//! A second, open hazard is the compiler's: LLVM may compute the address of a
+//! thread-local once in a function and reuse it after a call, assuming the thread
+//! cannot change inside a call — which a stack switch breaks
+//! (rust-lang/unsafe-code-guidelines#602, open). Mitigation here: every access to
+//! `CURRENT` is in a small `#[inline(never)]` function, and [`suspend`] is
+//! `#[inline(never)]`, so no caller can hold a thread-local address across the
+//! switch inside one inlined body; the scheduler's worker-local state must be
+//! reached the same way (an `#[inline(never)]` accessor called after each
+//! suspension, never a reference kept across one).
+
+// Until the workers (scheduler/src/worker.rs, issue 3) use every item.
+#![cfg_attr(not(test), allow(dead_code))]
+
+use std::any::Any;
+use std::cell::Cell;
+use std::num::NonZeroUsize;
+use std::panic::{self, AssertUnwindSafe};
+use std::ptr;
+use std::sync::atomic::{compiler_fence, Ordering};
+use std::sync::Once;
+
+use corosensei::stack::StackPointer;
+use corosensei::trap::CoroutineTrapHandler;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+
+use crate::stack::Stack;
+
+/// How a finished context ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Exit {
+    /// The closure returned.
+    Returned,
+    /// The closure panicked; the panic message (`"Box<dyn Any>"` if the payload
+    /// was neither `&str` nor `String`).
+    Panicked(String),
+    /// The stack overflowed into its guard page; its frames were not unwound.
+    StackOverflow,
+}
+
+/// What [`Context::resume`] came back with.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Resumed {
+    /// The context called [`suspend`]; resume it again later.
+    Suspended,
+    /// The context finished; take its stack with [`Context::into_stack`].
+    Finished(Exit),
+}
+
+/// The coroutine type: no values passed in or out at a suspension; the body
+/// returns an [`Exit`].
+type Co = Coroutine<(), (), Exit, Stack>;
+
+/// The record of the context running on this thread. Lives in `resume`'s frame
+/// (or `force_unwind`'s) for exactly the time the context runs; `CURRENT` points
+/// at it meanwhile. Fields are touched by this thread only: the context's code,
+/// `resume`, and the signal handler interrupting either.
+struct Running {
+    /// The coroutine's `Yielder`, which lives at the top of its stack. Null until
+    /// the body's first instructions store it (first resume); `resume` copies it
+    /// in from and back out to the `Context`.
+    yielder: Cell<*const Yielder<(), ()>>,
+    /// The corosensei trap handle of the running coroutine (stack bounds).
+    trap: CoroutineTrapHandler<Exit>,
+    /// The guard page of the running stack, `[start, end)`.
+    guard: (usize, usize),
+    /// Set while `into_stack` force-unwinds: the body must let the unwind through.
+    unwinding: bool,
+}
+
+thread_local! {
+    /// The context running on this thread, or null. `const`-initialised and
+    /// destructor-free: reading it is async-signal-safe.
+    static CURRENT: Cell<*const Running> = const { Cell::new(ptr::null()) };
+}
+
+/// Reads `CURRENT`. Never inlined: see "Send" in the module essay (#602).
+#[inline(never)]
+fn current() -> *const Running {
+    CURRENT.get()
+}
+
+/// Replaces `CURRENT`, returning the old value. Never inlined (#602).
+#[inline(never)]
+fn set_current(r: *const Running) -> *const Running {
+    CURRENT.replace(r)
+}
+
+/// True when called from code running inside a context on this thread.
+#[inline(never)]
+pub(crate) fn in_context() -> bool {
+    !current().is_null()
+}
+
+/// A stackful coroutine on a pooled stack: not started, suspended, or finished
+/// (never observed running: `resume` holds `&mut self` while it runs).
+pub(crate) struct Context {
+    /// The coroutine, owning its stack.
+    co: Co,
+    /// The guard page of the stack (copied out: corosensei does not lend the stack).
+    guard: (usize, usize),
+    /// The coroutine's `Yielder` once it has started, else null. Written by
+    /// `resume` on the thread resuming it.
+    yielder: *const Yielder<(), ()>,
+}
+
+// SAFETY: `Context` may move to another thread while it is not started, suspended
+// or finished (never while running: `resume` borrows it mutably). What moves:
+// 1. The closure, while not started: it is `Send` (bound on `new`).
+// 2. The stack memory: a process-wide private mapping, valid on every thread; the
+//    `Stack` handle is `Send` (an address and an `Arc`).
+// 3. The frames on a suspended stack: bream's own frames (the body below, the
+//    scheduler's suspension points) hold no thread-affine value across `suspend`
+//    (`yielder` is a pointer into the stack itself, and `CURRENT` is re-read after
+//    every switch through `#[inline(never)]` accessors). The user's frames are
+//    covered by the rule stated in the module essay and docs/stacks.md: no `!Send`
+//    value and no thread-local borrow held across a yield point. The compiler
+//    cannot check that rule; it is the documented contract of `spawn`, as in
+//    every stackful-coroutine runtime for Rust.
+// 4. Registers: corosensei saves the callee-saved registers on the stack at a
+//    switch and restores them on the resuming thread; the thread pointer (fs) is
+//    not among them, so thread-locals read after a resume are the new thread's
+//    (hence the `#[inline(never)]` accessors).
+unsafe impl Send for Context {}
+
+/// Tells corosensei where a pooled stack is.
+// SAFETY: corosensei requires (a) a guard page that catches overflow and (b) at
+// least MIN_STACK_SIZE (4096) usable bytes. (a) `Stack::limit()` is the start of
+// its guard page, installed by stack.rs before the stack is first handed out;
+// (b) stack.rs rounds every stack up to at least 2 pages. `base` and `limit` are
+// page-aligned, hence STACK_ALIGNMENT-aligned, and non-zero (mmap'd addresses).
+unsafe impl corosensei::stack::Stack for Stack {
+    fn base(&self) -> StackPointer {
+        StackPointer::new(Stack::base(self)).expect("a mapped stack is not at 0")
+    }
+
+    fn limit(&self) -> StackPointer {
+        NonZeroUsize::new(Stack::limit(self)).expect("a mapped stack is not at 0")
+    }
+}
+
+impl Context {
+    /// A context that will run `f` on `stack` when first resumed.
+    pub(crate) fn new(stack: Stack, f: impl FnOnce() + Send + 'static) -> Context {
+        install_panic_hook();
+        let guard = stack.guard();
+        let co = Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| body(y, f));
+        Context {
+            co,
+            guard,
+            yielder: ptr::null(),
+        }
+    }
+
+    /// Runs the context until it suspends or finishes.
+    ///
+    /// # Panics
+    ///
+    /// If the context has finished already.
+    pub(crate) fn resume(&mut self) -> Resumed {
+        let running = Running {
+            yielder: Cell::new(self.yielder),
+            trap: self.co.trap_handler(),
+            guard: self.guard,
+            unwinding: false,
+        };
+        let prev = set_current(&running);
+        // The record is complete before the signal handler can see it: a signal
+        // interrupts this thread only, so a compiler fence is the partner of the
+        // handler's read of `CURRENT`.
+        compiler_fence(Ordering::SeqCst);
+        let result = self.co.resume(());
+        set_current(prev);
+        self.yielder = running.yielder.get();
+        match result {
+            CoroutineResult::Yield(()) => Resumed::Suspended,
+            CoroutineResult::Return(exit) => Resumed::Finished(exit),
+        }
+    }
+
+    /// True once the context has finished.
+    pub(crate) fn is_finished(&self) -> bool {
+        self.co.done()
+    }
+
+    /// The stack back, for the pool. A finished or never-started context gives it
+    /// at once (a never-started closure is dropped); a suspended one is first
+    /// force-unwound: its frames' destructors run, on its own stack.
+    pub(crate) fn into_stack(mut self) -> Stack {
+        self.unwind();
+        // SAFETY: `self` is forgotten right after `co` is read out, so `co` is
+        // neither used nor dropped twice; `Context` has no other field to drop.
+        let co = unsafe { ptr::read(&self.co) };
+        std::mem::forget(self);
+        co.into_stack()
+    }
+
+    /// Force-unwinds a suspended context (no-op otherwise), with a running record
+    /// in place so that the body lets the unwind through and `in_context` holds.
+    fn unwind(&mut self) {
+        if self.co.done() {
+            return;
+        }
+        if !self.co.started() {
+            self.co.force_unwind(); // drops the closure; runs no code on the stack
+            return;
+        }
+        let running = Running {
+            yielder: Cell::new(self.yielder),
+            trap: self.co.trap_handler(),
+            guard: self.guard,
+            unwinding: true,
+        };
+        let prev = set_current(&running);
+        compiler_fence(Ordering::SeqCst);
+        self.co.force_unwind();
+        set_current(prev);
+    }
+}
+
+impl Drop for Context {
+    fn drop(&mut self) {
+        self.unwind();
+    }
+}
+
+impl std::fmt::Debug for Context {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Context")
+            .field("started", &self.co.started())
+            .field("finished", &self.co.done())
+            .finish()
+    }
+}
+
+/// The code at the root of every context: records the yielder, runs `f`, turns
+/// its panic into an `Exit`, lets a forced unwind through.
+fn body(y: &Yielder<(), ()>, f: impl FnOnce()) -> Exit {
+    let running = current();
+    // SAFETY: the body runs only from `resume`, whose `Running` stays alive (and
+    // `CURRENT` names it) until the first switch back, which is after this line.
+    unsafe { (*running).yielder.set(y) };
+    match panic::catch_unwind(AssertUnwindSafe(f)) {
+        Ok(()) => Exit::Returned,
+        Err(payload) => {
+            // Re-read: the context may have been resumed on another thread.
+            let running = current();
+            // SAFETY: we run inside `resume` or `unwind`, whose record is alive.
+            if unsafe { (*running).unwinding } {
+                panic::resume_unwind(payload);
+            }
+            Exit::Panicked(panic_message(&*payload))
+        }
+    }
+}
+
+/// The message of a panic payload, as the default hook prints it.
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "Box<dyn Any>".to_owned()
+    }
+}
+
+/// Inside a running context: switches back to the caller of [`Context::resume`],
+/// which returns `Resumed::Suspended`; returns when the context is resumed again,
+/// possibly on another thread. Returns at once while the thread is unwinding (a
+/// destructor cannot block).
+///
+/// # Panics
+///
+/// Outside a context.
+#[inline(never)]
+pub(crate) fn suspend() {
+    let running = current();
+    assert!(!running.is_null(), "suspend() called outside a task");
+    if std::thread::panicking() {
+        return;
+    }
+    // SAFETY: `running` is this thread's live record (see `body`); its yielder was
+    // stored by the body before any user code could call `suspend`.
+    let yielder = unsafe { &*(*running).yielder.get() };
+    // After this call we may be on another thread: `running` is not used again.
+    yielder.suspend(());
+}
+
+/// Installs (once per process) a panic hook that prints nothing for a panic
+/// inside a context and defers to the previous hook for every other panic.
+pub(crate) fn install_panic_hook() {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        let previous = panic::take_hook();
+        panic::set_hook(Box::new(move |info| {
+            if !in_context() {
+                previous(info);
+            }
+        }));
+    });
+}
+
+/// What the SIGSEGV handler should do with a fault.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Fault {
+    /// Not an overflow of the context running on this thread: a real crash.
+    NotOurs,
+    /// An overflow, trapped: write these registers into the signal context and
+    /// return from the handler; `resume` then returns `Exit::StackOverflow`.
+    Trapped(TrapRegs),
+    /// An overflow, but the caller asked not to trap (it will abort).
+    Overflow,
+}
+
+/// The registers a trap rewrites (corosensei's `TrapHandlerRegs`, copied so that
+/// trap.rs does not import corosensei).
+#[cfg(target_arch = "x86_64")]
+#[derive(Clone, Copy, Debug)]
+#[allow(missing_docs)]
+pub(crate) struct TrapRegs {
+    pub(crate) rip: u64,
+    pub(crate) rsp: u64,
+    pub(crate) rbp: u64,
+    pub(crate) rdi: u64,
+    pub(crate) rsi: u64,
+}
+
+/// The registers a trap rewrites (corosensei's `TrapHandlerRegs`, copied so that
+/// trap.rs does not import corosensei).
+#[cfg(target_arch = "aarch64")]
+#[derive(Clone, Copy, Debug)]
+#[allow(missing_docs)]
+pub(crate) struct TrapRegs {
+    pub(crate) pc: u64,
+    pub(crate) sp: u64,
+    pub(crate) x0: u64,
+    pub(crate) x1: u64,
+    pub(crate) x29: u64,
+    pub(crate) lr: u64,
+}
+
+/// Classifies a fault at `fault` with stack pointer `sp`; with `trap`, prepares
+/// the running coroutine to return `Exit::StackOverflow`.
+///
+/// # Safety
+///
+/// Call only from a SIGSEGV/SIGBUS handler on this thread, with `fault` and `sp`
+/// from its `siginfo`/`ucontext`; on `Fault::Trapped`, the handler must write the
+/// registers into the `ucontext` and return.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub(crate) unsafe fn on_fault(fault: usize, sp: usize, trap: bool) -> Fault {
+    // Async-signal-safe: a thread-local load (const, no destructor) and reads of a
+    // record on this thread's stack; no allocation, no lock.
+    let running = current();
+    if running.is_null() {
+        return Fault::NotOurs;
+    }
+    // SAFETY: a non-null `CURRENT` names a live `Running` in a frame of this
+    // thread below the interrupted code (the fence in `resume` ordered its
+    // initialisation before the pointer store).
+    let running = unsafe { &*running };
+    let (g0, g1) = running.guard;
+    if !(g0..g1).contains(&fault) || !running.trap.stack_ptr_in_bounds(sp) {
+        return Fault::NotOurs;
+    }
+    if !trap {
+        return Fault::Overflow;
+    }
+    // SAFETY: corosensei's conditions for `setup_trap_handler`:
+    // 1. The interrupted stack pointer is inside the coroutine (checked above),
+    //    and the handler writes the returned registers into the ucontext (the
+    //    caller's obligation, stated above).
+    // 2. "The coroutine must not write to memory outside itself except through
+    //    volatile operations": ordinary Rust code does write outside its stack,
+    //    so a trapped task may leave half-finished writes in memory it owned or
+    //    locked; the frames are abandoned, never resumed, and those objects are
+    //    leaked (never read by a destructor). That is the documented cost of
+    //    trapping (module essay, point 3), which users can refuse by turning
+    //    trapping off.
+    // The closure is zero-sized and `Exit::StackOverflow` allocates nothing.
+    let regs = unsafe { running.trap.setup_trap_handler(|| Exit::StackOverflow) };
+    #[cfg(target_arch = "x86_64")]
+    let regs = TrapRegs {
+        rip: regs.rip,
+        rsp: regs.rsp,
+        rbp: regs.rbp,
+        rdi: regs.rdi,
+        rsi: regs.rsi,
+    };
+    #[cfg(target_arch = "aarch64")]
+    let regs = TrapRegs {
+        pc: regs.pc,
+        sp: regs.sp,
+        x0: regs.x0,
+        x1: regs.x1,
+        x29: regs.x29,
+        lr: regs.lr,
+    };
+    Fault::Trapped(regs)
+}

@@ -1,0 +1,158 @@
+//! The stack pool: guard pages without VMAs, the mprotect fallback's clean
+//! refusal, reuse without syscalls, release of cold stacks.
+
+use crate::stack::{
+    count_vmas, probe_guard_mode, GuardMode, Stack, StackError, StackPool, WARM_CAP,
+};
+
+/// Writes `byte` into every usable page of `s` (the guard page excluded).
+fn touch(s: &Stack, byte: u8) {
+    let (_, start) = s.guard();
+    for addr in (start..s.base()).step_by(4096) {
+        // SAFETY: [guard end, base) is the stack's usable memory, owned by `s`
+        // and not used by any context.
+        unsafe { (addr as *mut u8).write_volatile(byte) };
+    }
+}
+
+/// Reads the first byte of each usable page of `s`.
+fn read_all(s: &Stack) -> Vec<u8> {
+    let (_, start) = s.guard();
+    (start..s.base())
+        .step_by(4096)
+        // SAFETY: as in `touch`.
+        .map(|addr| unsafe { (addr as *const u8).read_volatile() })
+        .collect()
+}
+
+#[test]
+fn a_stack_is_page_aligned_with_its_guard_below() {
+    let pool = StackPool::new(20_000).unwrap();
+    let s = pool.get().unwrap();
+    assert_eq!(s.size(), 20_480, "rounded up to whole pages");
+    assert_eq!(pool.stack_size(), 20_480);
+    let (g0, g1) = s.guard();
+    assert_eq!(g0, s.limit());
+    assert_eq!(g1 - g0, 4096);
+    assert_eq!(s.base() - g1, s.size());
+    assert_eq!(s.base() % 4096, 0);
+    touch(&s, 7);
+    assert!(read_all(&s).iter().all(|&b| b == 7));
+}
+
+#[test]
+fn one_hundred_thousand_guarded_stacks_add_a_handful_of_vmas() {
+    if probe_guard_mode() != GuardMode::Madvise {
+        // Kernel < 6.13: the fallback's limit is tested below instead.
+        return;
+    }
+    let before = count_vmas().unwrap();
+    let pool = StackPool::new(16 * 1024).unwrap();
+    let stacks: Vec<Stack> = (0..100_000).map(|_| pool.get().unwrap()).collect();
+    let after = count_vmas().unwrap();
+    let stats = pool.stats();
+    assert_eq!(stats.guard, GuardMode::Madvise);
+    assert_eq!(stats.in_use, 100_000);
+    // 64+128+...+65536 slots: 100,000 stacks need 11 slabs; other tests running
+    // in parallel may map a few more things (thread stacks).
+    assert!(stats.slabs <= 11, "{stats:?}");
+    assert!(
+        after.saturating_sub(before) <= 11 + 8,
+        "100,000 stacks added {} VMAs",
+        after - before
+    );
+    drop(stacks);
+    assert_eq!(pool.stats().in_use, 0);
+}
+
+#[test]
+fn the_mprotect_fallback_refuses_before_max_map_count() {
+    let now = count_vmas().unwrap();
+    // A pretend limit 2,000 above what the process has: the pool must keep
+    // 256 mappings of headroom and refuse cleanly once it would cross it.
+    let limit = now + 2_000;
+    let pool = StackPool::with_options(16 * 1024, GuardMode::Mprotect, limit).unwrap();
+    let mut stacks = Vec::new();
+    let err = loop {
+        match pool.get() {
+            Ok(s) => stacks.push(s),
+            Err(e) => break e,
+        }
+        assert!(stacks.len() < 2_000, "never refused");
+    };
+    let StackError::MapCountLimit {
+        max_map_count,
+        in_use,
+    } = err
+    else {
+        panic!("expected MapCountLimit, got {err}");
+    };
+    assert_eq!(max_map_count, limit);
+    assert!(in_use < limit, "refused only after crossing the limit");
+    assert!(err.to_string().contains("sysctl vm.max_map_count"), "{err}");
+    // The guards really are separate mappings: ~2 a stack.
+    let added = count_vmas().unwrap().saturating_sub(now);
+    assert!(stacks.len() > 500, "refused too early: {}", stacks.len());
+    assert!(
+        added >= stacks.len(),
+        "{added} VMAs for {} stacks",
+        stacks.len()
+    );
+    // Returned stacks are reused: no new mapping needed.
+    stacks.truncate(10);
+    assert!(pool.get().is_ok());
+}
+
+#[test]
+fn the_warm_path_reuses_stacks_without_mapping() {
+    let pool = StackPool::new(16 * 1024).unwrap();
+    let first: Vec<Stack> = (0..100).map(|_| pool.get().unwrap()).collect();
+    let carved = pool.stats();
+    drop(first);
+    for _ in 0..10_000 {
+        let s = pool.get().unwrap();
+        pool.put(s);
+    }
+    let stats = pool.stats();
+    assert_eq!(stats.slabs, carved.slabs, "no new mmap");
+    assert_eq!(stats.carved, carved.carved, "no new guard page");
+    assert_eq!(stats.cold, 0, "no MADV_DONTNEED below WARM_CAP");
+    assert_eq!(stats.warm, 100);
+}
+
+#[test]
+fn stacks_beyond_the_warm_cap_give_their_pages_back() {
+    let pool = StackPool::new(8 * 1024).unwrap();
+    let stacks: Vec<Stack> = (0..WARM_CAP + 50).map(|_| pool.get().unwrap()).collect();
+    for s in &stacks {
+        touch(s, 0xAB);
+    }
+    drop(stacks);
+    let stats = pool.stats();
+    assert_eq!((stats.warm, stats.cold), (WARM_CAP, 50));
+    // Warm stacks come first and keep their contents...
+    let warm: Vec<Stack> = (0..WARM_CAP).map(|_| pool.get().unwrap()).collect();
+    assert!(warm.iter().all(|s| read_all(s).iter().all(|&b| b == 0xAB)));
+    // ...then cold ones, zero-filled: their pages went back to the kernel.
+    let cold = pool.get().unwrap();
+    assert!(read_all(&cold).iter().all(|&b| b == 0));
+    assert_eq!(pool.stats().carved, WARM_CAP + 50, "nothing new carved");
+}
+
+#[test]
+fn stacks_outlive_their_pool_handle() {
+    let pool = StackPool::new(8 * 1024).unwrap();
+    let s = pool.get().unwrap();
+    drop(pool);
+    touch(&s, 1); // still mapped: the stack holds the slab
+    assert!(read_all(&s).iter().all(|&b| b == 1));
+}
+
+#[test]
+fn errors_name_the_knob() {
+    let e = StackError::NoMemory {
+        stack_size: 65536,
+        source: std::io::Error::from_raw_os_error(libc::ENOMEM),
+    };
+    assert!(e.to_string().contains("stack size"), "{e}");
+}
