@@ -1,0 +1,290 @@
+//! The inbound queue: Dmitry Vyukov's intrusive MPSC queue ("Intrusive MPSC
+//! node-based queue", 1024cores.net), with a stub node.
+//!
+//! Producers (any thread holding a `Sender`) push with one `swap` on `tail` and
+//! one store of the old tail's `next`: wait-free, no loop, no CAS. The single
+//! consumer (the `Receiver`) pops by following `next` links from `head`.
+//!
+//! ```text
+//!   head (receiver-private)                      tail (shared, swapped by pushes)
+//!    │                                            │
+//!    ▼                                            ▼
+//!  [stub] ──next──▶ [A] ──next──▶ [B] ──next──▶ [C] ──next──▶ null
+//! ```
+//!
+//! A push does `prev = tail.swap(node)` and then `prev.next = node`. Between the
+//! two steps the queue is *inconsistent*: `node` is the tail but not yet reachable
+//! from `head`. A pop that meets this returns nothing (the message is a few
+//! instructions away from being visible); that is the price of a wait-free push.
+//! The stub node lets the queue never be empty of nodes, so push never has to
+//! handle a null tail; the consumer re-inserts it when it pops the last message.
+//!
+//! The low bit of `tail` is the receiver's waiting announcement; see
+//! [`crate::waiter`]. It can only be set on the stub, only while the queue is
+//! empty, and the next push's `swap` clears it (and so learns it must wake the
+//! receiver).
+
+use core::ptr::{self, NonNull};
+
+use crate::envelope::{free, Header};
+use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use crate::waiter;
+
+/// Keeps producer-written and receiver-written words on separate cache lines.
+/// 128 bytes, as crossbeam-utils' `CachePadded` on x86-64 (adjacent-line prefetch).
+#[repr(align(128))]
+pub(crate) struct CachePadded<T>(pub(crate) T);
+
+impl<T> core::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// What producers write.
+pub(crate) struct ProducerSide {
+    /// The last node pushed (possibly tagged with the waiting bit). Swapped by
+    /// every push; also swapped by the receiver when it re-inserts the stub, and
+    /// CASed by the receiver's waiting handshake.
+    pub(crate) tail: AtomicPtr<Header>,
+    /// Messages ever pushed. `fetch_add(Relaxed)` by each push, before its swap;
+    /// read by `len`. See [`Inner::len`] for why that is enough.
+    pushed: AtomicUsize,
+    /// Set (Relaxed) when the receiver is dropped; pushes then drop their message
+    /// instead of queueing it. A hint: a push racing with the drop may still
+    /// queue, and `Inner::drop` frees what it queued.
+    closed: AtomicBool,
+}
+
+/// What the receiver writes.
+pub(crate) struct ConsumerSide {
+    /// Messages ever removed, stored (Release) by the receiver after each
+    /// removal; read (Acquire) by `Sender::len`.
+    removed: AtomicUsize,
+    /// Where the receiver's `head` was when it was dropped: written once by
+    /// `Receiver::drop`, read by `Inner::drop` (after the `Arc`'s final acquire).
+    head_at_close: AtomicPtr<Header>,
+}
+
+/// The state shared by all handles of one mailbox, kept alive by an `Arc`.
+pub(crate) struct Inner {
+    pub(crate) producers: CachePadded<ProducerSide>,
+    consumer: CachePadded<ConsumerSide>,
+    /// The stub node. Its `next` is an atomic like any node's; its other fields
+    /// are never written. Its address is stable because `Inner` lives in an `Arc`.
+    stub: Header,
+}
+
+// `Inner` is `Send + Sync` by the auto traits: every field is an atomic or
+// immutable after construction. The messages reachable through its pointers are
+// `Send` (only `Envelope`s, which require `T: Send`, are ever pushed), and their
+// payloads are touched only by the single `Receiver` (or by `Inner::drop`, which
+// has exclusive access), never shared.
+
+impl Inner {
+    /// A new, empty queue: `tail` points at the stub. The caller must call
+    /// [`Inner::init`] once the value is at its final address (inside the `Arc`).
+    pub(crate) fn new() -> Self {
+        Inner {
+            producers: CachePadded(ProducerSide {
+                tail: AtomicPtr::new(ptr::null_mut()),
+                pushed: AtomicUsize::new(0),
+                closed: AtomicBool::new(false),
+            }),
+            consumer: CachePadded(ConsumerSide {
+                removed: AtomicUsize::new(0),
+                head_at_close: AtomicPtr::new(ptr::null_mut()),
+            }),
+            stub: Header::stub(),
+        }
+    }
+
+    /// Points `tail` at the stub. Called once, before any handle exists.
+    pub(crate) fn init(&self) {
+        // Relaxed: the `Arc` is handed to other threads only through the handles,
+        // whose transfer to another thread synchronizes (spawn, channel, ...).
+        self.producers.tail.store(self.stub(), Ordering::Relaxed);
+        self.consumer
+            .head_at_close
+            .store(self.stub(), Ordering::Relaxed);
+    }
+
+    /// The stub's address.
+    pub(crate) fn stub(&self) -> *mut Header {
+        ptr::addr_of!(self.stub).cast_mut()
+    }
+
+    /// Producer side: appends `node`. Returns true if this push consumed the
+    /// receiver's waiting announcement (the caller must wake the receiver).
+    ///
+    /// # Safety
+    /// `node` is a block owned by the caller (from `Envelope::into_raw`); it is
+    /// given to the queue.
+    pub(crate) unsafe fn push(&self, node: NonNull<Header>) -> bool {
+        let node = node.as_ptr();
+        // SAFETY: the caller owns `node`; no one else sees it yet.
+        unsafe { (*node).next.store(ptr::null_mut(), Ordering::Relaxed) };
+        self.producers.pushed.fetch_add(1, Ordering::Relaxed);
+        // AcqRel. Release: publishes `node` (its header, payload and null `next`)
+        // to the next push, which swaps it out and writes `node.next`, and to the
+        // receiver's tail load in `pop`. Acquire: synchronizes with the swap that
+        // published `prev` (or the receiver's stub re-insert), so our store to
+        // `prev.next` below is ordered after `prev`'s initialization.
+        let prev = self.producers.tail.swap(node, Ordering::AcqRel);
+        let (prev, wake) = waiter::claim(prev);
+        // SAFETY: `prev` was the tail, so it is a live node (or the stub) whose
+        // `next` only we may write now: each node is swapped out of `tail`
+        // exactly once, and the receiver frees a node only after seeing its
+        // `next` set (by this store) or after re-inserting the stub behind it.
+        // Release: pairs with the Acquire loads of `next` in `pop`, making
+        // `node`'s contents visible to the receiver.
+        unsafe { (*prev).next.store(node, Ordering::Release) };
+        wake
+    }
+
+    /// True once the receiver is gone (a hint, see `ProducerSide::closed`).
+    pub(crate) fn is_closed(&self) -> bool {
+        self.producers.closed.load(Ordering::Relaxed)
+    }
+
+    /// Messages in the mailbox as seen from any thread.
+    ///
+    /// `removed` is loaded first (Acquire, pairing with the receiver's Release
+    /// store in `publish_removed`): every removal it counts was of a message whose
+    /// push's `fetch_add` happens-before that store (push: `fetch_add`, then the
+    /// Release swap/link; receiver: Acquire pop, then the store). So the later
+    /// `pushed` load sees at least those pushes, and the difference is never
+    /// negative. It is exact when no push or removal is in flight.
+    pub(crate) fn len(&self) -> usize {
+        let removed = self.consumer.removed.load(Ordering::Acquire);
+        let pushed = self.producers.pushed.load(Ordering::Relaxed);
+        pushed.saturating_sub(removed)
+    }
+
+    /// Receiver side: messages ever pushed (see [`Inner::len`]).
+    pub(crate) fn pushed(&self) -> usize {
+        self.producers.pushed.load(Ordering::Relaxed)
+    }
+
+    /// Receiver side: publishes the receiver's removal count.
+    pub(crate) fn publish_removed(&self, removed: usize) {
+        // Release: pairs with the Acquire load in `len`.
+        self.consumer.removed.store(removed, Ordering::Release);
+    }
+
+    /// Receiver side, as its drop begins: pushes may stop queueing.
+    pub(crate) fn mark_closed(&self) {
+        self.producers.closed.store(true, Ordering::Relaxed);
+    }
+
+    /// Receiver side, as its drop ends: remember where `head` is.
+    pub(crate) fn close(&self, head: *mut Header) {
+        // Relaxed: read only by `Inner::drop`, which runs after the `Arc`'s
+        // final decrement, an acquire of every earlier holder's writes.
+        self.consumer.head_at_close.store(head, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Inner {
+    /// Frees every message still in the inbound queue: those the receiver had not
+    /// popped when it was dropped, and those pushed after (or racing with) that.
+    /// Every handle is gone, so no push is half done and every link is set.
+    fn drop(&mut self) {
+        let stub = self.stub();
+        let mut h = self.consumer.head_at_close.load(Ordering::Relaxed);
+        while !h.is_null() {
+            // SAFETY: `h` is a node of the queue (from the receiver's `head`
+            // onwards, following links), each live until freed here; we read its
+            // link before freeing it. Exclusive access: the last handle is gone.
+            let next = unsafe { (*h).next.load(Ordering::Acquire) };
+            if h != stub {
+                // SAFETY: `h` is a message block owned by the queue, reachable
+                // only through the link we just stepped over; freed once.
+                unsafe { free(NonNull::new_unchecked(h)) };
+            }
+            h = next;
+        }
+    }
+}
+
+/// The receiver's end of the inbound queue. Owned by the `Receiver`; never shared.
+pub(crate) struct Consumer {
+    /// The next node to pop (the stub when nothing has been pushed since the
+    /// last time the queue was emptied).
+    pub(crate) head: *mut Header,
+}
+
+impl Consumer {
+    pub(crate) fn new(inner: &Inner) -> Self {
+        Consumer { head: inner.stub() }
+    }
+
+    /// Pops the oldest message, or `None` if the queue is empty or the oldest
+    /// message's push is still half done (see the module essay).
+    ///
+    /// # Safety
+    /// `self` is the one `Consumer` of `inner` (the caller is the `Receiver`).
+    pub(crate) unsafe fn pop(&mut self, inner: &Inner) -> Option<NonNull<Header>> {
+        let stub = inner.stub();
+        let mut head = self.head;
+        // Acquire (every `next` load here): pairs with the Release store of
+        // `prev.next` in `push` (or in our own stub re-insert).
+        // SAFETY: (for every deref below) `head` and the nodes reached from it
+        // are in the queue, which only this consumer frees.
+        let mut next = unsafe { (*head).next.load(Ordering::Acquire) };
+        if head == stub {
+            if next.is_null() {
+                return None;
+            }
+            // Step over the stub.
+            head = next;
+            self.head = head;
+            // SAFETY: as above.
+            next = unsafe { (*head).next.load(Ordering::Acquire) };
+        }
+        if !next.is_null() {
+            self.head = next;
+            // SAFETY: `head` is non-null (a queue node).
+            return Some(unsafe { NonNull::new_unchecked(head) });
+        }
+        // `head` is the last linked node. If it is not the tail, a push is half
+        // done behind it: come back later. Acquire: pairs with the push's swap.
+        let tail = waiter::untag(inner.producers.tail.load(Ordering::Acquire));
+        if head != tail {
+            return None;
+        }
+        // `head` is the last message: put the stub behind it so it can be popped.
+        // SAFETY: the stub is not in the queue (head != stub and head is last),
+        // and only the consumer re-inserts it.
+        unsafe { inner.push_stub() };
+        // SAFETY: as above.
+        next = unsafe { (*head).next.load(Ordering::Acquire) };
+        if !next.is_null() {
+            self.head = next;
+            // SAFETY: `head` is non-null (a queue node).
+            return Some(unsafe { NonNull::new_unchecked(head) });
+        }
+        None
+    }
+}
+
+impl Inner {
+    /// The consumer re-inserts the stub (Vyukov's `mpscq_push(q, &q->stub)`),
+    /// without counting it as a message and without looking for the waiting bit.
+    ///
+    /// # Safety
+    /// Called only by the consumer, only while the stub is not in the queue.
+    unsafe fn push_stub(&self) {
+        let stub = self.stub();
+        // SAFETY: the stub is out of the queue, so no producer writes its `next`.
+        unsafe { (*stub).next.store(ptr::null_mut(), Ordering::Relaxed) };
+        // AcqRel, as in `push` (the partners are the same).
+        let prev = self.producers.tail.swap(stub, Ordering::AcqRel);
+        // The waiting bit lives only on the stub, which was out of the queue.
+        debug_assert!(!waiter::is_tagged(prev));
+        let prev = waiter::untag(prev);
+        // SAFETY: as in `push`. Release: pairs with the Acquire loads in `pop`.
+        unsafe { (*prev).next.store(stub, Ordering::Release) };
+    }
+}

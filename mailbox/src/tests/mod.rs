@@ -1,0 +1,3 @@
+//! Scenarios that need private access: marker bookkeeping across removals.
+
+mod markers;
