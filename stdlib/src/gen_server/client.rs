@@ -1,0 +1,317 @@
+//! The client side of a gen_server: [`ServerRef`], [`call`], [`cast`], [`reply`],
+//! [`stop`], and the messages they send.
+//!
+//! # How a call works (and why it is built this way)
+//!
+//! 1. `make_ref()` gives a fresh tag and sets the caller's receive marker: the
+//!    reply can only be a message that arrives *after* this point.
+//! 2. `monitor(server)`: if the server is dead, or dies before it answers, a
+//!    `Down` arrives (after the marker too) and the call returns `NoProc` or
+//!    `Exit(reason)` instead of waiting forever.
+//! 3. `alias()`: the server answers through this alias, not the caller's pid.
+//! 4. Send `CallMsg { request, from: From { alias, tag } }` to the server.
+//! 5. `receive! { marker tag; ... }` waits for the reply tagged `tag` or the
+//!    `Down`: it scans only what arrived after step 1, so a caller with 10,000
+//!    unrelated messages queued pays nothing for them (OTP 24's receive
+//!    optimisation, DESIGN.md §5).
+//! 6. `unalias`, and `demonitor(.., flush)` so no `Down` is left behind.
+//!
+//! A reply that the server sends *after* the caller gave up (timeout) is sent to
+//! an alias that no longer exists: the runtime drops it, so it never sits in the
+//! caller's mailbox (before OTP 24, such late replies piled up forever in the
+//! mailbox of a caller that caught the timeout). One window is left: the reply
+//! can arrive between the timeout firing and `unalias`; the caller then finds it
+//! with one last `after 0` receive and returns it, as OTP does.
+
+use std::fmt;
+use std::marker::PhantomData;
+use std::time::Duration;
+
+use bream::{receive, ExitReason, Pid};
+
+use super::callbacks::GenServer;
+
+/// The default timeout of a call, as OTP's (5000 ms).
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// A call that never times out (OTP's `infinity`). The call still returns if the
+/// server dies.
+pub const INFINITY: Duration = Duration::MAX;
+
+/// A typed handle to a server running `S`: [`call`] and [`cast`] through it only
+/// send what `S` handles. Cheap to copy and to send to other processes.
+///
+/// It names the server by pid, or by registered name (resolved at each use, so
+/// it follows a restarted server that registers the same name again).
+pub struct ServerRef<S> {
+    target: Target,
+    _server: PhantomData<fn() -> S>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Target {
+    Pid(Pid),
+    Name(&'static str),
+}
+
+impl<S: GenServer> ServerRef<S> {
+    /// A handle to the server `pid`, which the caller knows runs `S`. Messages a
+    /// process does not take stay in its mailbox: a wrong `S` makes calls time out.
+    pub fn from_pid(pid: Pid) -> Self {
+        ServerRef {
+            target: Target::Pid(pid),
+            _server: PhantomData,
+        }
+    }
+
+    /// A handle to whatever server is registered as `name` when it is used.
+    pub fn named(name: &'static str) -> Self {
+        ServerRef {
+            target: Target::Name(name),
+            _server: PhantomData,
+        }
+    }
+
+    /// The server's pid now: `None` if the name is not registered.
+    pub fn pid(&self) -> Option<Pid> {
+        match self.target {
+            Target::Pid(pid) => Some(pid),
+            Target::Name(name) => bream::whereis(name),
+        }
+    }
+
+    /// The name this handle resolves, if it was made with [`named`](Self::named).
+    pub fn name(&self) -> Option<&'static str> {
+        match self.target {
+            Target::Pid(_) => None,
+            Target::Name(name) => Some(name),
+        }
+    }
+}
+
+impl<S> Clone for ServerRef<S> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<S> Copy for ServerRef<S> {}
+impl<S> PartialEq for ServerRef<S> {
+    fn eq(&self, other: &Self) -> bool {
+        self.target == other.target
+    }
+}
+impl<S> Eq for ServerRef<S> {}
+impl<S> fmt::Debug for ServerRef<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.target {
+            Target::Pid(pid) => write!(f, "ServerRef({pid:?})"),
+            Target::Name(name) => write!(f, "ServerRef({name:?})"),
+        }
+    }
+}
+
+/// Who to answer: the handle a server gets with each call (OTP's `From`). Keep it
+/// to answer later with [`reply`], from any process.
+pub struct From<R> {
+    alias: bream::Alias,
+    tag: bream::Ref,
+    _reply: PhantomData<fn(R)>,
+}
+
+impl<R> Clone for From<R> {
+    fn clone(&self) -> Self {
+        From {
+            alias: self.alias,
+            tag: self.tag,
+            _reply: PhantomData,
+        }
+    }
+}
+impl<R> fmt::Debug for From<R> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("From").field("tag", &self.tag).finish()
+    }
+}
+
+/// Why a [`call`] (or [`stop`]) returned no reply.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum CallError {
+    /// No reply within the timeout. The server may still be working on it; its
+    /// late reply will be dropped.
+    Timeout,
+    /// The server was not running (dead pid, or no process under the name).
+    NoProc,
+    /// The server exited with this reason before it replied.
+    Exit(ExitReason),
+    /// A server called itself, which would wait forever (OTP's `calling_self`).
+    CallingSelf,
+}
+
+impl fmt::Display for CallError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CallError::Timeout => f.write_str("call timed out"),
+            CallError::NoProc => f.write_str("no such server"),
+            CallError::Exit(reason) => write!(f, "server exited: {reason:?}"),
+            CallError::CallingSelf => f.write_str("a server called itself"),
+        }
+    }
+}
+
+impl std::error::Error for CallError {}
+
+/// A call in the server's mailbox.
+pub(crate) struct CallMsg<S: GenServer> {
+    pub(crate) request: S::Call,
+    pub(crate) from: From<S::Reply>,
+}
+
+/// A cast in the server's mailbox.
+pub(crate) struct CastMsg<S: GenServer>(pub(crate) S::Cast);
+
+/// [`stop`]'s request: terminate with this reason.
+pub(crate) struct StopMsg {
+    pub(crate) reason: ExitReason,
+}
+
+/// A reply in the caller's mailbox.
+struct ReplyMsg<R> {
+    tag: bream::Ref,
+    value: R,
+}
+
+/// Call `server` and wait up to `timeout` for its reply (OTP's `gen_server:call/3`).
+///
+/// Never waits longer than `timeout`, and returns as soon as the server dies.
+/// The cost does not depend on how many other messages wait in the caller's
+/// mailbox (see the module docs). Pass [`INFINITY`] to wait as long as the
+/// server lives.
+///
+/// # Errors
+///
+/// [`CallError::NoProc`] if the server is not running, [`CallError::Exit`] if it
+/// exits before replying, [`CallError::Timeout`] if it does not reply in time,
+/// [`CallError::CallingSelf`] if the server calls itself.
+pub fn call<S: GenServer>(
+    server: &ServerRef<S>,
+    request: S::Call,
+    timeout: Duration,
+) -> Result<S::Reply, CallError> {
+    let pid = server.pid().ok_or(CallError::NoProc)?;
+    if pid == bream::self_pid() {
+        return Err(CallError::CallingSelf);
+    }
+    let alias = bream::alias();
+    let tag = bream::make_ref();
+    let monitor = bream::monitor(pid);
+    let from = From {
+        alias,
+        tag,
+        _reply: PhantomData,
+    };
+    bream::send(pid, CallMsg::<S> { request, from });
+    let outcome = if timeout == INFINITY {
+        receive! { marker tag;
+            r: ReplyMsg<S::Reply> if r.tag == tag => Ok(r.value),
+            d: bream::Down if d.monitor == monitor => Err(down_error(d.reason)),
+        }
+    } else {
+        receive! { marker tag;
+            r: ReplyMsg<S::Reply> if r.tag == tag => Ok(r.value),
+            d: bream::Down if d.monitor == monitor => Err(down_error(d.reason)),
+            after timeout => Err(CallError::Timeout),
+        }
+    };
+    bream::unalias(alias);
+    match outcome {
+        Ok(value) => {
+            bream::demonitor(monitor, true);
+            Ok(value)
+        }
+        Err(CallError::Timeout) => {
+            bream::demonitor(monitor, true);
+            // The reply may have arrived after the timer fired and before
+            // `unalias`: take it now, or nothing will (OTP does the same).
+            receive! { marker tag;
+                r: ReplyMsg<S::Reply> if r.tag == tag => Ok(r.value),
+                after Duration::ZERO => Err(CallError::Timeout),
+            }
+        }
+        Err(error) => Err(error),
+    }
+}
+
+fn down_error(reason: ExitReason) -> CallError {
+    match reason {
+        ExitReason::NoProc => CallError::NoProc,
+        other => CallError::Exit(other),
+    }
+}
+
+/// Answer a call the server kept with [`CallResult::NoReply`](super::CallResult)
+/// (OTP's `gen_server:reply/2`). Any process may answer. Replying to a caller
+/// that gave up, or answering twice, is harmless: the alias is gone and the
+/// runtime drops the message.
+pub fn reply<R: Send + 'static>(from: &From<R>, value: R) {
+    bream::send_alias(
+        from.alias,
+        ReplyMsg {
+            tag: from.tag,
+            value,
+        },
+    );
+}
+
+/// Send `server` a message that needs no answer (OTP's `gen_server:cast/2`).
+/// Never fails and never waits: a cast to a server that is not running is
+/// dropped, as in OTP.
+pub fn cast<S: GenServer>(server: &ServerRef<S>, message: S::Cast) {
+    if let Some(pid) = server.pid() {
+        bream::send(pid, CastMsg::<S>(message));
+    }
+}
+
+/// Stop `server` with `reason` and wait until it has exited (OTP's
+/// `gen_server:stop/3`): the server runs `terminate(&reason)` and exits.
+///
+/// # Errors
+///
+/// [`CallError::NoProc`] if it is not running, [`CallError::Timeout`] if it has
+/// not exited within `timeout` (it keeps running), [`CallError::Exit`] if it
+/// exited with another reason than `reason` (e.g. `terminate` panicked).
+pub fn stop<S: GenServer>(
+    server: &ServerRef<S>,
+    reason: ExitReason,
+    timeout: Duration,
+) -> Result<(), CallError> {
+    let pid = server.pid().ok_or(CallError::NoProc)?;
+    if pid == bream::self_pid() {
+        return Err(CallError::CallingSelf);
+    }
+    let tag = bream::make_ref();
+    let monitor = bream::monitor(pid);
+    bream::send(
+        pid,
+        StopMsg {
+            reason: reason.clone(),
+        },
+    );
+    let down = if timeout == INFINITY {
+        receive! { marker tag;
+            d: bream::Down if d.monitor == monitor => Some(d.reason),
+        }
+    } else {
+        receive! { marker tag;
+            d: bream::Down if d.monitor == monitor => Some(d.reason),
+            after timeout => None,
+        }
+    };
+    match down {
+        None => {
+            bream::demonitor(monitor, true);
+            Err(CallError::Timeout)
+        }
+        Some(got) if got == reason => Ok(()),
+        Some(got) => Err(down_error(got)),
+    }
+}
