@@ -3,3 +3,4 @@
 
 mod context_tests;
 mod stack_tests;
+mod sched_tests;

@@ -1,0 +1,459 @@
+//! The scheduler handle, its builder, and the state every worker shares.
+
+use std::fmt;
+use std::io;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use crossbeam_deque::{Injector, Stealer, Worker as Deque};
+use parking_lot::{Mutex, RwLock};
+
+use crate::blocking::BlockingPool;
+use crate::context::Context;
+use crate::idle::Idle;
+use crate::io::Driver;
+use crate::parker::Parker;
+use crate::registry::Registry;
+use crate::stack::{StackError, StackPool, DEFAULT_STACK_SIZE};
+use crate::sync::atomic::{AtomicBool, Ordering};
+use crate::task_ref::{Outcome, Task, TaskOwner, TaskRef};
+use crate::timer::{Action, TimerRef, Timers};
+use crate::trap::{self, Overflow};
+use crate::worker;
+
+/// Options for one spawn.
+#[derive(Debug, Clone, Default)]
+#[non_exhaustive]
+pub struct SpawnOpts {
+    /// Usable stack bytes for this task; `None`: the scheduler's default
+    /// ([`Builder::stack_size`]). Rounded up to a power of two (each size has
+    /// its own pool).
+    pub stack_size: Option<usize>,
+}
+
+/// Why a spawn failed. The message names the knob to turn.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum SpawnError {
+    /// No memory for a stack.
+    NoStackMemory {
+        /// The usable stack size asked for.
+        stack_size: usize,
+        /// The OS error.
+        source: io::Error,
+    },
+    /// One more guarded stack would cross `vm.max_map_count` (kernels before
+    /// Linux 6.13 only: see docs/stacks.md).
+    MapCountLimit {
+        /// The limit.
+        max_map_count: usize,
+        /// Mappings in use when the spawn was refused.
+        in_use: usize,
+    },
+    /// The scheduler is shutting down.
+    ShuttingDown,
+}
+
+impl fmt::Display for SpawnError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpawnError::NoStackMemory { stack_size, source } => StackError::NoMemory {
+                stack_size: *stack_size,
+                source: io::Error::new(source.kind(), source.to_string()),
+            }
+            .fmt(f),
+            SpawnError::MapCountLimit {
+                max_map_count,
+                in_use,
+            } => StackError::MapCountLimit {
+                max_map_count: *max_map_count,
+                in_use: *in_use,
+            }
+            .fmt(f),
+            SpawnError::ShuttingDown => f.write_str("the scheduler is shutting down"),
+        }
+    }
+}
+
+impl std::error::Error for SpawnError {}
+
+impl From<StackError> for SpawnError {
+    fn from(e: StackError) -> Self {
+        match e {
+            StackError::NoMemory { stack_size, source } => {
+                SpawnError::NoStackMemory { stack_size, source }
+            }
+            StackError::MapCountLimit {
+                max_map_count,
+                in_use,
+            } => SpawnError::MapCountLimit {
+                max_map_count,
+                in_use,
+            },
+        }
+    }
+}
+
+/// Configuration, fixed at build.
+#[derive(Debug, Clone)]
+pub(crate) struct Config {
+    pub(crate) workers: usize,
+    pub(crate) stack_size: usize,
+    pub(crate) trap: bool,
+    pub(crate) chaos: bool,
+}
+
+/// Builds a [`Scheduler`].
+///
+/// ```
+/// let sched = bream_scheduler::Scheduler::builder().workers(2).build().unwrap();
+/// sched.shutdown();
+/// ```
+#[derive(Debug, Clone)]
+pub struct Builder {
+    config: Config,
+}
+
+impl Builder {
+    /// Worker threads. Default: `std::thread::available_parallelism`.
+    pub fn workers(mut self, n: usize) -> Self {
+        self.config.workers = n.max(1);
+        self
+    }
+
+    /// Default usable stack bytes per task. Default: 64 KiB (docs/stacks.md
+    /// gives the measurement).
+    pub fn stack_size(mut self, bytes: usize) -> Self {
+        self.config.stack_size = bytes;
+        self
+    }
+
+    /// Trap a task's stack overflow (default: on): the task ends with
+    /// [`Outcome::StackOverflow`] and everything else goes on. Off: the process
+    /// aborts with a message on overflow. Either way the overflowed frames are
+    /// never unwound (docs/stacks.md).
+    pub fn trap_stack_overflow(mut self, on: bool) -> Self {
+        self.config.trap = on;
+        self
+    }
+
+    /// Chaos mode (debug builds only; ignored in release builds): randomize the
+    /// `next` slot (sometimes push to the back of the queue instead) and the
+    /// order of steal victims, to shake out order assumptions in tests.
+    pub fn chaos(mut self, on: bool) -> Self {
+        self.config.chaos = on && cfg!(debug_assertions);
+        self
+    }
+
+    /// Start the workers.
+    pub fn build(self) -> io::Result<Scheduler> {
+        let n = self.config.workers;
+        trap::install_process_handler()?;
+        let deques: Vec<Deque<TaskRef>> = (0..n).map(|_| Deque::new_fifo()).collect();
+        let shared = Arc::new(Shared {
+            injector: Injector::new(),
+            stealers: deques.iter().map(Deque::stealer).collect(),
+            idle: Idle::new(n),
+            parkers: (0..n).map(|_| Parker::new()).collect(),
+            driver: Driver::new()?,
+            timers: Timers::new(),
+            blocking: BlockingPool::new(),
+            pools: RwLock::new(vec![StackPool::new(self.config.stack_size)?]),
+            registry: Registry::new(n + 1),
+            shutdown: AtomicBool::new(false),
+            threads: Mutex::new(Vec::new()),
+            config: self.config,
+        });
+        let overflow = if shared.config.trap {
+            Overflow::Trap
+        } else {
+            Overflow::Abort
+        };
+        let mut threads = shared.threads.lock();
+        for (index, deque) in deques.into_iter().enumerate() {
+            let s = shared.clone();
+            let h = std::thread::Builder::new()
+                .name(format!("bream-worker-{index}"))
+                .spawn(move || worker::run(s, index, deque, overflow))?;
+            threads.push(h);
+        }
+        drop(threads);
+        Ok(Scheduler { shared })
+    }
+}
+
+/// What every worker, task and handle of one scheduler shares.
+pub(crate) struct Shared {
+    /// Tasks made runnable by threads that are not this scheduler's workers,
+    /// and overflow. Any thread.
+    pub(crate) injector: Injector<TaskRef>,
+    /// The workers' queues, for stealing. `stealers[i]` is worker i's.
+    pub(crate) stealers: Box<[Stealer<TaskRef>]>,
+    /// The idle protocol (idle.rs).
+    pub(crate) idle: Idle,
+    /// `parkers[i]` puts worker i to sleep; anyone may unpark it.
+    pub(crate) parkers: Box<[Parker]>,
+    /// The I/O driver (io.rs).
+    pub(crate) driver: Driver,
+    /// The timer wheel (timer.rs).
+    pub(crate) timers: Timers,
+    /// Threads for `task::blocking` (blocking.rs).
+    pub(crate) blocking: BlockingPool,
+    /// Stack pools: `[0]` has the default size, others are made on demand for
+    /// larger `SpawnOpts::stack_size`s. Emptied at shutdown (frees the slabs).
+    pools: RwLock<Vec<StackPool>>,
+    /// Every live task (registry.rs).
+    pub(crate) registry: Registry,
+    /// Set once by `shutdown`; workers stop at their next scheduling round.
+    /// Release/Acquire: the workers' reads see everything shutdown did before.
+    pub(crate) shutdown: AtomicBool,
+    /// Worker join handles, taken by `shutdown`.
+    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Immutable.
+    pub(crate) config: Config,
+}
+
+impl Shared {
+    /// Make a task that someone holds the run right of runnable (after
+    /// `State::unpark`/`cancel` returned true).
+    pub(crate) fn schedule(self: &Arc<Self>, task: TaskRef) {
+        if let Err(task) = worker::schedule_local(self, task) {
+            self.injector.push(task);
+            self.notify_parked();
+        }
+    }
+
+    /// Step 3 of the recipe in idle.rs: wake a parked worker if one should be.
+    pub(crate) fn notify_parked(&self) {
+        if let Some(i) = self.idle.worker_to_notify() {
+            self.parkers[i].unpark(&self.driver);
+        }
+    }
+
+    /// Run fired timer actions (outside the wheel's lock).
+    pub(crate) fn run_timer_actions(&self, actions: &mut Vec<Action>) {
+        for a in actions.drain(..) {
+            match a {
+                Action::Wake(t) => t.unpark(),
+                Action::Call(f) => {
+                    if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+                        tracing::error!(
+                            "bream-scheduler: a timer callback panicked: {}",
+                            crate::context::panic_message(&*p)
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    /// Insert a timer; wake the polling worker if it is now the earliest.
+    /// `None` if it was already due (the action was run).
+    pub(crate) fn insert_timer(&self, when: u64, action: Action) -> Option<crate::timer::Key> {
+        match self.timers.insert(when, action) {
+            Ok((key, earlier)) => {
+                if earlier {
+                    self.driver.wake();
+                }
+                Some(key)
+            }
+            Err(action) => {
+                self.run_timer_actions(&mut vec![action]);
+                None
+            }
+        }
+    }
+
+    fn pool_for(&self, size: Option<usize>) -> Result<StackPool, SpawnError> {
+        let default = self.config.stack_size;
+        let want = match size {
+            Some(s) if s > default => s.next_power_of_two(),
+            _ => default,
+        };
+        let pools = self.pools.read();
+        if pools.is_empty() {
+            return Err(SpawnError::ShuttingDown);
+        }
+        if let Some(p) = pools.iter().find(|p| p.stack_size() >= want) {
+            return Ok(p.clone());
+        }
+        drop(pools);
+        let mut pools = self.pools.write();
+        if let Some(p) = pools.iter().find(|p| p.stack_size() >= want) {
+            return Ok(p.clone());
+        }
+        let p = StackPool::new(want).map_err(|source| SpawnError::NoStackMemory {
+            stack_size: want,
+            source,
+        })?;
+        pools.push(p.clone());
+        Ok(p)
+    }
+}
+
+/// A work-stealing scheduler of stackful tasks. Cheap to clone (an `Arc`).
+///
+/// ```
+/// use bream_scheduler::{Outcome, Scheduler, SpawnOpts, TaskOwner};
+/// use std::sync::{mpsc, Arc, Mutex};
+///
+/// struct Done(Mutex<mpsc::Sender<Outcome>>);
+/// impl TaskOwner for Done {
+///     fn on_exit(&self, o: Outcome) { self.0.lock().unwrap().send(o).unwrap(); }
+///     fn as_any(&self) -> &dyn std::any::Any { self }
+/// }
+///
+/// let sched = Scheduler::builder().workers(2).build().unwrap();
+/// let (tx, rx) = mpsc::channel();
+/// sched.spawn(SpawnOpts::default(), Arc::new(Done(Mutex::new(tx))), || {
+///     bream_scheduler::task::yield_now();
+/// }).unwrap();
+/// assert_eq!(rx.recv().unwrap(), Outcome::Returned);
+/// sched.shutdown();
+/// ```
+#[derive(Clone)]
+pub struct Scheduler {
+    pub(crate) shared: Arc<Shared>,
+}
+
+impl Scheduler {
+    /// A builder with the defaults.
+    pub fn builder() -> Builder {
+        Builder {
+            config: Config {
+                workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                stack_size: DEFAULT_STACK_SIZE,
+                trap: true,
+                chaos: false,
+            },
+        }
+    }
+
+    /// Spawn a task running `f` on its own stack.
+    ///
+    /// `owner.on_exit(outcome)` runs on a worker thread, outside any task
+    /// stack, after the task's stack went back to the pool.
+    ///
+    /// # Send
+    ///
+    /// The task may move between worker threads at every yield point (park,
+    /// yield, a spent budget, anything in [`task`](crate::task) that can
+    /// suspend). So it must hold no thread-local borrow and no `!Send` value
+    /// across one: docs/stacks.md states the rule.
+    pub fn spawn<F: FnOnce() + Send + 'static>(
+        &self,
+        opts: SpawnOpts,
+        owner: Arc<dyn TaskOwner>,
+        f: F,
+    ) -> Result<TaskRef, SpawnError> {
+        let sh = &self.shared;
+        if sh.shutdown.load(Ordering::Acquire) {
+            return Err(SpawnError::ShuttingDown);
+        }
+        let stack = sh.pool_for(opts.stack_size)?.get()?;
+        let context = Context::new(stack, f);
+        let shard = worker::current_index(sh).unwrap_or(sh.config.workers);
+        let task = sh.registry.insert(shard, |key| TaskRef {
+            task: Arc::new(Task::new(context, owner, sh.clone(), key)),
+        });
+        sh.schedule(task.clone());
+        Ok(task)
+    }
+
+    /// Run `f` on a worker after `d`, outside any task. O(1) to cancel.
+    ///
+    /// `f` should be short and must not block: it runs on the worker that
+    /// fires the timer (the runtime uses it to send a message).
+    pub fn timer_after(&self, d: Duration, f: impl FnOnce() + Send + 'static) -> TimerRef {
+        let sh = &self.shared;
+        let when = sh.timers.deadline_after(d);
+        let key = sh.insert_timer(when, Action::Call(Box::new(f)));
+        TimerRef {
+            shared: sh.clone(),
+            key: key.unwrap_or(crate::timer::Key::FIRED),
+        }
+    }
+
+    /// Live tasks (exact when quiescent).
+    pub fn live_tasks(&self) -> usize {
+        self.shared.registry.len()
+    }
+
+    /// Number of worker threads.
+    pub fn workers(&self) -> usize {
+        self.shared.config.workers
+    }
+
+    /// Stop the workers, unwind every remaining task (its destructors run and
+    /// its owner's `on_exit` gets [`Outcome::Cancelled`]), join every thread
+    /// (workers and blocking pool) and free every stack.
+    ///
+    /// A blocking job that never returns makes this wait forever.
+    ///
+    /// # Panics
+    ///
+    /// When called from inside a task of any scheduler (it would wait for its
+    /// own worker).
+    pub fn shutdown(self) {
+        assert!(
+            !crate::task::in_task(),
+            "Scheduler::shutdown called from inside a task: call it from outside the scheduler"
+        );
+        let sh = &self.shared;
+        if sh.shutdown.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        for p in sh.parkers.iter() {
+            p.unpark(&sh.driver);
+        }
+        let threads = std::mem::take(&mut *sh.threads.lock());
+        for t in threads {
+            let _ = t.join();
+        }
+        sh.blocking.shutdown();
+        // Unwinding a task may unpark, cancel or (failing) spawn others: repeat
+        // until nothing is left.
+        loop {
+            let mut timers = sh.timers.drain();
+            drop(std::mem::take(&mut timers));
+            while sh.injector.steal().success().is_some() {}
+            let tasks = sh.registry.drain();
+            if tasks.is_empty() {
+                break;
+            }
+            for t in tasks {
+                unwind_at_shutdown(t);
+            }
+        }
+        sh.driver.clear();
+        sh.pools.write().clear();
+    }
+}
+
+/// Unwind a task that no worker will run again. Called by the shutdown thread
+/// after every worker stopped.
+fn unwind_at_shutdown(t: TaskRef) {
+    let task = &t.task;
+    if task.state.is_done() {
+        return;
+    }
+    // SAFETY: every worker has stopped, so no thread holds or can take the run
+    // right (it would need a worker); this thread is the only one touching the
+    // context now.
+    let ctx = unsafe { task.context_mut() }.take();
+    drop(ctx.map(Context::into_stack));
+    // SAFETY: as above: this thread alone holds the run right.
+    unsafe { task.set_outcome(Outcome::Cancelled) };
+    task.state.finish_at_shutdown();
+    t.owner().on_exit(Outcome::Cancelled);
+}
+
+impl fmt::Debug for Scheduler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Scheduler")
+            .field("workers", &self.shared.config.workers)
+            .field("live_tasks", &self.shared.registry.len())
+            .finish()
+    }
+}

@@ -1,0 +1,217 @@
+//! What a task can do to itself: yield, park, spend budget, sleep, block.
+//!
+//! Every function here is callable only from inside a task (code running in a
+//! closure given to [`Scheduler::spawn`](crate::Scheduler::spawn)); called
+//! anywhere else it panics with a message saying so. [`in_task`] tells which.
+//!
+//! Each function that can suspend (`yield_now`, `park`, `park_timeout`,
+//! `reduce` when the budget runs out, `sleep`, `blocking`) is a *yield point*:
+//! the task may continue on another worker thread. Hold no thread-local borrow
+//! and no `!Send` value across one (docs/stacks.md).
+
+use std::panic;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::scheduler::Scheduler;
+use crate::task_ref::TaskRef;
+use crate::timer::Action;
+use crate::worker::{self, Request, WorkerCtx};
+
+/// How [`park_timeout`] returned.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Park {
+    /// Unparked (or a spurious wakeup) before the deadline.
+    Unparked,
+    /// The deadline passed.
+    TimedOut,
+}
+
+/// The worker running the current task, or a panic naming `what`.
+///
+/// The reference must not be kept across a suspension (the task may resume on
+/// another thread): every caller below uses it and drops it before
+/// suspending.
+fn worker(what: &str) -> &'static WorkerCtx {
+    let p = worker::worker_ptr();
+    // SAFETY: a non-null `WORKER` points at this thread's live `WorkerCtx`
+    // (worker.rs), and callers use the reference only before their next
+    // suspension, i.e. while still on this thread.
+    match unsafe { p.as_ref() } {
+        Some(w) if !w.current.get().is_null() => w,
+        _ => panic!("bream_scheduler::task::{what} called outside a task"),
+    }
+}
+
+/// The worker, checked that the task may suspend now.
+fn worker_to_suspend(what: &str) -> &'static WorkerCtx {
+    let w = worker(what);
+    assert!(
+        !w.borrowed.get(),
+        "bream_scheduler::task::{what} called inside task::with_current's closure, which must not suspend"
+    );
+    w
+}
+
+/// Leave `req` for the worker and switch back to it.
+fn suspend_with(w: &WorkerCtx, req: Request) {
+    w.request.set(req);
+    crate::context::suspend();
+}
+
+/// True when called from inside a task.
+pub fn in_task() -> bool {
+    let p = worker::worker_ptr();
+    // SAFETY: as in `worker`; the reference does not outlive this call.
+    unsafe { p.as_ref() }.is_some_and(|w| !w.current.get().is_null())
+}
+
+/// Call `f` with the current task's handle: no clone, no atomic operation.
+/// Clone the `TaskRef` to keep it.
+///
+/// # Panics
+///
+/// Outside a task; and if `f` tries to suspend (park, yield, sleep, ...).
+///
+/// ```
+/// # let sched = bream_scheduler::Scheduler::builder().workers(1).build().unwrap();
+/// # let (tx, rx) = std::sync::mpsc::channel();
+/// # struct O; impl bream_scheduler::TaskOwner for O { fn on_exit(&self, _: bream_scheduler::Outcome) {} fn as_any(&self) -> &dyn std::any::Any { self } }
+/// sched.spawn(Default::default(), std::sync::Arc::new(O), move || {
+///     let me = bream_scheduler::task::with_current(|t| t.clone());
+///     tx.send(me).unwrap();
+/// }).unwrap();
+/// let me = rx.recv().unwrap();
+/// # while me.outcome().is_none() { std::thread::yield_now(); }
+/// # sched.shutdown();
+/// ```
+pub fn with_current<R>(f: impl FnOnce(&TaskRef) -> R) -> R {
+    let w = worker("with_current");
+    // SAFETY: `current` points at the `TaskRef` in `run_task`'s frame, alive
+    // until the task suspends; `borrowed` forbids suspending while `f` runs.
+    let t = unsafe { &*w.current.get() };
+    let was = w.borrowed.replace(true);
+    struct Reset<'a>(&'a WorkerCtx, bool);
+    impl Drop for Reset<'_> {
+        fn drop(&mut self) {
+            self.0.borrowed.set(self.1);
+        }
+    }
+    let _reset = Reset(w, was);
+    f(t)
+}
+
+/// Let other tasks run; this one goes to the back of its worker's queue (or
+/// runs on at once if nothing else is runnable there).
+pub fn yield_now() {
+    let w = worker_to_suspend("yield_now");
+    suspend_with(w, Request::Yield);
+}
+
+/// Sleep until unparked ([`TaskRef::unpark`]).
+///
+/// Returns at once if an unpark arrived since the task last ran (it is
+/// consumed). May return spuriously: park in a loop that checks a condition.
+/// If the task was cancelled, it is unwound here instead of returning.
+pub fn park() {
+    let w = worker_to_suspend("park");
+    // SAFETY: as in `with_current`; dropped before suspending.
+    let t = unsafe { &*w.current.get() };
+    if t.task.state.try_consume_notification() {
+        return;
+    }
+    suspend_with(w, Request::Park);
+}
+
+/// [`park`] with a deadline: returns [`Park::TimedOut`] once `d` has passed
+/// (rounded up to the timer wheel's millisecond), [`Park::Unparked`] if
+/// unparked (or woken spuriously) before.
+pub fn park_timeout(d: Duration) -> Park {
+    let w = worker_to_suspend("park_timeout");
+    // SAFETY: as in `with_current`; dropped before suspending.
+    let t = unsafe { &*w.current.get() };
+    if t.task.state.try_consume_notification() {
+        return Park::Unparked;
+    }
+    let sh = w.shared.clone();
+    let when = sh.timers.deadline_after(d);
+    let Some(key) = sh.insert_timer(when, Action::Wake(t.clone())) else {
+        // Already due: the timer's unpark left a notification; consume it.
+        worker("park_timeout").task_consume();
+        return Park::TimedOut;
+    };
+    suspend_with(w, Request::Park);
+    if sh.timers.cancel(key) {
+        Park::Unparked
+    } else {
+        Park::TimedOut
+    }
+}
+
+impl WorkerCtx {
+    fn task_consume(&self) {
+        // SAFETY: as in `with_current`.
+        let t = unsafe { &*self.current.get() };
+        t.task.state.try_consume_notification();
+    }
+}
+
+/// Spend `n` reductions of the time slice (4000 a slice, BEAM's
+/// `CONTEXT_REDS`). When the slice is spent, the task yields to the back of
+/// its worker's queue.
+pub fn reduce(n: u32) {
+    let w = worker("reduce");
+    let left = w.budget.get().saturating_sub(n.min(i32::MAX as u32) as i32);
+    w.budget.set(left);
+    if left <= 0 && !w.borrowed.get() {
+        suspend_with(w, Request::Yield);
+    }
+}
+
+/// Sleep for at least `d` (parks the task; the worker runs others).
+pub fn sleep(d: Duration) {
+    let deadline = Instant::now() + d;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            return;
+        }
+        park_timeout(deadline - now);
+    }
+}
+
+/// Run `f` on the blocking pool (separate threads) and park the task until it
+/// returns; the worker runs other tasks meanwhile. A panic in `f` resumes in
+/// the task.
+///
+/// # Cancellation
+///
+/// If the task is cancelled meanwhile, it is unwound at once; `f` still runs
+/// to completion on its thread and its result is dropped.
+pub fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    let w = worker_to_suspend("blocking");
+    let slot: Arc<parking_lot::Mutex<Option<std::thread::Result<R>>>> = Arc::default();
+    let me = with_current(TaskRef::clone);
+    let job_slot = slot.clone();
+    let job = Box::new(move || {
+        let r = panic::catch_unwind(panic::AssertUnwindSafe(f));
+        *job_slot.lock() = Some(r);
+        me.unpark();
+    });
+    if let Err(job) = crate::blocking::submit(&w.shared, job) {
+        job(); // shutting down or no thread: run it here
+    }
+    loop {
+        if let Some(r) = slot.lock().take() {
+            return r.unwrap_or_else(|p| panic::resume_unwind(p));
+        }
+        park();
+    }
+}
+
+/// A handle to the scheduler running the current task.
+pub fn current_scheduler() -> Scheduler {
+    Scheduler {
+        shared: worker("current_scheduler").shared.clone(),
+    }
+}

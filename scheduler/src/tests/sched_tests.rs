@@ -1,0 +1,63 @@
+//! Scheduler scenarios that need private access: timers and blocking threads
+//! leave nothing behind; shutdown empties the registry.
+
+use std::sync::{mpsc, Arc};
+use std::time::Duration;
+
+use crate::task_ref::{Outcome, TaskOwner};
+use crate::{task, Scheduler, SpawnOpts};
+
+struct Tx(std::sync::Mutex<mpsc::Sender<Outcome>>);
+impl TaskOwner for Tx {
+    fn on_exit(&self, o: Outcome) {
+        let _ = self.0.lock().unwrap().send(o);
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+fn owner() -> (Arc<dyn TaskOwner>, mpsc::Receiver<Outcome>) {
+    let (tx, rx) = mpsc::channel();
+    (Arc::new(Tx(std::sync::Mutex::new(tx))), rx)
+}
+
+#[test]
+fn unparked_park_timeout_leaves_no_timer_behind() {
+    let s = Scheduler::builder().workers(2).build().unwrap();
+    let (o, rx) = owner();
+    let t = s
+        .spawn(SpawnOpts::default(), o, || {
+            task::park_timeout(Duration::from_secs(3600));
+        })
+        .unwrap();
+    while !t.is_parked() {
+        std::thread::yield_now();
+    }
+    assert_eq!(s.shared.timers.len(), 1);
+    t.unpark();
+    assert_eq!(rx.recv().unwrap(), Outcome::Returned);
+    assert_eq!(s.shared.timers.len(), 0, "the timer was cancelled in O(1)");
+    s.shutdown();
+}
+
+#[test]
+fn blocking_threads_are_made_on_demand_and_joined() {
+    let s = Scheduler::builder().workers(1).build().unwrap();
+    assert_eq!(
+        s.shared.blocking.threads(),
+        0,
+        "no blocking thread until needed"
+    );
+    let (o, rx) = owner();
+    s.spawn(SpawnOpts::default(), o, || {
+        assert_eq!(task::blocking(|| 6 * 7), 42);
+    })
+    .unwrap();
+    assert_eq!(rx.recv().unwrap(), Outcome::Returned);
+    assert_eq!(s.shared.blocking.threads(), 1);
+    let sh = s.shared.clone();
+    s.shutdown();
+    assert_eq!(sh.blocking.threads(), 0, "shutdown joined it");
+    assert_eq!(sh.registry.len(), 0);
+}

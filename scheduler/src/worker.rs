@@ -1,0 +1,448 @@
+//! A worker: one OS thread running tasks from its queues.
+//!
+//! ```text
+//!                 ┌──────────── Injector (shared, FIFO) ◄── spawn/unpark from
+//!                 │                                         foreign threads
+//!     worker 0    ▼                 worker 1
+//!   ┌────────┐ ┌──────────────┐   ┌────────┐ ┌──────────────┐
+//!   │ next   │ │ local deque  │   │ next   │ │ local deque  │
+//!   │ (LIFO, │ │ FIFO: push   │◄──┼─steal half (steal_batch) │
+//!   │ 1 slot)│ │ back, pop    │   │        │ │              │
+//!   └────────┘ │ front        │   └────────┘ └──────────────┘
+//!              └──────────────┘
+//! ```
+//!
+//! # Where the next task comes from (`find_local`, then `search`)
+//!
+//! 1. Every [`MAINTENANCE_INTERVAL`]-th round: fire due timers, poll I/O if
+//!    the driver is free, and look at the injector *first* (Go's
+//!    `schedtick % 61`), so a busy local queue cannot starve it.
+//! 2. The `next` slot, if the time slice has budget left: a task unparked by
+//!    the running task runs right after it, on this core, and *inherits the
+//!    remaining budget* (Go's `runnext` with `inheritTime`). So a ping-pong pair
+//!    shares one slice and cannot starve the queue behind it.
+//! 3. The front of the local deque (crossbeam-deque's Chase–Lev queue, FIFO
+//!    flavour), with a fresh budget of [`BUDGET`] reductions.
+//! 4. The injector (taking a batch into the local deque).
+//! 5. Search (idle.rs): steal half of another worker's deque
+//!    (`steal_batch_and_pop`), victims in random order; then the injector and
+//!    the timers again.
+//! 6. Park (idle.rs's recipe).
+//!
+//! # Running a task (`run_task`)
+//!
+//! The worker takes the run right (`transition_to_running`), resumes the
+//! context, and when the context comes back reads the *request* the task left
+//! in this worker's `request` cell before suspending: `Yield` (to the back of
+//! the local deque), `Park` (`transition_to_parked`; if an unpark came
+//! meanwhile, resume it again at once), or nothing because it finished.
+//!
+//! # Thread-locals
+//!
+//! A task reaches its worker through the thread-local `WORKER`, read only
+//! through the `#[inline(never)]` accessor [`worker_ptr`] and never across a
+//! suspension: after a resume the task may be on another thread
+//! (context.rs, "Send", and rust-lang/unsafe-code-guidelines#602).
+
+use std::cell::{Cell, RefCell};
+use std::ptr;
+use std::sync::Arc;
+
+use crossbeam_deque::{Steal, Worker as Deque};
+
+use crate::context::{Context, Exit, Resumed};
+use crate::scheduler::Shared;
+use crate::state::{ToParked, ToRunning, ToScheduled};
+use crate::sync::atomic::Ordering;
+use crate::task_ref::{Outcome, TaskRef};
+use crate::timer::Action;
+use crate::trap::{self, Overflow};
+
+/// Reductions per time slice: BEAM's `CONTEXT_REDS` (4000).
+pub(crate) const BUDGET: i32 = 4000;
+/// Rounds between maintenance (timers, I/O, injector first): Go's 61, a prime
+/// so it does not beat in step with a program's own periods.
+const MAINTENANCE_INTERVAL: u32 = 61;
+
+/// Why the running task suspended. Written by the task (on this worker's
+/// thread) just before it suspends; read and reset by the worker after.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Request {
+    None,
+    Yield,
+    Park,
+}
+
+/// One worker's private state. Lives on the worker thread's own stack for the
+/// thread's whole life; reached by tasks through `WORKER`. Every field is
+/// touched only by this thread (the worker loop and the task it runs), hence
+/// plain `Cell`s.
+pub(crate) struct WorkerCtx {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) index: usize,
+    /// The local queue. Owner end: this thread; others steal via `Shared::stealers`.
+    local: Deque<TaskRef>,
+    /// Go's `runnext`: the task the running one unparked last.
+    next: Cell<Option<TaskRef>>,
+    /// The running task's handle (in `run_task`'s frame), or null between tasks.
+    pub(crate) current: Cell<*const TaskRef>,
+    /// See [`Request`].
+    pub(crate) request: Cell<Request>,
+    /// Reductions left in the current slice.
+    pub(crate) budget: Cell<i32>,
+    /// True while user code runs inside `task::with_current`'s closure: the
+    /// `&TaskRef` it holds points into `run_task`'s frame, so it must not
+    /// suspend.
+    pub(crate) borrowed: Cell<bool>,
+    /// True while counted as searching in the idle protocol.
+    searching: Cell<bool>,
+    /// Scheduling rounds, for maintenance.
+    tick: Cell<u32>,
+    /// For steal order and chaos.
+    rng: RefCell<fastrand::Rng>,
+    /// Reused buffer for fired timers.
+    fired: RefCell<Vec<Action>>,
+}
+
+thread_local! {
+    /// This thread's worker, or null. `const`-initialised, no destructor.
+    static WORKER: Cell<*const WorkerCtx> = const { Cell::new(ptr::null()) };
+}
+
+/// Reads `WORKER`. Never inlined, so no caller keeps a thread-local address
+/// across a stack switch (#602).
+#[inline(never)]
+pub(crate) fn worker_ptr() -> *const WorkerCtx {
+    WORKER.get()
+}
+
+/// The worker of this thread if it belongs to `shared`'s scheduler.
+fn worker_of(shared: &Arc<Shared>) -> Option<&'static WorkerCtx> {
+    let p = worker_ptr();
+    // SAFETY: a non-null `WORKER` points at the `WorkerCtx` in `run`'s frame on
+    // this very thread, which outlives every caller on this thread (it is reset
+    // to null before that frame ends). The `'static` is a lie the callers never
+    // act on: they use the reference within the current call only.
+    let w = unsafe { p.as_ref()? };
+    Arc::ptr_eq(&w.shared, shared).then_some(w)
+}
+
+/// This thread's worker index, if it is one of `shared`'s workers.
+pub(crate) fn current_index(shared: &Arc<Shared>) -> Option<usize> {
+    worker_of(shared).map(|w| w.index)
+}
+
+/// Put a runnable task on this thread's worker if it is one of `shared`'s:
+/// from a running task into the `next` slot, otherwise at the back of the
+/// local deque. `Err(task)` on a foreign thread (the caller uses the injector).
+pub(crate) fn schedule_local(shared: &Arc<Shared>, task: TaskRef) -> Result<(), TaskRef> {
+    let Some(w) = worker_of(shared) else {
+        return Err(task);
+    };
+    let chaos = shared.config.chaos && w.rng.borrow_mut().bool();
+    if !w.current.get().is_null() && !chaos {
+        if let Some(prev) = w.next.replace(Some(task)) {
+            w.local.push(prev);
+            shared.notify_parked();
+        }
+    } else {
+        w.local.push(task);
+        shared.notify_parked();
+    }
+    Ok(())
+}
+
+/// The worker thread's body.
+pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Deque<TaskRef>, overflow: Overflow) {
+    let _altstack = match trap::install_thread_altstack(overflow) {
+        Ok(g) => Some(g),
+        Err(e) => {
+            tracing::error!("bream-scheduler: worker {index}: no alternate signal stack ({e}); a task stack overflow will kill the process");
+            None
+        }
+    };
+    let w = WorkerCtx {
+        shared,
+        index,
+        local,
+        next: Cell::new(None),
+        current: Cell::new(ptr::null()),
+        request: Cell::new(Request::None),
+        budget: Cell::new(BUDGET),
+        borrowed: Cell::new(false),
+        searching: Cell::new(false),
+        tick: Cell::new(0),
+        rng: RefCell::new(fastrand::Rng::with_seed(
+            index as u64 ^ 0x9e37_79b9_7f4a_7c15,
+        )),
+        fired: RefCell::new(Vec::new()),
+    };
+    WORKER.set(&w);
+    w.run_loop();
+    WORKER.set(ptr::null());
+}
+
+impl WorkerCtx {
+    fn run_loop(&self) {
+        while !self.shared.shutdown.load(Ordering::Acquire) {
+            if let Some(t) = self.find_local() {
+                self.run_task(t);
+            } else if let Some(t) = self.search() {
+                self.run_task(t);
+            } else {
+                self.park();
+            }
+        }
+    }
+
+    /// Steps 1–4 of the module doc.
+    fn find_local(&self) -> Option<TaskRef> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % MAINTENANCE_INTERVAL == 0 {
+            self.maintenance();
+            if let Some(t) = self.steal_injector() {
+                self.budget.set(BUDGET);
+                return Some(t);
+            }
+        }
+        if let Some(t) = self.next.take() {
+            if self.budget.get() > 0 {
+                return Some(t); // inherits the slice
+            }
+            self.local.push(t);
+        }
+        self.budget.set(BUDGET);
+        self.local.pop().or_else(|| self.steal_injector())
+    }
+
+    fn steal_injector(&self) -> Option<TaskRef> {
+        loop {
+            match self.shared.injector.steal_batch_and_pop(&self.local) {
+                Steal::Success(t) => return Some(t),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    /// Fire due timers; poll I/O without blocking if nobody is polling.
+    fn maintenance(&self) {
+        self.fire_timers();
+        if self.shared.driver.has_registrations() {
+            if let Some(mut poller) = self.shared.driver.try_lock() {
+                poller.poll(&self.shared.driver, Some(std::time::Duration::ZERO));
+            }
+        }
+    }
+
+    fn fire_timers(&self) {
+        let mut fired = self.fired.borrow_mut();
+        self.shared.timers.take_due(&mut fired);
+        if !fired.is_empty() {
+            let mut batch = std::mem::take(&mut *fired);
+            drop(fired);
+            self.shared.run_timer_actions(&mut batch);
+            *self.fired.borrow_mut() = batch;
+        }
+    }
+
+    /// Step 5: steal.
+    fn search(&self) -> Option<TaskRef> {
+        if !self.searching.get() {
+            if !self.shared.idle.transition_worker_to_searching() {
+                return None;
+            }
+            self.searching.set(true);
+        }
+        let found = self
+            .steal_others()
+            .or_else(|| self.steal_injector())
+            .or_else(|| {
+                self.fire_timers();
+                self.local.pop()
+            });
+        if found.is_some() {
+            self.budget.set(BUDGET);
+            self.transition_from_searching();
+        }
+        found
+    }
+
+    fn steal_others(&self) -> Option<TaskRef> {
+        let stealers = &self.shared.stealers;
+        let n = stealers.len();
+        let mut order: Vec<usize> = Vec::new();
+        let start = {
+            let mut rng = self.rng.borrow_mut();
+            if self.shared.config.chaos {
+                order = (0..n).collect();
+                rng.shuffle(&mut order);
+            }
+            rng.usize(..n)
+        };
+        for i in 0..n {
+            let victim = if order.is_empty() {
+                (start + i) % n
+            } else {
+                order[i]
+            };
+            if victim == self.index {
+                continue;
+            }
+            loop {
+                match stealers[victim].steal_batch_and_pop(&self.local) {
+                    Steal::Success(t) => return Some(t),
+                    Steal::Empty => break,
+                    Steal::Retry => {}
+                }
+            }
+        }
+        None
+    }
+
+    fn transition_from_searching(&self) {
+        if self.searching.replace(false) && self.shared.idle.transition_worker_from_searching() {
+            self.shared.notify_parked();
+        }
+    }
+
+    fn has_local_work(&self) -> bool {
+        let next = self.next.take();
+        let has = next.is_some();
+        self.next.set(next);
+        has || !self.local.is_empty()
+    }
+
+    /// Step 6: the sleep half of idle.rs's recipe.
+    fn park(&self) {
+        let sh = &self.shared;
+        self.fire_timers();
+        if self.has_local_work() {
+            return;
+        }
+        if sh
+            .idle
+            .transition_worker_to_parked(self.index, self.searching.replace(false))
+            && self.work_pending_anywhere()
+        {
+            sh.notify_parked();
+        }
+        loop {
+            sh.parkers[self.index].park(&sh.driver, sh.timers.timeout());
+            self.fire_timers();
+            if sh.shutdown.load(Ordering::Acquire) {
+                return;
+            }
+            if self.has_local_work() {
+                self.searching.set(!sh.idle.unpark_worker_by_id(self.index));
+                return;
+            }
+            if !sh.idle.is_parked(self.index) {
+                self.searching.set(true);
+                return;
+            }
+        }
+    }
+
+    fn work_pending_anywhere(&self) -> bool {
+        !self.shared.injector.is_empty() || self.shared.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    /// Run one task until it parks, yields, spends its budget or finishes.
+    fn run_task(&self, task: TaskRef) {
+        if task.task.state.transition_to_running() == ToRunning::Cancel {
+            return self.unwind(task);
+        }
+        loop {
+            self.budget.set(self.budget.get() - 1);
+            self.current.set(&task);
+            // SAFETY: this worker holds the run right (state RUNNING, set above
+            // or kept by `ToParked::Notified`), and no other reference from
+            // `context_mut` is alive.
+            let ctx = unsafe { task.task.context_mut() };
+            let resumed = ctx.as_mut().expect("a running task has a context").resume();
+            self.current.set(ptr::null());
+            let exit = match resumed {
+                Resumed::Finished(exit) => exit,
+                Resumed::Suspended => match self.request.replace(Request::None) {
+                    Request::Park => match task.task.state.transition_to_parked() {
+                        ToParked::Parked => return,
+                        ToParked::Notified if self.budget.get() > 0 => continue,
+                        ToParked::Notified => return self.requeue(task),
+                        ToParked::Cancelled => return self.unwind(task),
+                    },
+                    Request::Yield | Request::None => {
+                        if self.yield_in_place(&task) {
+                            continue;
+                        }
+                        return self.requeue(task);
+                    }
+                },
+            };
+            let outcome = match exit {
+                Exit::Returned => Outcome::Returned,
+                Exit::Panicked(m) => Outcome::Panicked(m),
+                Exit::StackOverflow => Outcome::StackOverflow,
+            };
+            return self.complete(task, outcome);
+        }
+    }
+
+    /// A yielding task with nothing else runnable here runs on at once,
+    /// skipping the queue round trip (it would be popped right back).
+    fn yield_in_place(&self, task: &TaskRef) -> bool {
+        if task.task.state.is_cancelled() || self.shared.config.chaos {
+            return false;
+        }
+        let idle_here = self.local.is_empty() && self.shared.injector.is_empty();
+        if idle_here && !self.has_local_work() {
+            self.budget.set(BUDGET);
+            return true;
+        }
+        false
+    }
+
+    /// Back of the local deque (a yield or a spent budget).
+    fn requeue(&self, task: TaskRef) {
+        match task.task.state.transition_to_scheduled() {
+            ToScheduled::Scheduled => {
+                self.local.push(task);
+                self.shared.notify_parked();
+            }
+            ToScheduled::Cancelled => self.unwind(task),
+        }
+    }
+
+    /// Unwind a cancelled task (run right held, state RUNNING): its
+    /// destructors run on its own stack; then finish it as `Cancelled`.
+    fn unwind(&self, task: TaskRef) {
+        self.current.set(&task);
+        // SAFETY: this worker holds the run right.
+        let ctx = unsafe { task.task.context_mut() }.take();
+        drop(ctx.map(Context::into_stack));
+        self.current.set(ptr::null());
+        self.complete(task, Outcome::Cancelled);
+    }
+
+    /// Give the stack back, publish the outcome, tell the owner.
+    fn complete(&self, task: TaskRef, outcome: Outcome) {
+        // SAFETY: this worker holds the run right.
+        let ctx = unsafe { task.task.context_mut() }.take();
+        drop(ctx.map(Context::into_stack)); // the stack goes back to its pool
+                                            // SAFETY: run right held; not yet done.
+        unsafe { task.task.set_outcome(outcome.clone()) };
+        task.task.state.transition_to_done();
+        drop(self.shared.registry.remove(task.task.key));
+        let owner = task.owner().clone();
+        drop(task);
+        if let Err(p) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| owner.on_exit(outcome)))
+        {
+            tracing::error!(
+                "bream-scheduler: TaskOwner::on_exit panicked: {}",
+                crate::context::panic_message(&*p)
+            );
+        }
+    }
+}
