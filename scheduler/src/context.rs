@@ -80,9 +80,6 @@
 //! reached the same way (an `#[inline(never)]` accessor called after each
 //! suspension, never a reference kept across one).
 
-// Until the workers (scheduler/src/worker.rs, issue 3) use every item.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::any::Any;
 use std::cell::Cell;
 use std::num::NonZeroUsize;
@@ -228,6 +225,7 @@ impl Context {
     /// # Panics
     ///
     /// If the context has finished already.
+    #[inline]
     pub(crate) fn resume(&mut self) -> Resumed {
         let running = Running {
             yielder: Cell::new(self.yielder),
@@ -235,13 +233,15 @@ impl Context {
             guard: self.guard,
             unwinding: false,
         };
-        let prev = set_current(&running);
+        // Direct TLS access is fine here: the caller's side of `resume` never
+        // changes thread.
+        let prev = CURRENT.replace(&running);
         // The record is complete before the signal handler can see it: a signal
         // interrupts this thread only, so a compiler fence is the partner of the
         // handler's read of `CURRENT`.
         compiler_fence(Ordering::SeqCst);
         let result = self.co.resume(());
-        set_current(prev);
+        CURRENT.set(prev);
         self.yielder = running.yielder.get();
         match result {
             CoroutineResult::Yield(()) => Resumed::Suspended,
@@ -250,6 +250,7 @@ impl Context {
     }
 
     /// True once the context has finished.
+    #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
     pub(crate) fn is_finished(&self) -> bool {
         self.co.done()
     }
@@ -346,7 +347,9 @@ pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String {
 /// Outside a context.
 #[inline(never)]
 pub(crate) fn suspend() {
-    let running = current();
+    // Read inline, before the switch; nothing after the switch touches TLS here,
+    // and `#[inline(never)]` keeps callers from caching an address across it.
+    let running = CURRENT.get();
     assert!(!running.is_null(), "suspend() called outside a task");
     if std::thread::panicking() {
         return;

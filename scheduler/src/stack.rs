@@ -78,9 +78,6 @@
 //!
 //! See docs/stacks.md for the measurements behind the numbers here.
 
-// Until the workers (scheduler/src/worker.rs, issue 3) use every item.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::fmt;
 use std::io;
 use std::ptr;
@@ -101,6 +98,27 @@ pub(crate) const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 /// that the worst case (every warm stack fully touched, 64 KiB) stays under 64 MiB
 /// while a steady churn of spawns never reaches it; tune with data.
 pub(crate) const WARM_CAP: usize = 1024;
+
+/// `MADV_POPULATE_WRITE` from Linux 5.14 `include/uapi/asm-generic/mman-common.h`.
+const MADV_POPULATE_WRITE: libc::c_int = 23;
+
+/// `PIDFD_SELF_THREAD` from Linux 6.15 `include/uapi/linux/pidfd.h`: a pidfd
+/// meaning "the calling thread" (and so this process's memory), valid after a
+/// `fork` too, with no descriptor to manage.
+const PIDFD_SELF_THREAD: libc::c_int = -10_000;
+
+/// Ranges a `process_madvise` call takes at most (`UIO_MAXIOV`).
+const IOV_MAX: usize = 1024;
+
+/// Fresh slots carved (guards installed, top pages faulted in) at a time, in
+/// madvise mode: two syscalls per batch instead of two per stack. Measured on
+/// this VM: guard install 1.0 µs per stack alone, 0.5–0.9 µs batched.
+pub(crate) const CARVE_BATCH: usize = 32;
+
+/// Free stacks past [`WARM_CAP`] are released this many at a time, in one
+/// `process_madvise(MADV_DONTNEED)` (one TLB flush): measured 0.65–0.93 µs a
+/// stack, against 1.9–2.8 µs for one `madvise` per stack.
+pub(crate) const RELEASE_BATCH: usize = 256;
 
 /// First slab size in slots; each new slab doubles, up to [`MAX_SLAB_SLOTS`].
 const FIRST_SLAB_SLOTS: usize = 64;
@@ -175,6 +193,7 @@ impl std::error::Error for StackError {
 }
 
 /// A snapshot of a pool, for tests, benches and diagnostics.
+#[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct StackStats {
     /// `mmap`s made so far (one per slab).
@@ -183,7 +202,7 @@ pub(crate) struct StackStats {
     pub(crate) carved: usize,
     /// Stacks handed out and not yet returned.
     pub(crate) in_use: usize,
-    /// Free stacks that kept their pages.
+    /// Free stacks that kept their pages (warm and pending release).
     pub(crate) warm: usize,
     /// Free stacks whose pages went back to the kernel.
     pub(crate) cold: usize,
@@ -244,6 +263,68 @@ fn map_anonymous(len: usize) -> io::Result<*mut u8> {
     }
 }
 
+/// Applies `advice` to every `(address, length)` range in as few syscalls as the
+/// kernel allows: `process_madvise(PIDFD_SELF_THREAD, ...)` with up to
+/// [`IOV_MAX`] ranges a call (Linux ≥ 6.15 for the self pidfd; 6.13 lets a
+/// process give itself any advice), else one `madvise` per range. The advice
+/// used here is idempotent, so a partly applied call is simply redone range by
+/// range.
+///
+/// # Safety
+///
+/// Every range is page-aligned memory of this pool's slabs on which the advice
+/// destroys no live object (MADV_DONTNEED zero-fills; guard install makes the
+/// pages inaccessible).
+unsafe fn advise_ranges(ranges: &[(usize, usize)], advice: libc::c_int) -> io::Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    /// Cleared once the kernel refuses `process_madvise` for this process.
+    /// Relaxed: a stale `true` only costs one more refused call.
+    static VECTORED: AtomicBool = AtomicBool::new(true);
+    for chunk in ranges.chunks(IOV_MAX) {
+        if VECTORED.load(Ordering::Relaxed) {
+            let iov: Vec<libc::iovec> = chunk
+                .iter()
+                .map(|&(addr, len)| libc::iovec {
+                    iov_base: addr as *mut _,
+                    iov_len: len,
+                })
+                .collect();
+            let total: usize = chunk.iter().map(|r| r.1).sum();
+            // SAFETY: `iov` describes `chunk.len()` ranges; by this function's
+            // contract each may receive `advice`.
+            let done = unsafe {
+                libc::syscall(
+                    libc::SYS_process_madvise,
+                    PIDFD_SELF_THREAD,
+                    iov.as_ptr(),
+                    iov.len(),
+                    advice,
+                    0u32,
+                )
+            };
+            if done >= 0 && done as usize == total {
+                continue;
+            }
+            if done < 0 {
+                let e = io::Error::last_os_error().raw_os_error();
+                if matches!(
+                    e,
+                    Some(libc::EBADF | libc::EINVAL | libc::ENOSYS | libc::EPERM)
+                ) {
+                    VECTORED.store(false, Ordering::Relaxed);
+                }
+            }
+        }
+        for &(addr, len) in chunk {
+            // SAFETY: by this function's contract.
+            if unsafe { libc::madvise(addr as *mut _, len, advice) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Counts the lines of /proc/self/maps: the VMAs of this process right now.
 pub(crate) fn count_vmas() -> io::Result<usize> {
     let maps = std::fs::read("/proc/self/maps")?;
@@ -277,6 +358,9 @@ struct Inner {
     carved_in_last: usize,
     /// Free stacks with their pages (slot addresses), LIFO.
     warm: Vec<usize>,
+    /// Free stacks past WARM_CAP waiting for a batch release (slot addresses).
+    /// Still hold their pages; `get` takes them before cold ones.
+    pending: Vec<usize>,
     /// Free stacks released with MADV_DONTNEED (slot addresses), LIFO.
     cold: Vec<usize>,
     /// Slots carved over all slabs.
@@ -351,6 +435,7 @@ impl StackPool {
             slabs: Vec::new(),
             carved_in_last: 0,
             warm: Vec::new(),
+            pending: Vec::new(),
             cold: Vec::new(),
             carved: 0,
             in_use: 0,
@@ -373,7 +458,10 @@ impl StackPool {
     /// carved slot (one `madvise`/`mprotect`; one `mmap` when a slab is full).
     pub(crate) fn get(&self) -> Result<Stack, StackError> {
         let mut inner = self.shared.inner.lock();
-        let slot = match inner.warm.pop().or_else(|| inner.cold.pop()) {
+        let popped = inner.warm.pop();
+        let popped = popped.or_else(|| inner.pending.pop());
+        let popped = popped.or_else(|| inner.cold.pop());
+        let slot = match popped {
             Some(slot) => slot,
             None => self.shared.carve(&mut inner)?,
         };
@@ -386,6 +474,7 @@ impl StackPool {
     }
 
     /// Returns a stack to its pool (the same as dropping it).
+    #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
     pub(crate) fn put(&self, s: Stack) {
         debug_assert!(
             Arc::ptr_eq(&s.shared, &self.shared),
@@ -400,13 +489,14 @@ impl StackPool {
     }
 
     /// A snapshot of the pool's counters.
+    #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
     pub(crate) fn stats(&self) -> StackStats {
         let inner = self.shared.inner.lock();
         StackStats {
             slabs: inner.slabs.len(),
             carved: inner.carved,
             in_use: inner.in_use,
-            warm: inner.warm.len(),
+            warm: inner.warm.len() + inner.pending.len(),
             cold: inner.cold.len(),
             vmas_added: inner.vmas_added,
             guard: self.shared.guard,
@@ -416,8 +506,10 @@ impl StackPool {
 }
 
 impl Shared {
-    /// Carves the next slot (mapping a new slab first if the last one is full) and
-    /// installs its guard page. Cold path.
+    /// Carves up to [`CARVE_BATCH`] fresh slots from the last slab (mapping a new
+    /// slab first if it is full): installs their guard pages and faults in their
+    /// top pages, in one `process_madvise` each where the kernel allows. Returns
+    /// one slot; the others go on the warm list. Cold path.
     fn carve(&self, inner: &mut Inner) -> Result<usize, StackError> {
         let full = inner
             .slabs
@@ -426,18 +518,35 @@ impl Shared {
         if full {
             self.map_slab(inner)?;
         }
-        if self.guard == GuardMode::Mprotect {
-            self.check_map_count(inner)?;
-        }
         let slab = inner.slabs.last().expect("a slab was just mapped");
-        let slot = slab.addr + inner.carved_in_last * self.slot_size;
-        self.install_guard(slot)?;
+        let first = slab.addr + inner.carved_in_last * self.slot_size;
+        let left = slab.slots - inner.carved_in_last;
+        let n = match self.guard {
+            GuardMode::Madvise => left.min(CARVE_BATCH),
+            GuardMode::Mprotect => {
+                self.check_map_count(inner)?;
+                1
+            }
+        };
+        let slots: Vec<usize> = (0..n).map(|i| first + i * self.slot_size).collect();
+        self.install_guards(&slots)?;
         if self.guard == GuardMode::Mprotect {
             inner.vmas_added += 2;
         }
-        inner.carved_in_last += 1;
-        inner.carved += 1;
-        Ok(slot)
+        // Fault in each top page now, in one call, rather than one page fault at
+        // a time on first use (measured: 2.1 µs vs 3.0 µs a stack on this VM).
+        // Best effort: a failure only means the first use faults instead.
+        let tops: Vec<(usize, usize)> = slots
+            .iter()
+            .map(|&s| (s + self.slot_size - self.page, self.page))
+            .collect();
+        // SAFETY: the top pages of fresh slots of this pool: no object lives there;
+        // MADV_POPULATE_WRITE only faults them in (zero-filled).
+        let _ = unsafe { advise_ranges(&tops, MADV_POPULATE_WRITE) };
+        inner.carved_in_last += n;
+        inner.carved += n;
+        inner.warm.extend(slots[1..].iter().rev());
+        Ok(slots[0])
     }
 
     /// Maps the next slab: twice the previous one, capped.
@@ -470,36 +579,39 @@ impl Shared {
         Ok(())
     }
 
-    /// Installs the guard page at the bottom of `slot`.
-    fn install_guard(&self, slot: usize) -> Result<(), StackError> {
-        let rc = match self.guard {
-            // SAFETY: `slot` is the start of a slot of one of this pool's slabs,
-            // never handed out before: no Rust object lives in its guard page.
-            GuardMode::Madvise => unsafe {
-                libc::madvise(slot as *mut _, self.page, MADV_GUARD_INSTALL)
-            },
-            // SAFETY: as above; PROT_NONE on a page nothing refers to.
-            GuardMode::Mprotect => unsafe {
-                libc::mprotect(slot as *mut _, self.page, libc::PROT_NONE)
-            },
+    /// Installs the guard page at the bottom of each of `slots`.
+    fn install_guards(&self, slots: &[usize]) -> Result<(), StackError> {
+        let result = match self.guard {
+            GuardMode::Madvise => {
+                let guards: Vec<(usize, usize)> = slots.iter().map(|&s| (s, self.page)).collect();
+                // SAFETY: the first page of fresh slots of this pool's slabs, never
+                // handed out: no Rust object lives there.
+                unsafe { advise_ranges(&guards, MADV_GUARD_INSTALL) }
+            }
+            GuardMode::Mprotect => slots.iter().try_for_each(|&slot| {
+                // SAFETY: as above; PROT_NONE on a page nothing refers to.
+                let rc = unsafe { libc::mprotect(slot as *mut _, self.page, libc::PROT_NONE) };
+                if rc == 0 {
+                    Ok(())
+                } else {
+                    Err(io::Error::last_os_error())
+                }
+            }),
         };
-        if rc == 0 {
-            Ok(())
-        } else {
-            let source = io::Error::last_os_error();
+        result.map_err(|source| {
             if source.raw_os_error() == Some(libc::ENOMEM) && self.guard == GuardMode::Mprotect {
                 // mprotect's ENOMEM here means the VMA limit was hit after all
                 // (another part of the process mapped a lot since the last count).
-                return Err(StackError::MapCountLimit {
+                return StackError::MapCountLimit {
                     max_map_count: self.max_map_count,
                     in_use: count_vmas().unwrap_or(0),
-                });
+                };
             }
-            Err(StackError::NoMemory {
+            StackError::NoMemory {
                 stack_size: self.stack_size,
                 source,
-            })
-        }
+            }
+        })
     }
 
     /// mprotect mode: refuses if 2 more VMAs would bring the process within the
@@ -525,7 +637,8 @@ impl Shared {
         }
     }
 
-    /// Takes back a stack's slot: warm if there is room, else released and cold.
+    /// Takes back a stack's slot: warm if there is room, else pending release;
+    /// a full batch of pending slots is released (outside the lock) and goes cold.
     fn give_back(&self, slot: usize) {
         let mut inner = self.inner.lock();
         inner.in_use -= 1;
@@ -533,18 +646,28 @@ impl Shared {
             inner.warm.push(slot);
             return;
         }
+        inner.pending.push(slot);
+        if inner.pending.len() < RELEASE_BATCH {
+            return;
+        }
+        let batch = std::mem::take(&mut inner.pending);
         drop(inner);
-        // SAFETY: the slot's stack was owned by the `Stack` being dropped, so no
-        // object lives on it any more; MADV_DONTNEED zero-fills the usable pages
-        // (the guard page is skipped: its marker must stay).
-        unsafe {
-            libc::madvise(
-                (slot + self.page) as *mut _,
-                self.stack_size,
-                libc::MADV_DONTNEED,
-            )
-        };
-        self.inner.lock().cold.push(slot);
+        self.release(&batch);
+        self.inner.lock().cold.extend(batch);
+    }
+
+    /// Gives the usable pages of `slots` back to the kernel. Guard pages are left
+    /// out of the ranges (in madvise mode they would survive MADV_DONTNEED anyway).
+    fn release(&self, slots: &[usize]) {
+        let ranges: Vec<(usize, usize)> = slots
+            .iter()
+            .map(|&s| (s + self.page, self.stack_size))
+            .collect();
+        // SAFETY: every slot came back from a dropped `Stack` and sits in no free
+        // list while this thread holds `slots`: no object lives on it and nobody
+        // else uses it. MADV_DONTNEED zero-fills the pages on their next touch.
+        // Failure only means the memory stays resident.
+        let _ = unsafe { advise_ranges(&ranges, libc::MADV_DONTNEED) };
     }
 }
 
@@ -576,9 +699,32 @@ impl Stack {
     }
 
     /// Usable bytes (excluding the guard page).
+    #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
     pub(crate) fn size(&self) -> usize {
         self.shared.stack_size
     }
+
+    /// Pages of the usable stack that are in RAM: what a context on this stack
+    /// has touched and not given back. For tests and measurements.
+    #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
+    pub(crate) fn resident_pages(&self) -> io::Result<usize> {
+        resident_pages(self.guard().1, self.base())
+    }
+}
+
+/// Pages of `[start, end)` (page-aligned) that are in RAM, by `mincore`.
+#[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
+pub(crate) fn resident_pages(start: usize, end: usize) -> io::Result<usize> {
+    let page = page_size();
+    let mut vec = vec![0u8; (end - start) / page];
+    // SAFETY: mincore only reads the page tables of `[start, end)` (ENOMEM if
+    // any part is unmapped) and writes one byte per page into `vec`, which has
+    // exactly that many.
+    let rc = unsafe { libc::mincore(start as *mut _, end - start, vec.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(vec.iter().filter(|&&b| b & 1 != 0).count())
 }
 
 impl Drop for Stack {

@@ -41,9 +41,6 @@
 //! of SIGSEGV (the kernel cannot deliver the signal). Rust's std gives each
 //! thread it spawns a small one; bream's workers get a larger one here.
 
-// Until the workers (scheduler/src/worker.rs, issue 3) use every item.
-#![cfg_attr(not(test), allow(dead_code))]
-
 use std::cell::Cell;
 use std::io;
 use std::marker::PhantomData;

@@ -303,3 +303,169 @@ fn a_context_sees_the_thread_locals_of_the_thread_resuming_it() {
     let exit = std::thread::spawn(move || c.resume()).join().unwrap();
     assert_eq!(exit, Resumed::Finished(Exit::Returned));
 }
+
+/// Fills the usable part of a fresh stack with a pattern, runs `f` in a context
+/// on it to the end, and returns how deep the context went: bytes from the base
+/// down to the lowest byte that no longer holds the pattern.
+fn high_water(f: impl FnOnce() + Send + 'static) -> usize {
+    const PATTERN: u8 = 0xA5;
+    let stack = pool().get().unwrap();
+    let (_, start) = stack.guard();
+    let base = stack.base();
+    // SAFETY: the usable range of a stack we own and no context uses.
+    unsafe { std::ptr::write_bytes(start as *mut u8, PATTERN, base - start) };
+    let mut c = Context::new(stack, f);
+    assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
+    let stack = c.into_stack();
+    // SAFETY: as above; the context is finished.
+    let bytes = unsafe { std::slice::from_raw_parts(start as *const u8, base - start) };
+    let lowest = bytes.iter().position(|&b| b != PATTERN).unwrap();
+    pool().put(stack);
+    base - (start + lowest)
+}
+
+/// What typical task code needs, printed with `--nocapture` (docs/stacks.md
+/// quotes these numbers); the default size must hold each with 2x to spare.
+#[test]
+fn the_default_stack_holds_typical_code_with_room_to_spare() {
+    type Case = (&'static str, Box<dyn FnOnce() + Send>);
+    let cases: Vec<Case> = vec![
+        ("empty", Box::new(|| {})),
+        (
+            "format",
+            Box::new(|| {
+                let s = format!("{:?} {:>8.3} {}", vec![1, 2, 3], 1.5f64, "x");
+                std::hint::black_box(s);
+            }),
+        ),
+        (
+            "collections",
+            Box::new(|| {
+                let mut m = std::collections::HashMap::new();
+                for i in 0..1000 {
+                    m.insert(i.to_string(), i);
+                }
+                let mut v: Vec<_> = m.into_values().collect();
+                v.sort_unstable();
+                std::hint::black_box(v);
+            }),
+        ),
+        (
+            "file read",
+            Box::new(|| {
+                let s = std::fs::read_to_string("/proc/self/status").unwrap();
+                std::hint::black_box(s);
+            }),
+        ),
+        (
+            "panic caught",
+            Box::new(|| {
+                let r = std::panic::catch_unwind(|| panic!("caught {}", 1));
+                std::hint::black_box(r.is_err());
+            }),
+        ),
+        (
+            "panic caught, backtrace",
+            Box::new(|| {
+                let r = std::panic::catch_unwind(|| {
+                    let bt = std::backtrace::Backtrace::force_capture();
+                    std::hint::black_box(bt.to_string());
+                    panic!("caught {}", 1)
+                });
+                std::hint::black_box(r.is_err());
+            }),
+        ),
+    ];
+    for (name, f) in cases {
+        let depth = high_water(f);
+        println!("stack high-water: {name:>24}: {depth:>6} bytes");
+        assert!(depth * 2 <= DEFAULT_STACK_SIZE, "{name}: {depth} bytes");
+    }
+}
+
+#[test]
+fn a_parked_context_touches_one_page_of_its_stack() {
+    let pool = StackPool::new(DEFAULT_STACK_SIZE).unwrap();
+    // A stack fresh from the pool: at most its top page is resident (the pool
+    // faults it in when carving).
+    let stack = pool.get().unwrap();
+    let range = (stack.guard().1, stack.base());
+    assert!(stack.resident_pages().unwrap() <= 1);
+    let mut c = Context::new(stack, suspend);
+    assert_eq!(c.resume(), Resumed::Suspended);
+    let touched = crate::stack::resident_pages(range.0, range.1).unwrap();
+    assert_eq!(touched, 1, "a parked context touched {touched} pages");
+    assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
+}
+
+#[test]
+fn a_released_stack_keeps_its_guard_page() {
+    use crate::stack::{RELEASE_BATCH, WARM_CAP};
+    install_process_handler().unwrap();
+    let _alt = install_thread_altstack(Overflow::Trap).unwrap();
+    let pool = StackPool::new(16 * 1024).unwrap();
+    let stacks: Vec<_> = (0..WARM_CAP + RELEASE_BATCH)
+        .map(|_| pool.get().unwrap())
+        .collect();
+    drop(stacks);
+    assert_eq!(pool.stats().cold, RELEASE_BATCH);
+    // Take every free stack; the last ones handed out were released (cold).
+    let mut all: Vec<_> = (0..pool.stats().carved)
+        .map(|_| pool.get().unwrap())
+        .collect();
+    let cold = all.pop().unwrap();
+    assert_eq!(cold.resident_pages().unwrap(), 0, "released");
+    let mut c = Context::new(cold, || {
+        recurse(0);
+    });
+    // Without its guard the overflow would run on into the next stack down
+    // and fault in *its* guard page: not ours, a crash.
+    assert_eq!(c.resume(), Resumed::Finished(Exit::StackOverflow));
+}
+
+/// A field of /proc/self/status, in KiB.
+fn status_kib(key: &str) -> usize {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = s.lines().find(|l| l.starts_with(key)).unwrap();
+    line.split_whitespace().nth(1).unwrap().parse().unwrap()
+}
+
+/// Contexts the memory test parks (the scheduler's tests go to 1,000,000).
+const PARKED: usize = 100_000;
+
+#[test]
+fn child_parks_many_contexts() {
+    if !is_child() {
+        return;
+    }
+    let pool = StackPool::new(DEFAULT_STACK_SIZE).unwrap();
+    let mut parked: Vec<Context> = Vec::with_capacity(PARKED);
+    let before = status_kib("VmRSS:") + status_kib("VmPTE:");
+    for _ in 0..PARKED {
+        let mut c = Context::new(pool.get().unwrap(), suspend);
+        assert_eq!(c.resume(), Resumed::Suspended);
+        parked.push(c);
+    }
+    let after = status_kib("VmRSS:") + status_kib("VmPTE:");
+    eprintln!("parked-bytes-each={}", (after - before) * 1024 / PARKED);
+    for c in &mut parked {
+        assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
+    }
+}
+
+/// DESIGN.md §3's budget: a parked process costs at most 5 KiB of RAM and page
+/// tables (VmRSS + VmPTE over N), stack included; THP must not inflate it.
+#[test]
+fn a_parked_context_costs_at_most_5_kib() {
+    let out = run_child("child_parks_many_contexts");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let each: usize = stderr
+        .lines()
+        .find_map(|l| l.strip_prefix("parked-bytes-each="))
+        .expect("the child reports")
+        .parse()
+        .unwrap();
+    println!("memory per parked context: {each} B");
+    assert!(each <= 5 * 1024, "{each} bytes per parked context");
+}

@@ -2,7 +2,8 @@
 //! refusal, reuse without syscalls, release of cold stacks.
 
 use crate::stack::{
-    count_vmas, probe_guard_mode, GuardMode, Stack, StackError, StackPool, WARM_CAP,
+    count_vmas, probe_guard_mode, GuardMode, Stack, StackError, StackPool, CARVE_BATCH,
+    RELEASE_BATCH, WARM_CAP,
 };
 
 /// Writes `byte` into every usable page of `s` (the guard page excluded).
@@ -108,6 +109,7 @@ fn the_warm_path_reuses_stacks_without_mapping() {
     let pool = StackPool::new(16 * 1024).unwrap();
     let first: Vec<Stack> = (0..100).map(|_| pool.get().unwrap()).collect();
     let carved = pool.stats();
+    assert_eq!(carved.carved, 100usize.next_multiple_of(CARVE_BATCH));
     drop(first);
     for _ in 0..10_000 {
         let s = pool.get().unwrap();
@@ -117,26 +119,36 @@ fn the_warm_path_reuses_stacks_without_mapping() {
     assert_eq!(stats.slabs, carved.slabs, "no new mmap");
     assert_eq!(stats.carved, carved.carved, "no new guard page");
     assert_eq!(stats.cold, 0, "no MADV_DONTNEED below WARM_CAP");
-    assert_eq!(stats.warm, 100);
+    assert_eq!(
+        stats.warm, stats.carved,
+        "every carved stack is free and warm"
+    );
+    assert_eq!(stats.in_use, 0);
 }
 
 #[test]
-fn stacks_beyond_the_warm_cap_give_their_pages_back() {
+fn stacks_beyond_the_warm_cap_give_their_pages_back_in_batches() {
     let pool = StackPool::new(8 * 1024).unwrap();
-    let stacks: Vec<Stack> = (0..WARM_CAP + 50).map(|_| pool.get().unwrap()).collect();
+    let n = WARM_CAP + RELEASE_BATCH + 10;
+    let stacks: Vec<Stack> = (0..n).map(|_| pool.get().unwrap()).collect();
     for s in &stacks {
         touch(s, 0xAB);
     }
     drop(stacks);
     let stats = pool.stats();
-    assert_eq!((stats.warm, stats.cold), (WARM_CAP, 50));
-    // Warm stacks come first and keep their contents...
-    let warm: Vec<Stack> = (0..WARM_CAP).map(|_| pool.get().unwrap()).collect();
-    assert!(warm.iter().all(|s| read_all(s).iter().all(|&b| b == 0xAB)));
-    // ...then cold ones, zero-filled: their pages went back to the kernel.
-    let cold = pool.get().unwrap();
-    assert!(read_all(&cold).iter().all(|&b| b == 0));
-    assert_eq!(pool.stats().carved, WARM_CAP + 50, "nothing new carved");
+    assert_eq!(stats.cold, RELEASE_BATCH, "{stats:?}");
+    assert_eq!(stats.warm + stats.cold, stats.carved);
+    // Every free stack, in the order `get` hands them out: stacks that kept
+    // their pages first, the released (zero-filled) ones last.
+    let all: Vec<Stack> = (0..stats.carved).map(|_| pool.get().unwrap()).collect();
+    assert_eq!(pool.stats().carved, stats.carved, "nothing new carved");
+    let kept = all
+        .iter()
+        .filter(|s| read_all(s).iter().all(|&b| b == 0xAB))
+        .count();
+    assert_eq!(kept, n - RELEASE_BATCH);
+    let released = &all[all.len() - RELEASE_BATCH..];
+    assert!(released.iter().all(|s| read_all(s).iter().all(|&b| b == 0)));
 }
 
 #[test]
