@@ -2,5 +2,5 @@
 //! tests live in scheduler/tests/.
 
 mod context_tests;
-mod stack_tests;
 mod sched_tests;
+mod stack_tests;
