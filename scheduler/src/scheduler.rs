@@ -24,7 +24,6 @@ use crate::worker;
 
 /// Options for one spawn.
 #[derive(Debug, Clone, Default)]
-#[non_exhaustive]
 pub struct SpawnOpts {
     /// Usable stack bytes for this task; `None`: the scheduler's default
     /// ([`Builder::stack_size`]). Rounded up to a power of two (each size has
@@ -34,7 +33,6 @@ pub struct SpawnOpts {
 
 /// Why a spawn failed. The message names the knob to turn.
 #[derive(Debug)]
-#[non_exhaustive]
 pub enum SpawnError {
     /// No memory for a stack.
     NoStackMemory {

@@ -30,6 +30,9 @@ pub fn report() -> (Arc<dyn TaskOwner>, mpsc::Receiver<Outcome>) {
 pub struct Counter {
     pub done: AtomicUsize,
     pub returned: AtomicUsize,
+    /// `wait`'s target: exits below it notify nobody (a notify per exit
+    /// would make the test measure futex wakeups).
+    target: AtomicUsize,
     lock: Mutex<()>,
     cv: std::sync::Condvar,
 }
@@ -39,9 +42,12 @@ impl TaskOwner for Counter {
         if o == Outcome::Returned {
             self.returned.fetch_add(1, Ordering::Relaxed);
         }
-        let _g = self.lock.lock().unwrap();
-        self.done.fetch_add(1, Ordering::SeqCst);
-        self.cv.notify_all();
+        let done = self.done.fetch_add(1, Ordering::SeqCst) + 1;
+        let target = self.target.load(Ordering::SeqCst);
+        if target != 0 && done >= target {
+            let _g = self.lock.lock().unwrap();
+            self.cv.notify_all();
+        }
     }
     fn as_any(&self) -> &dyn Any {
         self
@@ -50,6 +56,7 @@ impl TaskOwner for Counter {
 
 impl Counter {
     pub fn wait(&self, n: usize) {
+        self.target.store(n, Ordering::SeqCst);
         let mut g = self.lock.lock().unwrap();
         while self.done.load(Ordering::SeqCst) < n {
             g = self.cv.wait(g).unwrap();
