@@ -1,1 +1,88 @@
-//! bream: see docs/.
+//! bream: Erlang-style processes for Rust.
+//!
+//! Millions of stackful green-thread processes, each with a pid, a mailbox with
+//! selective receive, links, monitors and exit signals with Erlang's semantics,
+//! multiplexed over a work-stealing scheduler (DESIGN.md; the book in docs/).
+//!
+//! ```
+//! use bream::{receive, ExitReason};
+//!
+//! bream::run(|| {
+//!     let me = bream::self_pid();
+//!     let (worker, _) = bream::spawn_monitor(move || {
+//!         let n: u64 = bream::receive();
+//!         bream::send(me, n * 2);
+//!     });
+//!     bream::send(worker, 21u64);
+//!     receive! {
+//!         n: u64 => assert_eq!(n, 42),
+//!     }
+//!     let down: bream::Down = bream::receive();
+//!     assert_eq!(down.reason, ExitReason::Normal);
+//! });
+//! ```
+//!
+//! # Map of the crate
+//!
+//! - processes: [`spawn`], [`spawn_link`], [`spawn_monitor`], [`spawn_opt`],
+//!   [`Pid`], [`self_pid`], [`process_info`] (lifecycle.rs, spawn.rs, table.rs,
+//!   process.rs, info.rs — book: docs/processes.md);
+//! - messages: [`send`], [`receive`], [`receive!`], [`make_ref`], aliases
+//!   (receive.rs, macros.rs — docs/messages.md);
+//! - links, monitors, exit signals: [`link`], [`monitor`], [`exit`],
+//!   [`trap_exit`] (exit.rs, relations.rs, links.rs — docs/links-monitors.md);
+//! - names and time: [`register`], [`send_after`], [`sleep`], [`hibernate`]
+//!   (registry.rs, info.rs, time.rs — docs/names-timers.md);
+//! - the runtime: [`run`], [`Runtime`] (runtime.rs).
+//!
+//! # The one rule the compiler cannot check
+//!
+//! Processes move between worker threads whenever they wait. Do not hold a
+//! thread-local borrow or a `!Send` value (an `Rc`, a `RefCell` borrow of a
+//! thread-local, a `MutexGuard` of a std mutex) across a call that can wait
+//! (receive, sleep, yield, send, spawn, ...). See docs/stacks.md.
+
+#![warn(missing_docs)]
+
+mod exit;
+mod info;
+mod lifecycle;
+mod links;
+mod macros;
+mod pid;
+mod process;
+mod reason;
+mod receive;
+mod registry;
+#[cfg(bream_loom)]
+#[doc(hidden)]
+pub mod relations;
+#[cfg(not(bream_loom))]
+mod relations;
+mod runtime;
+mod spawn;
+mod sync;
+mod table;
+mod time;
+
+pub use info::{
+    is_alive, process_info, processes, register, registered, unregister, whereis, ProcessInfo,
+};
+pub use links::{demonitor, exit, exit_self, link, monitor, trap_exit, unlink};
+pub use pid::{Alias, MonitorRef, Pid, Ref};
+pub use process::Status;
+pub use reason::{Down, Exit, ExitReason};
+pub use receive::{
+    alias, make_ref, receive, receive_timeout, self_pid, send, send_alias, send_named, unalias,
+    NotRegistered,
+};
+pub use registry::RegisterError;
+pub use runtime::{run, Builder, Runtime, DEFAULT_MAX_PROCESSES};
+pub use spawn::{spawn, spawn_link, spawn_monitor, spawn_opt, try_spawn, SpawnError, SpawnOpts};
+pub use time::{blocking, cancel_timer, hibernate, reduce, send_after, sleep, yield_now, TimerRef};
+
+/// What `receive!` expands to. Not public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::receive::{downcast, put, select, take, Selected};
+}

@@ -1,0 +1,160 @@
+//! Introspection and names: [`process_info`], [`processes`], [`is_alive`],
+//! [`register`], [`unregister`], [`whereis`], [`registered`].
+
+use crate::pid::Pid;
+use crate::process::{current, Process, Status};
+use crate::registry::RegisterError;
+use crate::sync::Ordering;
+
+/// A snapshot of one process (Erlang's `process_info/1`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct ProcessInfo {
+    /// What it is doing.
+    pub status: Status,
+    /// Messages (and not yet handled signals) in its mailbox.
+    pub message_queue_len: usize,
+    /// Reductions spent (sends, receives, spawns, `reduce`), as of its last wait.
+    pub reductions: u64,
+    /// Processes linked to it.
+    pub links: Vec<Pid>,
+    /// Processes it monitors.
+    pub monitors: Vec<Pid>,
+    /// Processes monitoring it.
+    pub monitored_by: Vec<Pid>,
+    /// Its registered name.
+    pub registered_name: Option<&'static str>,
+    /// Its stack size in bytes.
+    pub stack_size: usize,
+}
+
+fn info_of(p: &Process) -> ProcessInfo {
+    let (mut links, mut monitors, mut monitored_by) = p.relations.inspect(|s| {
+        (
+            s.links.iter().copied().collect::<Vec<_>>(),
+            s.monitors.values().copied().collect::<Vec<_>>(),
+            s.watchers.values().copied().collect::<Vec<_>>(),
+        )
+    });
+    links.sort_unstable();
+    monitors.sort_unstable();
+    monitored_by.sort_unstable();
+    ProcessInfo {
+        status: p.status(),
+        message_queue_len: p.tx.len(),
+        // Relaxed: a statistic.
+        reductions: p.reductions.load(Ordering::Relaxed),
+        links,
+        monitors,
+        monitored_by,
+        registered_name: p.rt.registry.name_of(p.pid),
+        stack_size: p.stack_size,
+    }
+}
+
+/// A snapshot of `pid`, or `None` if it is not alive.
+///
+/// ```
+/// bream::run(|| {
+///     let me = bream::self_pid();
+///     bream::send(me, 1u8);
+///     let info = bream::process_info(me).unwrap();
+///     assert_eq!(info.message_queue_len, 1);
+///     assert_eq!(info.status, bream::Status::Running);
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a bream process.
+pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
+    let me = current("process_info");
+    let p = me.rt.table.with(pid, |p, _| std::sync::Arc::clone(p))?;
+    p.is_alive().then(|| info_of(&p))
+}
+
+/// Every live process of this runtime, in pid order.
+///
+/// # Panics
+/// Outside a bream process.
+pub fn processes() -> Vec<Pid> {
+    let me = current("processes");
+    let mut v: Vec<Pid> = me
+        .rt
+        .table
+        .processes()
+        .iter()
+        .filter(|p| p.is_alive())
+        .map(|p| p.pid)
+        .collect();
+    v.sort_unstable();
+    v
+}
+
+/// True while `pid`'s process has not exited. False from the moment its exit
+/// begins, so a process that received `pid`'s `Down` always sees false.
+///
+/// ```
+/// bream::run(|| {
+///     assert!(bream::is_alive(bream::self_pid()));
+///     let (pid, _) = bream::spawn_monitor(|| {});
+///     let _: bream::Down = bream::receive();
+///     assert!(!bream::is_alive(pid));
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a bream process.
+pub fn is_alive(pid: Pid) -> bool {
+    let me = current("is_alive");
+    me.rt.table.with(pid, |p, _| p.is_alive()) == Some(true)
+}
+
+/// Registers `pid` under `name` (Erlang's `register/2`). A process has at most
+/// one name; the name is released when the process exits, before its links
+/// and monitors fire.
+///
+/// ```
+/// bream::run(|| {
+///     let me = bream::self_pid();
+///     bream::register("main", me).unwrap();
+///     assert_eq!(bream::whereis("main"), Some(me));
+///     assert_eq!(bream::register("main", me), Err(bream::RegisterError::NameTaken(me)));
+///     assert!(bream::unregister("main"));
+///     assert_eq!(bream::whereis("main"), None);
+/// });
+/// ```
+///
+/// # Errors
+/// [`RegisterError`]: the name is taken, the process already has a name, or it
+/// is not alive.
+///
+/// # Panics
+/// Outside a bream process.
+pub fn register(name: &'static str, pid: Pid) -> Result<(), RegisterError> {
+    let me = current("register");
+    me.rt.registry.register(&me.rt.table, name, pid)
+}
+
+/// Removes a name; true if it was registered.
+///
+/// # Panics
+/// Outside a bream process.
+pub fn unregister(name: &str) -> bool {
+    current("unregister").rt.registry.unregister(name)
+}
+
+/// The process registered under `name`.
+///
+/// # Panics
+/// Outside a bream process.
+pub fn whereis(name: &str) -> Option<Pid> {
+    current("whereis").rt.registry.whereis(name)
+}
+
+/// Every registered name, sorted.
+///
+/// # Panics
+/// Outside a bream process.
+pub fn registered() -> Vec<&'static str> {
+    current("registered").rt.registry.registered()
+}

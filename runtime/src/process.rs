@@ -1,0 +1,261 @@
+//! The [`Process`]: what the runtime keeps for each Erlang-style process, and
+//! how a running process finds its own.
+//!
+//! A process is an `Arc<Process>` attached to its scheduler task as the task's
+//! owner (`bream_scheduler::TaskOwner`). Its state is split by who may touch it
+//! (STYLE.md §4):
+//!
+//! - **Shared** fields (`pid`, `tx`, `signals`, `status`, `relations`, ...) are read
+//!   and written by any thread: senders push into `tx`, linkers edit
+//!   `relations` under its lock, `process_info` reads the atomics.
+//! - **Owned** fields ([`Owned`]: the receiving end of the mailbox, the trap flag,
+//!   the alias set, ...) are touched only by the process itself — by code running
+//!   on its task — and, after the task is gone, by the exit code in `on_exit`.
+//!   They live in `Cell`/`RefCell`s with no synchronisation at all.
+//!
+//! # Finding the current process
+//!
+//! [`current`] asks the scheduler for the running task's owner and downcasts it
+//! (`task::with_current`, O(1), no atomic read-modify-write), and returns a
+//! [`Me`]: a pointer to the process that may only be used on its own task, which
+//! is what makes the Owned fields safe to reach.
+
+use std::cell::{Cell, RefCell};
+use std::ptr::NonNull;
+use std::sync::Arc;
+
+use bream_mailbox::{Marker, Receiver, Sender};
+use bream_scheduler::task;
+
+use crate::pid::{FastSet, Pid, Ref};
+use crate::reason::ExitReason;
+use crate::relations::Relations;
+use crate::runtime::Shared;
+use crate::sync::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+
+/// A process's life as `process_info` reports it (Erlang's `status`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Status {
+    /// Running or runnable: it has something to do.
+    Running,
+    /// Parked in a receive, waiting for a message.
+    Waiting,
+    /// Parked in `sleep`, `blocking` or another wait that is not a receive.
+    Suspended,
+    /// Hibernating: no stack; it resumes on its next message.
+    Hibernating,
+    /// Its exit is being processed.
+    Exiting,
+}
+
+impl Status {
+    fn from_u8(v: u8) -> Status {
+        match v {
+            0 => Status::Running,
+            1 => Status::Waiting,
+            2 => Status::Suspended,
+            3 => Status::Hibernating,
+            _ => Status::Exiting,
+        }
+    }
+}
+
+/// Called once with a process's exit reason (see `Owned::exit_hook`).
+pub(crate) type ExitHook = Box<dyn FnOnce(&ExitReason) + Send>;
+
+/// One process. See the module essay for who touches which field.
+pub(crate) struct Process {
+    /// Its identity. Immutable.
+    pub(crate) pid: Pid,
+    /// The runtime it belongs to. Immutable.
+    pub(crate) rt: Arc<Shared>,
+    /// The sending end of its mailbox. Any thread pushes.
+    pub(crate) tx: Sender,
+    /// Exit and down signals pushed into the mailbox and not yet handled by a
+    /// signal pass. Incremented (Release) by a signal sender *after* its push;
+    /// read (Acquire) and decreased by the process itself (exit.rs).
+    pub(crate) signals: AtomicUsize,
+    /// A [`Status`] as u8: written (Relaxed) by the process at each transition,
+    /// read by `process_info`. Informational only: no decision depends on it.
+    status: AtomicU8,
+    /// Set by `on_exit` under the registry lock, first thing: from then on the
+    /// process is dead to `is_alive`, `register`, `process_info` and `processes`,
+    /// even before its table slot is cleared.
+    pub(crate) dead: AtomicBool,
+    /// True between a hibernation's end of task and the next task's start.
+    /// Written by the exit path before its `prepare_wait` (whose CAS publishes it)
+    /// and read by the sender whose push reports `Wake` (which acquires it).
+    pub(crate) hibernating: AtomicBool,
+    /// Reductions spent, published (Relaxed) by the process at each park.
+    pub(crate) reductions: AtomicU64,
+    /// Usable stack bytes it was spawned with. Immutable.
+    pub(crate) stack_size: usize,
+    /// Links and monitors, under their own lock (relations.rs).
+    pub(crate) relations: Relations,
+    /// Fields only the process itself touches.
+    owned: Owned,
+}
+
+/// The fields only the process itself touches (see the module essay).
+pub(crate) struct Owned {
+    /// The receiving end of the mailbox. A `RefCell` because user code (a
+    /// `receive!` guard) runs while it is borrowed, and may call back into bream.
+    pub(crate) rx: RefCell<Receiver>,
+    /// `trap_exit` flag.
+    pub(crate) trap_exit: Cell<bool>,
+    /// Set when an exit signal kills the process: from then on every bream call
+    /// unwinds again, so a `catch_unwind` in user code cannot survive a kill.
+    pub(crate) killed: RefCell<Option<ExitReason>>,
+    /// The reason the process's code ended with (`exit_self`, or a kill),
+    /// recorded by the task's entry before it returns.
+    pub(crate) reason: RefCell<Option<ExitReason>>,
+    /// The last `make_ref()` and the mailbox marker it set.
+    pub(crate) marker: RefCell<Option<(Ref, Marker)>>,
+    /// Active aliases (ids; see `Alias`).
+    pub(crate) aliases: RefCell<FastSet<u64>>,
+    /// Reductions spent since the last publication to `Process::reductions`.
+    pub(crate) reductions: Cell<u64>,
+    /// The continuation of a hibernating process.
+    pub(crate) continuation: RefCell<Option<Box<dyn FnOnce() + Send>>>,
+    /// Run once with the exit reason after links and monitors fired
+    /// (`Runtime::block_on` waits on it).
+    pub(crate) exit_hook: RefCell<Option<ExitHook>>,
+}
+
+// SAFETY: `Owned` is touched only by code running on the process's own task (via
+// `Me`, which `current()` hands out only on that task and which is `!Send`), and by
+// `on_exit`/hibernation code after that task has finished and before the next
+// one starts (`Process::owned_after_task`). A task runs on one worker at a time,
+// and the scheduler's hand-off of a task between workers (and from the finished
+// task to `on_exit`) is a release/acquire pair, so these accesses never overlap
+// and each sees the previous one's writes. Every field is `Send`, so moving
+// that access from one thread to another is sound.
+unsafe impl Sync for Owned {}
+
+impl Process {
+    pub(crate) fn new(pid: Pid, rt: Arc<Shared>, stack_size: usize, trap_exit: bool) -> Process {
+        let (tx, rx) = bream_mailbox::mailbox();
+        Process {
+            pid,
+            rt,
+            tx,
+            signals: AtomicUsize::new(0),
+            status: AtomicU8::new(Status::Running as u8),
+            dead: AtomicBool::new(false),
+            hibernating: AtomicBool::new(false),
+            reductions: AtomicU64::new(0),
+            stack_size,
+            relations: Relations::new(),
+            owned: Owned {
+                rx: RefCell::new(rx),
+                trap_exit: Cell::new(trap_exit),
+                killed: RefCell::new(None),
+                reason: RefCell::new(None),
+                marker: RefCell::new(None),
+                aliases: RefCell::new(FastSet::default()),
+                reductions: Cell::new(0),
+                continuation: RefCell::new(None),
+                exit_hook: RefCell::new(None),
+            },
+        }
+    }
+
+    /// The owned fields, from code that is not running on the process's task.
+    ///
+    /// # Safety
+    /// The process's task has finished (we are in its `on_exit`) or was never
+    /// started, and no other thread can be in this function for the same process
+    /// (`on_exit` runs once per task; a hibernated process has no task until the
+    /// one that restarts it, which starts after this returns).
+    pub(crate) unsafe fn owned_after_task(&self) -> &Owned {
+        &self.owned
+    }
+
+    pub(crate) fn set_status(&self, s: Status) {
+        // Relaxed: informational, see the field.
+        self.status.store(s as u8, Ordering::Relaxed);
+    }
+
+    pub(crate) fn status(&self) -> Status {
+        Status::from_u8(self.status.load(Ordering::Relaxed))
+    }
+
+    /// True while the process is alive for the outside world.
+    pub(crate) fn is_alive(&self) -> bool {
+        // Relaxed: `dead` is written and read under the registry lock where it
+        // matters (register); elsewhere a stale `true` is the ordinary race of
+        // asking about a process that is exiting right now.
+        !self.dead.load(Ordering::Relaxed)
+    }
+}
+
+/// The process running on this task. `Copy`, `!Send`: it cannot leave the task.
+#[derive(Clone, Copy)]
+pub(crate) struct Me {
+    ptr: NonNull<Process>,
+}
+
+impl std::ops::Deref for Me {
+    type Target = Process;
+    fn deref(&self) -> &Process {
+        // SAFETY: `ptr` came from the owner of the task we are running on
+        // (`current`), which holds an `Arc<Process>` until the task has finished
+        // and `on_exit` has returned; `Me` is `!Send` (NonNull) and only created
+        // on that task, so the process outlives every use.
+        unsafe { self.ptr.as_ref() }
+    }
+}
+
+impl Me {
+    /// The owned fields: ours alone (see `Owned`'s Sync proof).
+    pub(crate) fn owned(&self) -> &Owned {
+        &self.owned
+    }
+}
+
+/// The process running on this task, or `None` outside a bream process.
+#[inline]
+pub(crate) fn try_current() -> Option<Me> {
+    if !task::in_task() {
+        return None;
+    }
+    task::with_current(|t| {
+        t.owner().as_any().downcast_ref::<Process>().map(|p| Me {
+            ptr: NonNull::from(p),
+        })
+    })
+}
+
+/// The process running on this task.
+///
+/// # Panics
+/// Outside a bream process, naming the function that was called.
+#[inline]
+#[track_caller]
+pub(crate) fn current(what: &str) -> Me {
+    match try_current() {
+        Some(me) => me,
+        None => outside(what),
+    }
+}
+
+#[cold]
+#[track_caller]
+fn outside(what: &str) -> ! {
+    panic!(
+        "bream::{what} called outside a bream process: call it from code running \
+         inside bream::run(..), Runtime::block_on(..) or a spawned process"
+    )
+}
+
+/// Sets the status for the duration of a wait.
+pub(crate) fn with_status<R>(me: Me, s: Status, f: impl FnOnce() -> R) -> R {
+    me.set_status(s);
+    let n = me.owned().reductions.get();
+    // Relaxed: informational (see the field).
+    me.reductions.store(n, Ordering::Relaxed);
+    let r = f();
+    me.set_status(Status::Running);
+    r
+}

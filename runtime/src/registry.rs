@@ -1,0 +1,120 @@
+//! Registered names (Erlang's `register/2`, `whereis/1`, `unregister/1`).
+//!
+//! Names are atoms: `&'static str`, like Erlang's atoms never freed. One lock
+//! guards both directions of the map *and* each process's `dead` flag, which is
+//! what makes "a name is released when its owner exits" exact: `register` checks
+//! the flag under the same lock that `release` (first step of an exit) sets it
+//! under, so a name can never be left pointing at a dead process.
+
+use std::fmt;
+
+use crate::pid::{FastMap, Pid};
+use crate::process::Process;
+use crate::sync::{Mutex, Ordering};
+use crate::table::Table;
+
+#[derive(Default)]
+struct Names {
+    by_name: FastMap<&'static str, Pid>,
+    by_pid: FastMap<Pid, &'static str>,
+}
+
+/// The registry of one runtime.
+#[derive(Default)]
+pub(crate) struct Registry {
+    names: Mutex<Names>,
+}
+
+/// Why [`register`](crate::register) failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RegisterError {
+    /// The name is taken by this process.
+    NameTaken(Pid),
+    /// The process already has this other name (a process has at most one).
+    AlreadyNamed(&'static str),
+    /// The process is not alive.
+    NoProc,
+}
+
+impl fmt::Display for RegisterError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            RegisterError::NameTaken(pid) => write!(f, "the name is already registered to {pid}"),
+            RegisterError::AlreadyNamed(n) => {
+                write!(f, "the process is already registered as {n:?}")
+            }
+            RegisterError::NoProc => f.write_str("the process is not alive"),
+        }
+    }
+}
+
+impl std::error::Error for RegisterError {}
+
+impl Registry {
+    pub(crate) fn register(
+        &self,
+        table: &Table,
+        name: &'static str,
+        pid: Pid,
+    ) -> Result<(), RegisterError> {
+        let mut n = self.names.lock();
+        if let Some(&holder) = n.by_name.get(name) {
+            return Err(RegisterError::NameTaken(holder));
+        }
+        if let Some(&other) = n.by_pid.get(&pid) {
+            return Err(RegisterError::AlreadyNamed(other));
+        }
+        // Relaxed: `dead` is written under this same lock (`release`).
+        let alive = table.with(pid, |p, _| !p.dead.load(Ordering::Relaxed));
+        if alive != Some(true) {
+            return Err(RegisterError::NoProc);
+        }
+        n.by_name.insert(name, pid);
+        n.by_pid.insert(pid, name);
+        Ok(())
+    }
+
+    pub(crate) fn unregister(&self, name: &str) -> bool {
+        let mut n = self.names.lock();
+        match n.by_name.remove(name) {
+            Some(pid) => {
+                n.by_pid.remove(&pid);
+                true
+            }
+            None => false,
+        }
+    }
+
+    pub(crate) fn whereis(&self, name: &str) -> Option<Pid> {
+        self.names.lock().by_name.get(name).copied()
+    }
+
+    pub(crate) fn name_of(&self, pid: Pid) -> Option<&'static str> {
+        self.names.lock().by_pid.get(&pid).copied()
+    }
+
+    pub(crate) fn registered(&self) -> Vec<&'static str> {
+        let mut v: Vec<_> = self.names.lock().by_name.keys().copied().collect();
+        v.sort_unstable();
+        v
+    }
+
+    /// First step of an exit: the process is dead to the registry from now on,
+    /// and its name (if any) is free.
+    pub(crate) fn release(&self, p: &Process) {
+        let mut n = self.names.lock();
+        // Relaxed: read under this lock (`register`).
+        p.dead.store(true, Ordering::Relaxed);
+        if let Some(name) = n.by_pid.remove(&p.pid) {
+            n.by_name.remove(name);
+        }
+    }
+
+    /// Forgets `pid`'s name (a spawn that failed after registering).
+    pub(crate) fn forget(&self, pid: Pid) {
+        let mut n = self.names.lock();
+        if let Some(name) = n.by_pid.remove(&pid) {
+            n.by_name.remove(name);
+        }
+    }
+}
