@@ -166,6 +166,8 @@ macro_rules! __receive_arms {
     (@bodies $idx:ident $env:ident $i:tt [[$($p:tt)*] [$($t:tt)*] $g:tt ($b:expr)] $($more:tt)*) => {
         if $idx == $i {
             match $crate::__private::downcast::<$($t)*>($env) {
+                // The guard, evaluated in the test, may have been the only use.
+                #[allow(unused_variables)]
                 $($p)* => $b,
                 #[allow(unreachable_patterns)]
                 _ => ::core::unreachable!("receive!: the arm matched when tested"),
