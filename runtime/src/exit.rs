@@ -36,7 +36,7 @@
 //! resulting `Exit`/`Down` message sits exactly where the signal arrived.
 //!
 //! Links and monitors themselves are set up by editing both processes'
-//! relations under their locks (relations.rs and docs/adr/0001), not by signals.
+//! relations under their locks (relations.rs and docs/adr/runtime-0001-relations-under-a-lock.md), not by signals.
 //!
 //! # The signal pass: a recipe
 //!

@@ -2,7 +2,7 @@
 //!
 //! Erlang delivers link, unlink, monitor and demonitor as signals through the
 //! target's signal queue. bream instead lets the *caller* edit both ends under
-//! each end's own lock (docs/adr/0001-relations-under-a-lock.md explains why: a
+//! each end's own lock (docs/adr/runtime-0001-relations-under-a-lock.md explains why: a
 //! gen_server call monitors and demonitors its server every time, and a signal
 //! in the server's mailbox would make the server scan its whole backlog twice per
 //! call). What must stay ordered with messages — exit signals and `Down` — still
