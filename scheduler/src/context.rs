@@ -115,6 +115,11 @@ pub(crate) enum Resumed {
     Finished(Exit),
 }
 
+/// Largest closure moved onto a stack as it is (corosensei's `with_stack`
+/// refuses objects over 1024 bytes, "to avoid stack overflows"); larger ones
+/// are boxed.
+pub(crate) const INLINE_CLOSURE_MAX: usize = 512;
+
 /// The coroutine type: no values passed in or out at a suspension; the body
 /// returns an [`Exit`].
 type Co = Coroutine<(), (), Exit, Stack>;
@@ -209,7 +214,21 @@ unsafe impl corosensei::stack::Stack for Stack {
 
 impl Context {
     /// A context that will run `f` on `stack` when first resumed.
-    pub(crate) fn new(stack: Stack, f: impl FnOnce() + Send + 'static) -> Context {
+    ///
+    /// A closure of up to [`INLINE_CLOSURE_MAX`] bytes is moved onto the top of
+    /// the stack (no allocation); a larger one is boxed first, as corosensei
+    /// refuses to place more than 1 KiB there.
+    pub(crate) fn new<F: FnOnce() + Send + 'static>(stack: Stack, f: F) -> Context {
+        if std::mem::size_of::<F>() <= INLINE_CLOSURE_MAX {
+            Self::with_body(stack, f)
+        } else {
+            let f: Box<dyn FnOnce() + Send> = Box::new(f);
+            Self::with_body(stack, f)
+        }
+    }
+
+    /// `new`, once the closure is small enough.
+    fn with_body<F: FnOnce() + Send + 'static>(stack: Stack, f: F) -> Context {
         install_panic_hook();
         let guard = stack.guard();
         let co = Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| body(y, f));

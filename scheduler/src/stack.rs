@@ -488,6 +488,18 @@ impl StackPool {
         self.shared.stack_size
     }
 
+    /// The address ranges of the pool's slabs, `[start, end)`.
+    #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
+    pub(crate) fn slab_ranges(&self) -> Vec<(usize, usize)> {
+        let inner = self.shared.inner.lock();
+        let slot = self.shared.slot_size;
+        inner
+            .slabs
+            .iter()
+            .map(|s| (s.addr, s.addr + s.slots * slot))
+            .collect()
+    }
+
     /// A snapshot of the pool's counters.
     #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
     pub(crate) fn stats(&self) -> StackStats {

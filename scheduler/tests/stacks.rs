@@ -19,23 +19,23 @@ use common::{report, spawn};
 fn use_stack(kib: usize) -> u8 {
     let mut top = [0u8; 16];
     let top = std::hint::black_box(&mut top).as_ptr() as usize;
-    deeper(top, top.saturating_sub(kib * 1024))
+    deeper(top.saturating_sub(kib * 1024))
 }
 
 #[inline(never)]
-fn deeper(top: usize, bottom: usize) -> u8 {
+fn deeper(bottom: usize) -> u8 {
     let mut frame = [0u8; 1024];
     let here = std::hint::black_box(&mut frame).as_ptr() as usize;
     if here <= bottom {
         return frame[0];
     }
-    frame[1] = deeper(top, bottom);
+    frame[1] = deeper(bottom);
     std::hint::black_box(frame)[1]
 }
 
 /// Recurses until the stack overflows.
 fn overflow() {
-    deeper(usize::MAX, 0);
+    deeper(0);
 }
 
 fn is_child() -> bool {

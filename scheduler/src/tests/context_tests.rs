@@ -469,3 +469,21 @@ fn a_parked_context_costs_at_most_5_kib() {
     println!("memory per parked context: {each} B");
     assert!(each <= 5 * 1024, "{each} bytes per parked context");
 }
+
+#[test]
+fn closures_of_any_size_run() {
+    let small = [1u8; crate::context::INLINE_CLOSURE_MAX - 8];
+    let mut c = context(move || {
+        suspend();
+        assert!(small.iter().all(|&b| b == 1));
+    });
+    assert_eq!(c.resume(), Resumed::Suspended);
+    assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
+    let big = [2u8; 64 * 1024]; // as large as the stack itself: boxed
+    let mut c = context(move || {
+        suspend();
+        assert!(big.iter().all(|&b| b == 2));
+    });
+    assert_eq!(c.resume(), Resumed::Suspended);
+    assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
+}
