@@ -10,7 +10,8 @@
 //!     pub(crate) fn new(stack: Stack, f: impl FnOnce() + Send + 'static) -> Context;
 //!     pub(crate) fn resume(&mut self) -> Resumed;   // panics if already finished
 //!     pub(crate) fn is_finished(&self) -> bool;
-//!     pub(crate) fn into_stack(self) -> Stack;  // a suspended context is force-unwound first
+//!     pub(crate) fn into_stack(self) -> Option<Stack>; // force-unwinds a suspended one first;
+//!                                               // None: the task refused to unwind, stack leaked
 //! }
 //! pub(crate) enum Resumed { Suspended, Finished(Exit) }
 //! pub(crate) enum Exit { Returned, Panicked(String), StackOverflow }
@@ -54,7 +55,11 @@
 //!    is force-unwound (corosensei resumes it with a special panic payload that
 //!    unwinds every frame, running destructors). The body must let that payload
 //!    through; the running record's `unwinding` flag tells it so. A [`suspend`]
-//!    during any unwinding (a destructor that would block) returns at once.
+//!    during any unwinding (a destructor that would block) returns at once. A
+//!    task that catches that payload (a `catch_unwind` that swallows payloads it
+//!    does not know) and suspends again cannot be unwound: after a few tries its
+//!    stack is leaked, with an error through `tracing`, rather than reused under
+//!    frames that are still alive.
 //!
 //! # Send: the proof and the rule it implies
 //!
@@ -82,6 +87,7 @@
 
 use std::any::Any;
 use std::cell::Cell;
+use std::mem::ManuallyDrop;
 use std::num::NonZeroUsize;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
@@ -168,8 +174,9 @@ pub(crate) fn in_context() -> bool {
 /// A stackful coroutine on a pooled stack: not started, suspended, or finished
 /// (never observed running: `resume` holds `&mut self` while it runs).
 pub(crate) struct Context {
-    /// The coroutine, owning its stack.
-    co: Co,
+    /// The coroutine, owning its stack. `ManuallyDrop`: dropped only once it is
+    /// finished, leaked if it cannot be unwound (see `unwind`).
+    co: ManuallyDrop<Co>,
     /// The guard page of the stack (copied out: corosensei does not lend the stack).
     guard: (usize, usize),
     /// The coroutine's `Yielder` once it has started, else null. Written by
@@ -233,7 +240,7 @@ impl Context {
         let guard = stack.guard();
         let co = Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| body(y, f));
         Context {
-            co,
+            co: ManuallyDrop::new(co),
             guard,
             yielder: ptr::null(),
         }
@@ -276,25 +283,32 @@ impl Context {
 
     /// The stack back, for the pool. A finished or never-started context gives it
     /// at once (a never-started closure is dropped); a suspended one is first
-    /// force-unwound: its frames' destructors run, on its own stack.
-    pub(crate) fn into_stack(mut self) -> Stack {
-        self.unwind();
-        // SAFETY: `self` is forgotten right after `co` is read out, so `co` is
-        // neither used nor dropped twice; `Context` has no other field to drop.
-        let co = unsafe { ptr::read(&self.co) };
-        std::mem::forget(self);
-        co.into_stack()
+    /// force-unwound: its frames' destructors run, on its own stack. `None` if
+    /// the task would not unwind (module essay, point 4): the stack is leaked.
+    pub(crate) fn into_stack(self) -> Option<Stack> {
+        let mut this = ManuallyDrop::new(self);
+        let finished = this.unwind();
+        // SAFETY: `this` is never used or dropped again (ManuallyDrop), so `co`
+        // is taken exactly once.
+        let co = unsafe { ManuallyDrop::take(&mut this.co) };
+        if finished {
+            Some(co.into_stack())
+        } else {
+            std::mem::forget(co);
+            None
+        }
     }
 
     /// Force-unwinds a suspended context (no-op otherwise), with a running record
     /// in place so that the body lets the unwind through and `in_context` holds.
-    fn unwind(&mut self) {
+    /// Returns whether the context is finished now.
+    fn unwind(&mut self) -> bool {
         if self.co.done() {
-            return;
+            return true;
         }
         if !self.co.started() {
             self.co.force_unwind(); // drops the closure; runs no code on the stack
-            return;
+            return true;
         }
         let running = Running {
             yielder: Cell::new(self.yielder),
@@ -304,14 +318,38 @@ impl Context {
         };
         let prev = set_current(&running);
         compiler_fence(Ordering::SeqCst);
-        self.co.force_unwind();
+        for _ in 0..UNWIND_TRIES {
+            // corosensei panics if the unwind did not reach the root: the task
+            // caught the payload, or a destructor overflowed its stack (then the
+            // context is finished all the same). Either way, look at `done`.
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| self.co.force_unwind()));
+            if self.co.done() {
+                break;
+            }
+        }
         set_current(prev);
+        self.yielder = running.yielder.get();
+        let finished = self.co.done();
+        if !finished {
+            tracing::error!(
+                "bream-scheduler: a task caught the unwind that cancels it and suspended \
+                 again {UNWIND_TRIES} times; its stack is leaked"
+            );
+        }
+        finished
     }
 }
 
+/// How many times a suspended context is force-unwound before it is leaked.
+const UNWIND_TRIES: usize = 3;
+
 impl Drop for Context {
     fn drop(&mut self) {
-        self.unwind();
+        if self.unwind() {
+            // SAFETY: `co` is dropped here once; `self` is being dropped.
+            unsafe { ManuallyDrop::drop(&mut self.co) };
+        }
+        // Else leaked: dropping it would make corosensei try (and abort) again.
     }
 }
 

@@ -58,7 +58,7 @@ fn a_context_runs_to_its_end() {
     assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
     assert!(ran.load(Ordering::Relaxed));
     assert!(c.is_finished());
-    pool().put(c.into_stack());
+    pool().put(c.into_stack().unwrap());
 }
 
 #[test]
@@ -172,7 +172,7 @@ fn into_stack_unwinds_a_suspended_context_running_destructors() {
     });
     assert_eq!(c.resume(), Resumed::Suspended);
     assert!(!dropped.load(Ordering::Relaxed));
-    let stack = c.into_stack();
+    let stack = c.into_stack().unwrap();
     assert!(dropped.load(Ordering::Relaxed));
     pool().put(stack);
 }
@@ -211,7 +211,7 @@ fn a_stack_overflow_is_an_exit_and_the_thread_goes_on() {
             "round {round}"
         );
         assert!(!in_context());
-        pool().put(c.into_stack());
+        pool().put(c.into_stack().unwrap());
         // The next context on this thread (likely on the same stack) runs fine.
         let mut ok = context(suspend);
         assert_eq!(ok.resume(), Resumed::Suspended);
@@ -316,7 +316,7 @@ fn high_water(f: impl FnOnce() + Send + 'static) -> usize {
     unsafe { std::ptr::write_bytes(start as *mut u8, PATTERN, base - start) };
     let mut c = Context::new(stack, f);
     assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
-    let stack = c.into_stack();
+    let stack = c.into_stack().unwrap();
     // SAFETY: as above; the context is finished.
     let bytes = unsafe { std::slice::from_raw_parts(start as *const u8, base - start) };
     let lowest = bytes.iter().position(|&b| b != PATTERN).unwrap();
@@ -486,4 +486,21 @@ fn closures_of_any_size_run() {
     });
     assert_eq!(c.resume(), Resumed::Suspended);
     assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
+}
+
+#[test]
+fn a_task_that_swallows_its_unwind_is_leaked_not_reused() {
+    // Catches every panic, the forced unwind included, and suspends again.
+    let mut stubborn = context(|| loop {
+        let _ = std::panic::catch_unwind(suspend);
+    });
+    assert_eq!(stubborn.resume(), Resumed::Suspended);
+    assert!(stubborn.into_stack().is_none(), "leaked, not handed back");
+
+    // Catches the unwind once and then returns: finished, the stack comes back.
+    let mut c = context(|| {
+        let _ = std::panic::catch_unwind(suspend);
+    });
+    assert_eq!(c.resume(), Resumed::Suspended);
+    assert!(c.into_stack().is_some());
 }
