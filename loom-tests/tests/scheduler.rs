@@ -1,0 +1,230 @@
+#![cfg(all(bream_loom, feature = "scheduler"))]
+//! loom models of bream-scheduler's protocols: the task state word
+//! (scheduler/src/state.rs) and the idle protocol (scheduler/src/idle.rs).
+//!
+//! loom cannot see a corosensei stack switch or inside crossbeam-deque, so the
+//! models drive the protocol modules with plain closures: "the worker resumes
+//! the task" is a call to `transition_to_running`, "the task parks" is the
+//! worker's `transition_to_parked` after the (invisible) switch back, a run
+//! queue is a counter.
+//!
+//! What they prove:
+//! - `park_unpark_*`, `cancel_*`, `finish_*`: for every interleaving of a
+//!   parking task with concurrent unparkers, cancellers and its own finish,
+//!   every wake that follows a park is consumed **exactly once**: either the
+//!   worker sees it at `transition_to_parked` (`Notified`/`Cancelled`) or
+//!   exactly one waker gets the run right (`unpark`/`cancel` returns true).
+//!   Never lost (the task would sleep forever), never double (two workers would
+//!   resume one stack).
+//! - `idle_*`: with workers searching and parking while a task is pushed, a
+//!   task never stays queued while every worker sleeps: at quiescence, a
+//!   non-empty queue implies some worker was woken.
+//!
+//! Run:
+//! `RUSTFLAGS="--cfg bream_loom" LOOM_MAX_PREEMPTIONS=2 cargo test -p loom-tests
+//! --release --no-default-features --features scheduler --test scheduler`
+
+use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
+use loom::sync::Arc;
+use loom::thread;
+
+use bream_scheduler::protocol::{Idle, State, ToParked, ToRunning};
+
+/// The task runs, then its worker parks it, while one thread unparks it: the
+/// wake is consumed exactly once.
+#[test]
+fn park_unpark_exactly_once() {
+    loom::model(|| {
+        let s = Arc::new(State::new());
+        assert_eq!(s.transition_to_running(), ToRunning::Run);
+        let s2 = s.clone();
+        let waker = thread::spawn(move || s2.unpark());
+        let parked = s.transition_to_parked();
+        let scheduled = waker.join().unwrap();
+        match parked {
+            ToParked::Parked => assert!(scheduled, "wake lost: parked and nobody scheduled"),
+            ToParked::Notified => assert!(!scheduled, "double: notified and scheduled"),
+            ToParked::Cancelled => panic!("nobody cancelled"),
+        }
+        if scheduled {
+            assert_eq!(s.transition_to_running(), ToRunning::Run);
+        }
+    });
+}
+
+/// Two unparkers race with the park: at most one schedules, and exactly one
+/// of (worker notified, some unparker scheduled) happens.
+#[test]
+fn park_two_unparkers_one_schedule() {
+    loom::model(|| {
+        let s = Arc::new(State::new());
+        s.transition_to_running();
+        let wakers: Vec<_> = (0..2)
+            .map(|_| {
+                let s = s.clone();
+                thread::spawn(move || usize::from(s.unpark()))
+            })
+            .collect();
+        let parked = s.transition_to_parked();
+        let scheduled: usize = wakers.into_iter().map(|w| w.join().unwrap()).sum();
+        let notified = usize::from(parked == ToParked::Notified);
+        assert_eq!(scheduled + notified, 1, "{parked:?}, {scheduled} schedules");
+    });
+}
+
+/// An unparker and a canceller race with the park: exactly one schedule or
+/// one in-place consumption, and a cancelled task is never resumed as if
+/// merely unparked.
+#[test]
+fn cancel_and_unpark_race_with_park() {
+    loom::model(|| {
+        let s = Arc::new(State::new());
+        s.transition_to_running();
+        let su = s.clone();
+        let u = thread::spawn(move || usize::from(su.unpark()));
+        let sc = s.clone();
+        let c = thread::spawn(move || usize::from(sc.cancel()));
+        let parked = s.transition_to_parked();
+        let scheduled = u.join().unwrap() + c.join().unwrap();
+        match parked {
+            ToParked::Parked => {
+                assert_eq!(scheduled, 1, "exactly one waker takes the run right");
+                assert_eq!(s.transition_to_running(), ToRunning::Cancel);
+            }
+            ToParked::Notified => {
+                // The unpark came while running; the cancel came after the
+                // worker cleared the notification and kept the run right.
+                assert_eq!(scheduled, 0);
+                assert_eq!(s.transition_to_parked(), ToParked::Cancelled);
+            }
+            ToParked::Cancelled => assert_eq!(scheduled, 0),
+        }
+    });
+}
+
+/// A task finishing while being unparked and cancelled: nobody schedules a
+/// finished task, and the finish is visible.
+#[test]
+fn finish_races_with_unpark_and_cancel() {
+    loom::model(|| {
+        let s = Arc::new(State::new());
+        s.transition_to_running();
+        let su = s.clone();
+        let u = thread::spawn(move || su.unpark());
+        let sc = s.clone();
+        let c = thread::spawn(move || sc.cancel());
+        s.transition_to_done();
+        assert!(
+            !u.join().unwrap(),
+            "unpark scheduled a running/finished task"
+        );
+        assert!(
+            !c.join().unwrap(),
+            "cancel scheduled a running/finished task"
+        );
+        assert!(s.is_done());
+    });
+}
+
+/// A worker's loop in the idle model: take tasks while there are any, then
+/// park by the recipe; a wake consumed before "falling asleep" sends it round
+/// again. Returns when it sleeps.
+fn worker(idx: usize, idle: &Idle, queue: &AtomicUsize, woken: &AtomicUsize) {
+    let mut searching = false;
+    for _ in 0..4 {
+        if !searching {
+            searching = idle.transition_worker_to_searching();
+        }
+        let took = queue
+            .fetch_update(SeqCst, SeqCst, |n| n.checked_sub(1))
+            .is_ok();
+        if took {
+            if searching {
+                searching = false;
+                if idle.transition_worker_from_searching() {
+                    notify(idle, woken);
+                }
+            }
+            continue; // "run" it, then look again
+        }
+        let last = idle.transition_worker_to_parked(idx, searching);
+        if last && queue.load(SeqCst) > 0 {
+            notify(idle, woken);
+        }
+        if woken.fetch_and(!(1 << idx), SeqCst) & (1 << idx) == 0 {
+            return; // asleep (a later wake is checked at the end)
+        }
+        searching = true; // woken by `worker_to_notify`: counted as searching
+    }
+    panic!("worker {idx} looped without sleeping or finishing");
+}
+
+/// Step 3 of making a task runnable: wake the chosen worker (`woken` has a
+/// bit per worker: "a wakeup is pending").
+fn notify(idle: &Idle, woken: &AtomicUsize) {
+    if let Some(w) = idle.worker_to_notify() {
+        woken.fetch_or(1 << w, SeqCst);
+    }
+}
+
+/// Two workers going idle while a third thread pushes one task: the task
+/// never stays queued with every worker asleep.
+#[test]
+fn idle_no_task_waits_while_all_sleep() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::new(2));
+        let queue = Arc::new(AtomicUsize::new(0));
+        let woken = Arc::new(AtomicUsize::new(0));
+        let workers: Vec<_> = (0..2)
+            .map(|i| {
+                let (idle, queue, woken) = (idle.clone(), queue.clone(), woken.clone());
+                thread::spawn(move || worker(i, &idle, &queue, &woken))
+            })
+            .collect();
+        // The pusher: push, then step 3.
+        queue.fetch_add(1, SeqCst);
+        notify(&idle, &woken);
+        for w in workers {
+            w.join().unwrap();
+        }
+        if queue.load(SeqCst) > 0 {
+            assert!(
+                woken.load(SeqCst) != 0,
+                "a task is queued, every worker sleeps, and none was woken: unparked {} searching {}",
+                idle.num_unparked(), idle.num_searching()
+            );
+        }
+    });
+}
+
+/// One worker already asleep, the other searching, when a task is pushed:
+/// the searcher's last look (step 3 of going to sleep) or the pusher's wakeup
+/// must catch it.
+#[test]
+fn idle_last_searcher_rechecks() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::new(2));
+        let queue = Arc::new(AtomicUsize::new(0));
+        let woken = Arc::new(AtomicUsize::new(0));
+        // Worker 1 went to sleep before anything happened.
+        idle.transition_worker_to_parked(1, false);
+        let (i2, q2, w2) = (idle.clone(), queue.clone(), woken.clone());
+        let w0 = thread::spawn(move || worker(0, &i2, &q2, &w2));
+        queue.fetch_add(1, SeqCst);
+        notify(&idle, &woken);
+        w0.join().unwrap();
+        // Worker 1 sleeps for real: run its wake if it got one.
+        if woken.load(SeqCst) & 2 != 0 {
+            assert!(
+                !idle.is_parked(1),
+                "a woken worker is off the sleepers list"
+            );
+        }
+        if queue.load(SeqCst) > 0 {
+            assert!(
+                woken.load(SeqCst) != 0,
+                "a task is queued, every worker sleeps, and none was woken"
+            );
+        }
+    });
+}
