@@ -257,7 +257,11 @@ pub(crate) unsafe fn terminate(p: &Process, reason: ExitReason, notify: bool) {
             };
             rt.deliver_signal(l, sig);
         }
-        for (monitor, w) in closed.watchers {
+        // In monitor order: a watcher's Downs arrive in the order it made the
+        // monitors (tests rely on it; Erlang promises nothing here).
+        let mut watchers = closed.watchers;
+        watchers.sort_unstable();
+        for (monitor, w) in watchers {
             let down = Down {
                 monitor,
                 pid: p.pid,

@@ -69,7 +69,12 @@ fn info_of(p: &Process) -> ProcessInfo {
 pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
     let me = current("process_info");
     let p = me.rt.table.with(pid, |p, _| std::sync::Arc::clone(p))?;
-    p.is_alive().then(|| info_of(&p))
+    let mut info = p.is_alive().then(|| info_of(&p))?;
+    if pid == me.pid {
+        // Our own count is exact, not as of our last wait.
+        info.reductions = me.owned().reductions.get();
+    }
+    Some(info)
 }
 
 /// Every live process of this runtime, in pid order.

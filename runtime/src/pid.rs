@@ -76,7 +76,7 @@ pub struct Ref(pub(crate) u64);
 ///     assert_eq!((down.monitor, down.pid), (r, pid));
 /// });
 /// ```
-#[derive(Clone, Copy, PartialEq, Eq, Hash, Debug)]
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Debug)]
 pub struct MonitorRef(pub(crate) Ref);
 
 /// A process alias (OTP 24's `alias()`): an address of the process that made it,

@@ -187,11 +187,12 @@ pub fn self_pid() -> Pid {
 #[inline]
 pub fn send<T: Send + 'static>(pid: Pid, msg: T) {
     let me = current("send");
+    // First: a process that was killed sends nothing more.
+    exit::handle_signals(me);
     me.rt.deliver(pid, msg);
     let o = me.owned();
     o.reductions.set(o.reductions.get() + 1);
     task::reduce(1);
-    exit::handle_signals(me);
 }
 
 /// A message [`send_named`] could not deliver: no process has the name. The

@@ -258,7 +258,9 @@ impl Runtime {
         drop(slot);
         match result {
             Ok(v) => v,
-            Err(ExitReason::Panic(m)) => std::panic::resume_unwind(Box::new(m)),
+            // `panic!` (not `resume_unwind`) so the panic hook prints it: a
+            // failed assertion in the process shows up like one on this thread.
+            Err(ExitReason::Panic(m)) => panic!("{m}"),
             Err(reason) => panic!("the process run by block_on exited: {reason}"),
         }
     }
