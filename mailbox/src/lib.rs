@@ -92,6 +92,32 @@
 //! drop is dropped when the last [`Sender`] goes. Every message is dropped
 //! exactly once.
 
+//!
+//! # Send and Sync
+//!
+//! [`Sender`] is `Send + Sync` and cheap to clone. [`Receiver`] is `Send` (a
+//! process migrates between worker threads) but not `Sync`: only its owner
+//! receives. [`Envelope`] is `Send` but not `Sync` (its payload need not be).
+//! The proofs are on the `unsafe impl`s in `receiver.rs` and `envelope.rs`.
+//!
+//! ```
+//! fn send_sync<T: Send + Sync>() {}
+//! fn send<T: Send>() {}
+//! send_sync::<bream_mailbox::Sender>();
+//! send::<bream_mailbox::Receiver>();
+//! send::<bream_mailbox::Envelope>();
+//! ```
+//!
+//! ```compile_fail
+//! fn sync<T: Sync>() {}
+//! sync::<bream_mailbox::Receiver>(); // error: `Receiver` is not `Sync`
+//! ```
+//!
+//! ```compile_fail
+//! fn sync<T: Sync>() {}
+//! sync::<bream_mailbox::Envelope>(); // error: `Envelope` is not `Sync`
+//! ```
+
 #![deny(unsafe_op_in_unsafe_fn)]
 
 mod envelope;
