@@ -99,9 +99,6 @@ pub(crate) const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 /// while a steady churn of spawns never reaches it; tune with data.
 pub(crate) const WARM_CAP: usize = 1024;
 
-/// `MADV_POPULATE_WRITE` from Linux 5.14 `include/uapi/asm-generic/mman-common.h`.
-const MADV_POPULATE_WRITE: libc::c_int = 23;
-
 /// `PIDFD_SELF_THREAD` from Linux 6.15 `include/uapi/linux/pidfd.h`: a pidfd
 /// meaning "the calling thread" (and so this process's memory), valid after a
 /// `fork` too, with no descriptor to manage.
@@ -110,8 +107,8 @@ const PIDFD_SELF_THREAD: libc::c_int = -10_000;
 /// Ranges a `process_madvise` call takes at most (`UIO_MAXIOV`).
 const IOV_MAX: usize = 1024;
 
-/// Fresh slots carved (guards installed, top pages faulted in) at a time, in
-/// madvise mode: two syscalls per batch instead of two per stack. Measured on
+/// Fresh slots carved (guards installed) at a time, in madvise mode: one
+/// syscall per batch instead of one per stack. Measured on
 /// this VM: guard install 1.0 µs per stack alone, 0.5–0.9 µs batched.
 pub(crate) const CARVE_BATCH: usize = 32;
 
@@ -519,8 +516,8 @@ impl StackPool {
 
 impl Shared {
     /// Carves up to [`CARVE_BATCH`] fresh slots from the last slab (mapping a new
-    /// slab first if it is full): installs their guard pages and faults in their
-    /// top pages, in one `process_madvise` each where the kernel allows. Returns
+    /// slab first if it is full) and installs their guard pages, in one
+    /// `process_madvise` where the kernel allows. Returns
     /// one slot; the others go on the warm list. Cold path.
     fn carve(&self, inner: &mut Inner) -> Result<usize, StackError> {
         let full = inner
@@ -545,16 +542,6 @@ impl Shared {
         if self.guard == GuardMode::Mprotect {
             inner.vmas_added += 2;
         }
-        // Fault in each top page now, in one call, rather than one page fault at
-        // a time on first use (measured: 2.1 µs vs 3.0 µs a stack on this VM).
-        // Best effort: a failure only means the first use faults instead.
-        let tops: Vec<(usize, usize)> = slots
-            .iter()
-            .map(|&s| (s + self.slot_size - self.page, self.page))
-            .collect();
-        // SAFETY: the top pages of fresh slots of this pool: no object lives there;
-        // MADV_POPULATE_WRITE only faults them in (zero-filled).
-        let _ = unsafe { advise_ranges(&tops, MADV_POPULATE_WRITE) };
         inner.carved_in_last += n;
         inner.carved += n;
         inner.warm.extend(slots[1..].iter().rev());
