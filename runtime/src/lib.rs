@@ -65,6 +65,8 @@ mod sync;
 mod table;
 mod time;
 
+pub mod net;
+
 pub use info::{
     is_alive, process_info, processes, register, registered, unregister, whereis, ProcessInfo,
 };
