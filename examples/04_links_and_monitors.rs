@@ -33,7 +33,7 @@ fn main() {
             bream::send(me, "middle is waiting");
             bream::receive::<()>(); // never returns: the crash kills us first
         });
-        let bystander = bream::spawn(|| bream::receive::<()>());
+        let bystander = bream::spawn(bream::receive::<()>);
         let _: &str = bream::receive();
         let reason = receive! { d: Down if d.monitor == m => d.reason };
         println!("non-trapping middle {middle} died with its child's reason: {reason}");
