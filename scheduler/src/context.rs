@@ -206,8 +206,8 @@ unsafe impl Send for Context {}
 /// Tells corosensei where a pooled stack is.
 // SAFETY: corosensei requires (a) a guard page that catches overflow and (b) at
 // least MIN_STACK_SIZE (4096) usable bytes. (a) `Stack::limit()` is the start of
-// its guard page, installed by stack.rs before the stack is first handed out;
-// (b) stack.rs rounds every stack up to at least 2 pages. `base` and `limit` are
+// its guard page, installed by stack/pool.rs before the stack is first handed out;
+// (b) stack/pool.rs rounds every stack up to at least 2 pages. `base` and `limit` are
 // page-aligned, hence STACK_ALIGNMENT-aligned, and non-zero (mmap'd addresses).
 unsafe impl corosensei::stack::Stack for Stack {
     fn base(&self) -> StackPointer {

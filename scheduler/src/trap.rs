@@ -13,7 +13,7 @@
 //!
 //! # How an overflow is caught
 //!
-//! 1. A task's stack grows into its guard page (stack.rs): the CPU faults, the
+//! 1. A task's stack grows into its guard page (`stack/`): the CPU faults, the
 //!    kernel sends SIGSEGV to the thread.
 //! 2. The kernel cannot push a signal frame on the overflowed stack, so the
 //!    handler is installed with `SA_ONSTACK` and every worker thread has an
