@@ -194,10 +194,16 @@ impl Drop for Inner {
         let stub = self.stub();
         let mut h = self.consumer.head_at_close.load(Ordering::Relaxed);
         while !h.is_null() {
-            // SAFETY: `h` is a node of the queue (from the receiver's `head`
-            // onwards, following links), each live until freed here; we read its
-            // link before freeing it. Exclusive access: the last handle is gone.
-            let next = unsafe { (*h).next.load(Ordering::Acquire) };
+            let next = if h == stub {
+                // Through `self`, not the old raw pointer: `&mut self` is live.
+                self.stub.next.load(Ordering::Acquire)
+            } else {
+                // SAFETY: `h` is a node of the queue (from the receiver's `head`
+                // onwards, following links), each live until freed here; we read
+                // its link before freeing it. Exclusive access: the last handle
+                // is gone.
+                unsafe { (*h).next.load(Ordering::Acquire) }
+            };
             if h != stub {
                 // SAFETY: `h` is a message block owned by the queue, reachable
                 // only through the link we just stepped over; freed once.
