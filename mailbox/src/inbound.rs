@@ -69,7 +69,10 @@ pub(crate) struct ConsumerSide {
 
 /// The state shared by all handles of one mailbox, kept alive by an `Arc`.
 pub(crate) struct Inner {
+    /// Written by every push (and by the receiver's stub re-insert and
+    /// handshake CASes on `tail`); on its own cache line.
     pub(crate) producers: CachePadded<ProducerSide>,
+    /// Written only by the receiver; read by `Sender::len` and `Inner::drop`.
     consumer: CachePadded<ConsumerSide>,
     /// The stub node. Its `next` is an atomic like any node's; its other fields
     /// are never written. Its address is stable because `Inner` lives in an `Arc`.
