@@ -259,12 +259,13 @@ impl Context {
             guard: self.guard,
             unwinding: false,
         };
+        // The record is complete before `CURRENT` names it, and named before the
+        // switch: a signal interrupts this thread only, so compiler fences are
+        // the partners of the handler's read of `CURRENT` and of the record.
+        compiler_fence(Ordering::SeqCst);
         // Direct TLS access is fine here: the caller's side of `resume` never
         // changes thread.
         let prev = CURRENT.replace(&running);
-        // The record is complete before the signal handler can see it: a signal
-        // interrupts this thread only, so a compiler fence is the partner of the
-        // handler's read of `CURRENT`.
         compiler_fence(Ordering::SeqCst);
         let result = self.co.resume(());
         CURRENT.set(prev);
@@ -316,6 +317,7 @@ impl Context {
             guard: self.guard,
             unwinding: true,
         };
+        compiler_fence(Ordering::SeqCst); // as in `resume`
         let prev = set_current(&running);
         compiler_fence(Ordering::SeqCst);
         for _ in 0..UNWIND_TRIES {
@@ -488,7 +490,7 @@ pub(crate) unsafe fn on_fault(fault: usize, sp: usize, trap: bool) -> Fault {
         return Fault::NotOurs;
     }
     // SAFETY: a non-null `CURRENT` names a live `Running` in a frame of this
-    // thread below the interrupted code (the fence in `resume` ordered its
+    // thread below the interrupted code (the fences in `resume` ordered its
     // initialisation before the pointer store).
     let running = unsafe { &*running };
     let (g0, g1) = running.guard;
