@@ -3,6 +3,7 @@
 
 use std::time::Instant;
 
+use bream::ExitReason;
 use bream_stdlib::gen_server::{self, CallResult, From, GenServer, Init};
 
 use super::{report_progress, since, Outcome};
@@ -42,6 +43,7 @@ pub fn run(calls: u64, meter: &Meter) -> Result<Outcome, String> {
         report_progress(meter, i);
     }
     let ns = since(t0);
-    gen_server::stop(&server);
+    gen_server::stop(&server, ExitReason::Normal, gen_server::DEFAULT_TIMEOUT)
+        .map_err(|e| format!("call: the counter server did not stop: {e}"))?;
     Ok(Outcome::timed(ns, last))
 }
