@@ -183,3 +183,41 @@ fn errors_name_the_knob() {
     };
     assert!(e.to_string().contains("stack size"), "{e}");
 }
+
+/// The `VmFlags` lines of /proc/self/smaps for the VMAs overlapping `ranges`.
+fn vm_flags_in(ranges: &[(usize, usize)]) -> Vec<String> {
+    let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+    let mut inside = false;
+    let mut flags = Vec::new();
+    for line in smaps.lines() {
+        let first = line.split_whitespace().next().unwrap_or("");
+        if let Some((a, b)) = first.split_once('-') {
+            if let (Ok(a), Ok(b)) = (usize::from_str_radix(a, 16), usize::from_str_radix(b, 16)) {
+                inside = ranges.iter().any(|&(s, e)| a < e && s < b);
+                continue;
+            }
+        }
+        if inside {
+            if let Some(f) = line.strip_prefix("VmFlags:") {
+                flags.push(f.trim().to_owned());
+            }
+        }
+    }
+    flags
+}
+
+/// DESIGN.md §3: on a host whose THP setting is `always`, a huge page would make
+/// a 64 KiB stack cost all of it. Every slab carries the kernel's "no huge page"
+/// flag (`nh` in smaps), whatever this host's THP setting.
+#[test]
+fn slabs_opt_out_of_transparent_huge_pages() {
+    let pool = StackPool::new(64 * 1024).unwrap();
+    let stacks: Vec<Stack> = (0..200).map(|_| pool.get().unwrap()).collect();
+    let flags = vm_flags_in(&pool.slab_ranges());
+    assert!(!flags.is_empty());
+    assert!(
+        flags.iter().all(|f| f.split(' ').any(|x| x == "nh")),
+        "{flags:?}"
+    );
+    drop(stacks);
+}
