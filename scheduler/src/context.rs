@@ -18,7 +18,9 @@
 //! pub(crate) fn suspend();                      // inside a context: back to resume()'s caller
 //! pub(crate) fn in_context() -> bool;
 //! pub(crate) fn install_panic_hook();           // once per process; Context::new calls it
-//! pub(crate) fn on_fault(fault: usize, sp: usize) -> Fault;   // trap.rs, in a signal handler
+//! pub(crate) unsafe fn on_fault(fault: usize, sp: usize, trap: bool) -> Fault; // trap.rs's handler
+//! pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String;
+//! pub(crate) const INLINE_CLOSURE_MAX: usize;  // bigger closures are boxed
 //! ```
 //! Dropping a `Context` is the same as `into_stack` and dropping the stack.
 //!
@@ -78,12 +80,15 @@
 //! A second, open hazard is the compiler's: LLVM may compute the address of a
 //! thread-local once in a function and reuse it after a call, assuming the thread
 //! cannot change inside a call — which a stack switch breaks
-//! (rust-lang/unsafe-code-guidelines#602, open). Mitigation here: every access to
-//! `CURRENT` is in a small `#[inline(never)]` function, and [`suspend`] is
-//! `#[inline(never)]`, so no caller can hold a thread-local address across the
-//! switch inside one inlined body; the scheduler's worker-local state must be
-//! reached the same way (an `#[inline(never)]` accessor called after each
-//! suspension, never a reference kept across one).
+//! (rust-lang/unsafe-code-guidelines#602, open). Mitigation here: no function
+//! body that spans a switch computes a thread-local address before it and uses it
+//! after. The body reads `CURRENT` through the `#[inline(never)]` [`current`];
+//! [`suspend`] reads it before its switch, never after, and is itself
+//! `#[inline(never)]`, so no caller inlines it; `resume` reads and writes it
+//! directly, because the caller's side of a switch never changes thread. The
+//! scheduler's worker-local state must be reached the same way (an
+//! `#[inline(never)]` accessor called after each suspension, never a reference
+//! kept across one).
 
 use std::any::Any;
 use std::cell::Cell;
