@@ -15,7 +15,7 @@ use crate::idle::Idle;
 use crate::io::Driver;
 use crate::parker::Parker;
 use crate::registry::Registry;
-use crate::stack::{StackError, StackPool, DEFAULT_STACK_SIZE};
+use crate::stack::{Stack, StackError, StackPool, DEFAULT_STACK_SIZE};
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::task_ref::{Outcome, Task, TaskOwner, TaskRef};
 use crate::timer::{Action, TimerRef, Timers};
@@ -157,7 +157,8 @@ impl Builder {
             driver: Driver::new()?,
             timers: Timers::new(),
             blocking: BlockingPool::new(),
-            pools: RwLock::new(vec![StackPool::new(self.config.stack_size)?]),
+            default_pool: StackPool::new(self.config.stack_size)?,
+            pools: RwLock::new(Vec::new()),
             registry: Registry::new(n + 1),
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
@@ -198,8 +199,12 @@ pub(crate) struct Shared {
     pub(crate) timers: Timers,
     /// Threads for `task::blocking` (blocking.rs).
     pub(crate) blocking: BlockingPool,
-    /// Stack pools: `[0]` has the default size, others are made on demand for
-    /// larger `SpawnOpts::stack_size`s. Emptied at shutdown (frees the slabs).
+    /// The pool of default-size stacks: most spawns take from it, with no
+    /// lock but the pool's own. Its slabs are unmapped when the last handle
+    /// to the scheduler (a `Scheduler` clone or a `TaskRef`) is dropped.
+    default_pool: StackPool,
+    /// Pools for larger `SpawnOpts::stack_size`s, made on demand. Emptied at
+    /// shutdown (frees their slabs).
     pools: RwLock<Vec<StackPool>>,
     /// Every live task (registry.rs).
     pub(crate) registry: Registry,
@@ -263,30 +268,27 @@ impl Shared {
         }
     }
 
-    fn pool_for(&self, size: Option<usize>) -> Result<StackPool, SpawnError> {
-        let default = self.config.stack_size;
+    /// A stack of at least `size` usable bytes (the default size if `None`).
+    fn stack_for(&self, size: Option<usize>) -> Result<Stack, SpawnError> {
+        let default = self.default_pool.stack_size();
         let want = match size {
             Some(s) if s > default => s.next_power_of_two(),
-            _ => default,
+            _ => return Ok(self.default_pool.get()?),
         };
-        let pools = self.pools.read();
-        if pools.is_empty() {
-            return Err(SpawnError::ShuttingDown);
+        if let Some(p) = self.pools.read().iter().find(|p| p.stack_size() >= want) {
+            return Ok(p.get()?);
         }
-        if let Some(p) = pools.iter().find(|p| p.stack_size() >= want) {
-            return Ok(p.clone());
-        }
-        drop(pools);
         let mut pools = self.pools.write();
         if let Some(p) = pools.iter().find(|p| p.stack_size() >= want) {
-            return Ok(p.clone());
+            return Ok(p.get()?);
         }
         let p = StackPool::new(want).map_err(|source| SpawnError::NoStackMemory {
             stack_size: want,
             source,
         })?;
-        pools.push(p.clone());
-        Ok(p)
+        let stack = p.get()?;
+        pools.push(p);
+        Ok(stack)
     }
 }
 
@@ -349,7 +351,7 @@ impl Scheduler {
         if sh.shutdown.load(Ordering::Acquire) {
             return Err(SpawnError::ShuttingDown);
         }
-        let stack = sh.pool_for(opts.stack_size)?.get()?;
+        let stack = sh.stack_for(opts.stack_size)?;
         let context = Context::new(stack, f);
         let shard = worker::current_index(sh).unwrap_or(sh.config.workers);
         let task = sh.registry.insert(shard, |key| TaskRef {

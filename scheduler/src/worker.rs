@@ -392,15 +392,25 @@ impl WorkerCtx {
     /// A yielding task with nothing else runnable here runs on at once,
     /// skipping the queue round trip (it would be popped right back).
     fn yield_in_place(&self, task: &TaskRef) -> bool {
-        if task.task.state.is_cancelled() || self.shared.config.chaos {
+        if task.task.state.is_cancelled() || !self.alone_here() {
             return false;
         }
-        let idle_here = self.local.is_empty() && self.shared.injector.is_empty();
-        if idle_here && !self.has_local_work() {
-            self.budget.set(BUDGET);
-            return true;
-        }
-        false
+        self.budget.set(BUDGET);
+        true
+    }
+
+    /// True if a yield here may skip the queue: nothing else is runnable on
+    /// this worker or in the injector, chaos is off, and this is not a
+    /// maintenance round (timers and I/O must get their turn even while one
+    /// task yields in a loop). Counts the round.
+    pub(crate) fn alone_here(&self) -> bool {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        tick % MAINTENANCE_INTERVAL != 0
+            && !self.shared.config.chaos
+            && self.local.is_empty()
+            && self.shared.injector.is_empty()
+            && !self.has_local_work()
     }
 
     /// Back of the local deque (a yield or a spent budget).
