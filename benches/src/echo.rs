@@ -98,6 +98,10 @@ struct Figures {
     bytes_per_connection: f64,
     idle_server_cpu_ms: f64,
     idle_client_cpu_ms: f64,
+    /// CPU time the server spent per round trip in the timed section, µs.
+    server_cpu_us_per_rt: f64,
+    /// The same for the client (this OS process).
+    client_cpu_us_per_rt: f64,
 }
 
 /// If this OS process was started as the bream echo server, serve for ever
@@ -140,13 +144,14 @@ fn serve_bream() {
 
 /// `bream-bench echo`.
 pub fn run(args: &EchoArgs) -> Result<(), String> {
-    let workers = args.workers.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(2, |n| n.get())
-    });
+    let workers = args
+        .workers
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     raise_fd_limit(args.connections)?;
-    let servers = args.servers.clone().unwrap_or_else(|| {
-        vec!["bream".into(), "erlang".into(), "tokio".into()]
-    });
+    let servers = args
+        .servers
+        .clone()
+        .unwrap_or_else(|| vec!["bream".into(), "erlang".into(), "tokio".into()]);
     let mut ready = Vec::new();
     for s in &servers {
         match prepare(s) {
@@ -166,8 +171,7 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
         ready.iter().map(|(s, _)| (s.clone(), Vec::new())).collect();
     for _ in 0..args.runs.max(1) {
         for (i, (name, prog)) in ready.iter().enumerate() {
-            let f = one_run(&client, prog, workers, args)
-                .map_err(|e| format!("{name}: {e}"))?;
+            let f = one_run(&client, prog, workers, args).map_err(|e| format!("{name}: {e}"))?;
             eprintln!("  {name}: {:.0} round trips/s", f.round_trips_per_s);
             results[i].1.push(f);
         }
@@ -317,7 +321,9 @@ fn drive(
         }
     }
     if let Some(e) = failure {
-        clients.iter().for_each(|p| bream::exit(*p, bream::ExitReason::Kill));
+        clients
+            .iter()
+            .for_each(|p| bream::exit(*p, bream::ExitReason::Kill));
         return Err(format!("a client could not connect: {e}"));
     }
     let after = footprint(server);
@@ -325,6 +331,7 @@ fn drive(
     bream::sleep(Duration::from_millis(idle_ms));
     let (cpu1, own1) = (cpu_ms(server), cpu_ms(std::process::id()));
 
+    let (scpu0, ccpu0) = (cpu_ms(server), cpu_ms(std::process::id()));
     let t0 = Instant::now();
     for p in &clients {
         bream::send(*p, Go);
@@ -338,6 +345,7 @@ fn drive(
         }
     }
     let elapsed = t0.elapsed();
+    let (scpu1, ccpu1) = (cpu_ms(server), cpu_ms(std::process::id()));
     if let Some(e) = failure {
         return Err(format!("a client failed: {e}"));
     }
@@ -350,6 +358,8 @@ fn drive(
         bytes_per_connection: after.saturating_sub(before) as f64 / c as f64,
         idle_server_cpu_ms: cpu1 - cpu0,
         idle_client_cpu_ms: own1 - own0,
+        server_cpu_us_per_rt: (scpu1 - scpu0) * 1000.0 / (c * r) as f64,
+        client_cpu_us_per_rt: (ccpu1 - ccpu0) * 1000.0 / (c * r) as f64,
     })
 }
 
@@ -374,7 +384,10 @@ fn client(main: bream::Pid, addr: SocketAddr, r: usize, size: usize) {
         }
         Ok::<_, std::io::Error>(())
     })();
-    bream::send(main, Report::Done(result.map(|()| lat).map_err(|e| e.to_string())));
+    bream::send(
+        main,
+        Report::Done(result.map(|()| lat).map_err(|e| e.to_string())),
+    );
 }
 
 /// `VmRSS + VmPTE` of process `pid`, in bytes (0 if unreadable).
@@ -408,7 +421,10 @@ fn cpu_ms(pid: u32) -> f64 {
 /// Raise RLIMIT_NOFILE's soft limit to the hard one; fail if C connections
 /// cannot fit.
 fn raise_fd_limit(c: usize) -> Result<(), String> {
-    let mut lim = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
     // SAFETY: a valid out-pointer.
     if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
         return Ok(());
@@ -416,8 +432,8 @@ fn raise_fd_limit(c: usize) -> Result<(), String> {
     lim.rlim_cur = lim.rlim_max;
     // SAFETY: a valid rlimit with soft == hard.
     unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &lim) };
-    let need = c as u64 + 256;
-    if (lim.rlim_cur as u64) < need {
+    let need = c as libc::rlim_t + 256;
+    if lim.rlim_cur < need {
         return Err(format!(
             "{c} connections need RLIMIT_NOFILE ≥ {need}, the hard limit is {}: \
              raise `ulimit -Hn` or pass a smaller --connections",
@@ -440,17 +456,27 @@ fn print_table(results: &[(String, Vec<Figures>)]) {
         })
         .collect();
     println!(
-        "{:<8} {:>14} {:>9} {:>9} {:>12} {:>16} {:>16}",
-        "server", "round trips/s", "p50 µs", "p99 µs", "bytes/conn", "idle server CPU", "idle client CPU"
+        "{:<8} {:>14} {:>9} {:>9} {:>11} {:>11} {:>11} {:>12} {:>12}",
+        "server",
+        "round trips/s",
+        "p50 µs",
+        "p99 µs",
+        "bytes/conn",
+        "srv CPU/rt",
+        "cli CPU/rt",
+        "idle srv CPU",
+        "idle cli CPU"
     );
     for (n, f) in &med {
         println!(
-            "{:<8} {:>14.0} {:>9.1} {:>9.1} {:>12.0} {:>13.0} ms {:>13.0} ms",
+            "{:<8} {:>14.0} {:>9.1} {:>9.1} {:>11.0} {:>8.1} µs {:>8.1} µs {:>9.0} ms {:>9.0} ms",
             n,
             f.round_trips_per_s,
             f.p50_us,
             f.p99_us,
             f.bytes_per_connection,
+            f.server_cpu_us_per_rt,
+            f.client_cpu_us_per_rt,
             f.idle_server_cpu_ms,
             f.idle_client_cpu_ms
         );
@@ -469,7 +495,10 @@ fn print_table(results: &[(String, Vec<Figures>)]) {
     }
     if let Some(t) = get("tokio") {
         let x = b.round_trips_per_s / t.round_trips_per_s;
-        println!("bream/tokio round trips/s: {x:.2}× (target ≥ 0.8×: {})", verdict(x >= 0.8));
+        println!(
+            "bream/tokio round trips/s: {x:.2}× (target ≥ 0.8×: {})",
+            verdict(x >= 0.8)
+        );
     }
 }
 
