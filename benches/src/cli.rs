@@ -128,7 +128,7 @@ pub struct CompareOpts {
     #[arg(long, value_delimiter = ',')]
     pub impls: Option<Vec<String>>,
     /// Seconds one run may take before it is killed and counted as failed.
-    #[arg(long, default_value_t = 300)]
+    #[arg(long, default_value_t = 120)]
     pub timeout: u64,
 }
 

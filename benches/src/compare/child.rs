@@ -55,7 +55,7 @@ pub fn run(mut cmd: Command, limit: Duration) -> Result<String, String> {
                 (None, Some(sig)) => format!("died of signal {sig}"),
                 (None, None) => "failed".to_string(),
             };
-            let said = tail(&stderr, 2);
+            let said = summarize(&stderr);
             Err(if said.is_empty() {
                 why
             } else {
@@ -63,6 +63,31 @@ pub fn run(mut cmd: Command, limit: Duration) -> Result<String, String> {
             })
         }
     }
+}
+
+/// What a failed child said, in one line: a Rust panic's message (not its
+/// backtrace), or the last lines of stderr that are not notes.
+fn summarize(stderr: &str) -> String {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .collect();
+    if let Some(i) = lines.iter().position(|l| l.contains("panicked at")) {
+        if let Some(msg) = lines.get(i + 1) {
+            return format!("panicked: {msg}");
+        }
+    }
+    let said: Vec<&str> = lines
+        .iter()
+        .copied()
+        .filter(|l| {
+            !l.starts_with("note:")
+                && !l.starts_with("at ")
+                && !l.starts_with(|c: char| c.is_ascii_digit())
+        })
+        .collect();
+    tail(&said.join("\n"), 2)
 }
 
 fn read_all(r: &mut impl Read) -> String {
@@ -88,6 +113,13 @@ mod tests {
         c.args(["-c", "echo 'it broke' >&2; exit 3"]);
         let e = run(c, Duration::from_secs(10)).unwrap_err();
         assert!(e.contains("exited with 3") && e.contains("it broke"), "{e}");
+    }
+
+    #[test]
+    fn a_panic_is_summarised_by_its_message() {
+        let stderr = "\nthread 'main' panicked at src/x.rs:1:2:\nfailed to alloc sys stack\nstack backtrace:\n   0: foo\n             at src/x.rs:3\nnote: Some details are omitted\n";
+        assert_eq!(summarize(stderr), "panicked: failed to alloc sys stack");
+        assert_eq!(summarize("one\ntwo\nthree\nnote: hush\n"), "two / three");
     }
 
     #[test]

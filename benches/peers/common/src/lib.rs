@@ -90,6 +90,23 @@ pub fn emit(imp: &str, args: &Args, r: &Report) {
     println!("{{{}}}", fields.join(","));
 }
 
+/// Make any panic, on any thread or coroutine, end the run at once with one
+/// line on stderr. A runtime that catches a task's panic would otherwise leave
+/// main waiting forever for a message that will not come; `compare` would only
+/// see a timeout, not the cause.
+pub fn exit_on_panic(peer: &'static str, detail: fn() -> String) {
+    std::panic::set_hook(Box::new(move |info| {
+        let msg = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "(no message)".into());
+        eprintln!("{peer}: panicked: {msg} ({})", detail());
+        std::process::exit(1);
+    }));
+}
+
 /// Exit 1 with a message on stderr: a wrong result is a failed run.
 pub fn fail(msg: &str) -> ! {
     eprintln!("{msg}");

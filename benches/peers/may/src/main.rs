@@ -4,7 +4,9 @@
 //! `may::sync::mpsc` channel. may allocates one mmap'd stack per coroutine with
 //! an mprotect'ed guard page, so each coroutine costs VMAs and a million of them
 //! meet `vm.max_map_count` (65530 by default): a spawn that fails is reported, with
-//! how many coroutines were alive, and the run exits 1 — `compare` shows it failed.
+//! how many coroutines were spawned, and the run exits 1 — `compare` shows it
+//! failed. (may maps a coroutine's stack when it first runs, so the failure is
+//! usually a panic inside may, which `exit_on_panic` turns into that message.)
 
 use may::sync::mpsc;
 use peer_common::{emit, fail, mem, since, Args, Report};
@@ -14,6 +16,9 @@ use std::time::{Duration, Instant};
 
 fn main() {
     let args = Args::parse("bream-peer-may");
+    peer_common::exit_on_panic("bream-peer-may", || {
+        format!("{} coroutines spawned", SPAWNED.load(Relaxed))
+    });
     may::config().set_workers(args.workers);
     let (a, b) = (args.a, args.b);
     let workload = args.workload.clone();

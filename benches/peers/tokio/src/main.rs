@@ -12,6 +12,7 @@ use tokio::sync::{mpsc, oneshot};
 
 fn main() {
     let args = Args::parse("bream-peer-tokio");
+    peer_common::exit_on_panic("bream-peer-tokio", String::new);
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(args.workers)
         .enable_time()
