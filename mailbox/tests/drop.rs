@@ -1,6 +1,9 @@
 //! Every message is dropped exactly once, whoever drops it: the receiver, the
 //! last sender, a push after the receiver is gone, a matcher that consumes it.
 
+// Plain std atomics only: under `--cfg bream_loom` these run in loom-tests.
+#![cfg(not(bream_loom))]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 

@@ -1,6 +1,9 @@
 //! The waiting handshake through the public API, one thread (the interleavings
 //! are in loom-tests/tests/mailbox.rs; real threads in stress.rs).
 
+// Plain std atomics only: under `--cfg bream_loom` these run in loom-tests.
+#![cfg(not(bream_loom))]
+
 use bream_mailbox::{mailbox, Envelope, Push};
 
 #[test]

@@ -2,6 +2,9 @@
 //! fast-path receives and markers, what the mailbox returns equals what a plain
 //! `VecDeque` of (arrival number, message) returns.
 
+// Plain std atomics only: under `--cfg bream_loom` these run in loom-tests.
+#![cfg(not(bream_loom))]
+
 use std::collections::VecDeque;
 
 use bream_mailbox::{mailbox, Envelope, From, Marker, Receiver, Sender};

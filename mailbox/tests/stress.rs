@@ -2,6 +2,9 @@
 //! handshake. Every message arrives exactly once, each producer's messages in
 //! the order it sent them, and no wake-up is lost (a lost one would hang here).
 
+// Plain std atomics only: under `--cfg bream_loom` these run in loom-tests.
+#![cfg(not(bream_loom))]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
