@@ -58,7 +58,7 @@ pub fn run(w: Workload, p: Params, meter: &Meter) -> Result<Outcome, String> {
     }
 }
 
-/// How often main stores its progress into the meter (a power of two: a mask).
+/// How often (in operations) main stores its progress into the meter.
 const METER_EVERY: u64 = 4096;
 
 fn report_progress(meter: &Meter, done: u64) {

@@ -30,12 +30,13 @@ pub fn run(n: u64, meter: &Meter) -> Result<Outcome, String> {
         })
         .map_err(|e| spawn_failed(i, n, e))?;
         pids.push(pid);
-        report_progress(meter, i);
+        report_progress(meter, i / 2);
     }
     let AllReady = receive();
     let peak = footprint_now();
     for (i, &pid) in pids.iter().enumerate() {
         send(pid, i as u64);
+        report_progress(meter, (n + i as u64) / 2);
     }
     let AllDone = receive();
     let ns = since(t0);
