@@ -58,6 +58,7 @@ mod timer;
 mod worker;
 
 pub use scheduler::{Builder, Scheduler, SpawnError, SpawnOpts};
+pub use task::Park;
 pub use task_ref::{Outcome, TaskOwner, TaskRef};
 pub use timer::TimerRef;
 

@@ -294,6 +294,10 @@ impl Shared {
 
 /// A work-stealing scheduler of stackful tasks. Cheap to clone (an `Arc`).
 ///
+/// Call [`Scheduler::shutdown`] to stop it: dropping every handle does not
+/// (the workers hold the shared state themselves), just as dropping a
+/// thread's `JoinHandle` does not stop the thread.
+///
 /// ```
 /// use bream_scheduler::{Outcome, Scheduler, SpawnOpts, TaskOwner};
 /// use std::sync::{mpsc, Arc, Mutex};
@@ -357,6 +361,23 @@ impl Scheduler {
         let task = sh.registry.insert(shard, |key| TaskRef {
             task: Arc::new(Task::new(context, owner, sh.clone(), key)),
         });
+        // A shutdown that began meanwhile may have drained the registry
+        // already (SeqCst here and in `shutdown`; the registry's lock orders
+        // the rest). Take the task back if it is still ours; if shutdown took
+        // it, shutdown unwinds it and tells its owner.
+        if sh.shutdown.load(Ordering::SeqCst) {
+            if let Some(t) = sh.registry.remove(task.task.key) {
+                // SAFETY: the task was never scheduled and is no longer in
+                // the registry: this thread is the only one that can reach
+                // its context.
+                drop(unsafe { t.task.context_mut() }.take());
+                // SAFETY: as above.
+                unsafe { t.task.set_outcome(Outcome::Cancelled) };
+                t.task.state.finish_at_shutdown();
+                return Err(SpawnError::ShuttingDown);
+            }
+            return Ok(task);
+        }
         sh.schedule(task.clone());
         Ok(task)
     }
@@ -364,9 +385,19 @@ impl Scheduler {
     /// Run `f` on a worker after `d`, outside any task. O(1) to cancel.
     ///
     /// `f` should be short and must not block: it runs on the worker that
-    /// fires the timer (the runtime uses it to send a message).
+    /// fires the timer (the runtime uses it to send a message). A timer that
+    /// is due at once (`d` shorter than the wheel's millisecond has left)
+    /// runs `f` right here, on the calling thread. After shutdown, `f` is
+    /// dropped and never runs.
     pub fn timer_after(&self, d: Duration, f: impl FnOnce() + Send + 'static) -> TimerRef {
         let sh = &self.shared;
+        if sh.shutdown.load(Ordering::Acquire) {
+            // Nothing would ever fire it: drop `f` now.
+            return TimerRef {
+                shared: sh.clone(),
+                key: crate::timer::Key::FIRED,
+            };
+        }
         let when = sh.timers.deadline_after(d);
         let key = sh.insert_timer(when, Action::Call(Box::new(f)));
         TimerRef {
@@ -401,7 +432,8 @@ impl Scheduler {
             "Scheduler::shutdown called from inside a task: call it from outside the scheduler"
         );
         let sh = &self.shared;
-        if sh.shutdown.swap(true, Ordering::AcqRel) {
+        // SeqCst: ordered with the re-check in `spawn`.
+        if sh.shutdown.swap(true, Ordering::SeqCst) {
             return;
         }
         for p in sh.parkers.iter() {

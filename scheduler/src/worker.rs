@@ -432,6 +432,9 @@ impl WorkerCtx {
         let ctx = unsafe { task.task.context_mut() }.take();
         drop(ctx.map(Context::into_stack));
         self.current.set(ptr::null());
+        // A destructor that parked or yielded while unwinding returned at
+        // once (context.rs) but left its request: forget it.
+        self.request.set(Request::None);
         self.complete(task, Outcome::Cancelled);
     }
 

@@ -185,3 +185,55 @@ fn spawn_after_shutdown_fails() {
     let e = s2.spawn(Default::default(), owner, || {}).unwrap_err();
     assert!(e.to_string().contains("shutting down"));
 }
+
+#[test]
+fn cancel_of_a_running_task_takes_effect_at_its_next_yield() {
+    let s = Scheduler::builder().workers(2).build().unwrap();
+    let (owner, rx) = report();
+    let (tx, running) = mpsc::channel();
+    let (go_tx, go) = mpsc::channel::<()>();
+    let after = Arc::new(AtomicUsize::new(0));
+    let a = after.clone();
+    let t = spawn(&s, &owner, move || {
+        tx.send(()).unwrap();
+        go.recv().unwrap(); // still running (blocking its worker) when cancelled
+        task::yield_now(); // unwound here
+        a.fetch_add(1, Ordering::SeqCst);
+    });
+    running.recv().unwrap();
+    t.cancel();
+    assert_eq!(
+        t.outcome(),
+        None,
+        "a running task is not stopped mid-flight"
+    );
+    go_tx.send(()).unwrap();
+    assert_eq!(rx.recv().unwrap(), Outcome::Cancelled);
+    assert_eq!(after.load(Ordering::SeqCst), 0);
+    s.shutdown();
+}
+
+#[test]
+fn unpark_is_idempotent_while_runnable() {
+    // One worker busy with a task that waits; a second task is unparked many
+    // times before it first runs: it runs once and finishes once.
+    let s = Scheduler::builder().workers(1).build().unwrap();
+    let c = Arc::new(Counter::default());
+    let owner: Arc<dyn bream_scheduler::TaskOwner> = c.clone();
+    let runs = Arc::new(AtomicUsize::new(0));
+    let r = runs.clone();
+    let t = spawn(&s, &owner, move || {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    for _ in 0..100 {
+        t.unpark();
+    }
+    c.wait(1);
+    for _ in 0..100 {
+        t.unpark();
+        t.cancel(); // a finished task is left alone
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 1);
+    assert_eq!(t.outcome(), Some(Outcome::Returned));
+    s.shutdown();
+}

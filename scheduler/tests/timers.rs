@@ -100,3 +100,18 @@ fn many_parked_with_timeouts_all_wake() {
     assert_eq!(timed_out.load(Ordering::Relaxed), N);
     s.shutdown();
 }
+
+#[test]
+fn timer_after_shutdown_never_runs() {
+    let s = Scheduler::builder().workers(1).build().unwrap();
+    let s2 = s.clone();
+    s.shutdown();
+    let ran = Arc::new(AtomicUsize::new(0));
+    let r = ran.clone();
+    let t = s2.timer_after(Duration::ZERO, move || {
+        r.fetch_add(1, Ordering::SeqCst);
+    });
+    assert!(!t.cancel());
+    assert_eq!(ran.load(Ordering::SeqCst), 0);
+    drop(s2);
+}
