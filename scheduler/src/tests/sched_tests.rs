@@ -61,3 +61,49 @@ fn blocking_threads_are_made_on_demand_and_joined() {
     assert_eq!(sh.blocking.threads(), 0, "shutdown joined it");
     assert_eq!(sh.registry.len(), 0);
 }
+
+/// The state letters of this process's threads named `bream-worker-*`.
+fn worker_thread_states() -> Vec<char> {
+    let mut states = Vec::new();
+    for entry in std::fs::read_dir("/proc/self/task").unwrap() {
+        let dir = entry.unwrap().path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !comm.starts_with("bream-worker") {
+            continue;
+        }
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        // "pid (comm) S ...": the state follows the last ')'.
+        if let Some(rest) = stat.rsplit_once(')') {
+            states.extend(rest.1.trim_start().chars().next());
+        }
+    }
+    states
+}
+
+#[test]
+fn an_idle_scheduler_puts_every_worker_to_sleep() {
+    let s = Scheduler::builder().workers(3).build().unwrap();
+    let (o, rx) = owner();
+    for _ in 0..10 {
+        s.spawn(SpawnOpts::default(), o.clone(), task::yield_now)
+            .unwrap();
+    }
+    for _ in 0..10 {
+        assert_eq!(rx.recv().unwrap(), Outcome::Returned);
+    }
+    // Every worker reaches the sleepers list and blocks in the kernel (a
+    // futex or epoll_wait: state S). A worker that spun would never be S.
+    let mut tries = 0;
+    loop {
+        let asleep = s.shared.idle.num_unparked() == 0
+            && worker_thread_states().iter().filter(|&&c| c == 'S').count() == 3;
+        if asleep {
+            break;
+        }
+        tries += 1;
+        assert!(tries < 1_000_000, "workers never all went to sleep");
+        std::thread::yield_now();
+    }
+    assert_eq!(s.shared.idle.num_searching(), 0);
+    s.shutdown();
+}
