@@ -268,6 +268,13 @@ impl Shared {
         }
     }
 
+    /// Stacks handed out and not yet returned, over every pool (tests).
+    #[cfg(test)]
+    pub(crate) fn stacks_in_use(&self) -> usize {
+        let others: usize = self.pools.read().iter().map(|p| p.stats().in_use).sum();
+        self.default_pool.stats().in_use + others
+    }
+
     /// A stack of at least `size` usable bytes (the default size if `None`).
     fn stack_for(&self, size: Option<usize>) -> Result<Stack, SpawnError> {
         let default = self.default_pool.stack_size();

@@ -107,3 +107,34 @@ fn an_idle_scheduler_puts_every_worker_to_sleep() {
     assert_eq!(s.shared.idle.num_searching(), 0);
     s.shutdown();
 }
+
+#[test]
+fn shutdown_returns_every_stack_and_forgets_every_task() {
+    let s = Scheduler::builder().workers(2).build().unwrap();
+    let (o, rx) = owner();
+    let big = SpawnOpts {
+        stack_size: Some(256 * 1024),
+    };
+    for i in 0..100 {
+        let opts = if i % 10 == 0 {
+            big.clone()
+        } else {
+            SpawnOpts::default()
+        };
+        s.spawn(opts, o.clone(), || loop {
+            task::park_timeout(Duration::from_secs(3600));
+        })
+        .unwrap();
+    }
+    s.spawn(SpawnOpts::default(), o, || {}).unwrap();
+    assert_eq!(rx.recv().unwrap(), Outcome::Returned);
+    let sh = s.shared.clone();
+    assert!(sh.stacks_in_use() > 0);
+    s.shutdown();
+    for _ in 0..100 {
+        assert_eq!(rx.recv().unwrap(), Outcome::Cancelled);
+    }
+    assert_eq!(sh.stacks_in_use(), 0, "every stack went back");
+    assert_eq!(sh.registry.len(), 0);
+    assert_eq!(sh.timers.len(), 0, "pending timers dropped");
+}
