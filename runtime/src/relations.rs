@@ -22,11 +22,23 @@
 //!   entry (exit.rs, "stale signals").
 
 use crate::pid::{FastMap, FastSet, MonitorRef, Pid};
+
+/// A pid for a loom model (models have no process table).
+#[cfg(bream_loom)]
+pub fn model_pid(index: u32) -> Pid {
+    Pid::new(index, 0)
+}
+
+/// A monitor ref for a loom model.
+#[cfg(bream_loom)]
+pub fn model_monitor_ref(n: u64) -> MonitorRef {
+    MonitorRef(crate::pid::Ref(n))
+}
 use crate::sync::Mutex;
 
 /// The sets, guarded by [`Relations`]' lock.
 #[derive(Debug, Default)]
-pub(crate) struct Sets {
+pub struct Sets {
     /// Set once by the exiting process; after that nothing is added.
     pub(crate) closed: bool,
     /// Linked processes (links are symmetric: each end holds the other).
@@ -39,27 +51,31 @@ pub(crate) struct Sets {
 
 /// What a process leaves behind when it closes its relations: whom to signal.
 #[derive(Debug, Default)]
-pub(crate) struct Closed {
-    pub(crate) links: Vec<Pid>,
-    pub(crate) watchers: Vec<(MonitorRef, Pid)>,
-    pub(crate) monitors: Vec<(MonitorRef, Pid)>,
+pub struct Closed {
+    /// The links, each to get an exit signal.
+    pub links: Vec<Pid>,
+    /// The watchers, each to get a down signal.
+    pub watchers: Vec<(MonitorRef, Pid)>,
+    /// This process's own monitors, to remove from their targets.
+    pub monitors: Vec<(MonitorRef, Pid)>,
 }
 
 /// One process's links and monitors. Any thread may call any method: each takes
 /// the lock for the duration of one small edit, and no method takes two
 /// processes' locks at once (so there is no lock order to get wrong).
 #[derive(Debug, Default)]
-pub(crate) struct Relations {
+pub struct Relations {
     sets: Mutex<Sets>,
 }
 
 impl Relations {
-    pub(crate) fn new() -> Self {
+    /// Empty relations.
+    pub fn new() -> Self {
         Relations::default()
     }
 
     /// Adds `other` to the links; false (nothing added) if already closed.
-    pub(crate) fn add_link(&self, other: Pid) -> bool {
+    pub fn add_link(&self, other: Pid) -> bool {
         let mut s = self.sets.lock();
         if s.closed {
             return false;
@@ -69,17 +85,17 @@ impl Relations {
     }
 
     /// True if `other` was linked.
-    pub(crate) fn has_link(&self, other: Pid) -> bool {
+    pub fn has_link(&self, other: Pid) -> bool {
         self.sets.lock().links.contains(&other)
     }
 
     /// Removes `other` from the links; true if it was there.
-    pub(crate) fn remove_link(&self, other: Pid) -> bool {
+    pub fn remove_link(&self, other: Pid) -> bool {
         self.sets.lock().links.remove(&other)
     }
 
     /// Records that `watcher` monitors this process with `r`; false if closed.
-    pub(crate) fn add_watcher(&self, r: MonitorRef, watcher: Pid) -> bool {
+    pub fn add_watcher(&self, r: MonitorRef, watcher: Pid) -> bool {
         let mut s = self.sets.lock();
         if s.closed {
             return false;
@@ -89,22 +105,22 @@ impl Relations {
     }
 
     /// Forgets watcher `r`.
-    pub(crate) fn remove_watcher(&self, r: MonitorRef) {
+    pub fn remove_watcher(&self, r: MonitorRef) {
         self.sets.lock().watchers.remove(&r);
     }
 
     /// Records that this process monitors `target` with `r`.
-    pub(crate) fn add_monitor(&self, r: MonitorRef, target: Pid) {
+    pub fn add_monitor(&self, r: MonitorRef, target: Pid) {
         self.sets.lock().monitors.insert(r, target);
     }
 
     /// Forgets monitor `r`; its target if it was active.
-    pub(crate) fn remove_monitor(&self, r: MonitorRef) -> Option<Pid> {
+    pub fn remove_monitor(&self, r: MonitorRef) -> Option<Pid> {
         self.sets.lock().monitors.remove(&r)
     }
 
     /// Closes the relations for good and hands back everyone to signal.
-    pub(crate) fn close(&self) -> Closed {
+    pub fn close(&self) -> Closed {
         let mut s = self.sets.lock();
         s.closed = true;
         Closed {
@@ -115,7 +131,7 @@ impl Relations {
     }
 
     /// Runs `f` on the sets (for `process_info`).
-    pub(crate) fn inspect<R>(&self, f: impl FnOnce(&Sets) -> R) -> R {
+    pub fn inspect<R>(&self, f: impl FnOnce(&Sets) -> R) -> R {
         f(&self.sets.lock())
     }
 }
