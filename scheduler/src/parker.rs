@@ -49,8 +49,8 @@ impl Parker {
         }
     }
 
-    /// Sleep until `unpark` (or, in the driver, until I/O, a timer deadline
-    /// `timeout`, or a spurious wakeup). Only the owning worker calls this.
+    /// Sleep until `unpark`, the timer deadline `timeout`, I/O (in the
+    /// driver) or a spurious wakeup. Only the owning worker calls this.
     pub(crate) fn park(&self, driver: &Driver, timeout: Option<Duration>) {
         if self
             .state
@@ -73,15 +73,35 @@ impl Parker {
             return;
         }
         loop {
-            guard = match self.condvar.wait(guard) {
-                Ok(g) => g,
-                Err(poisoned) => poisoned.into_inner(),
+            // With a deadline, a condvar sleeper watches the timers too, so
+            // they fire even while the worker that owns the driver is busy.
+            let timed_out = match timeout {
+                None => {
+                    guard = match self.condvar.wait(guard) {
+                        Ok(g) => g,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    false
+                }
+                Some(d) => {
+                    let (g, res) = match self.condvar.wait_timeout(guard, d) {
+                        Ok(r) => r,
+                        Err(poisoned) => poisoned.into_inner(),
+                    };
+                    guard = g;
+                    res.timed_out()
+                }
             };
             if self
                 .state
                 .compare_exchange(NOTIFIED, EMPTY, SeqCst, SeqCst)
                 .is_ok()
             {
+                return;
+            }
+            if timed_out {
+                // PARKED_CONDVAR → EMPTY; a wakeup that raced in is consumed.
+                self.state.swap(EMPTY, SeqCst);
                 return;
             }
         }
