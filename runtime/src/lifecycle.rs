@@ -20,6 +20,27 @@
 //!   whose push reports `Wake` always finds a task to unpark.
 //! - **hibernating**: no task, no stack. The mailbox is in the Waiting state, so
 //!   exactly one push reports `Wake`; that sender calls [`restart`].
+//!
+//! # Hibernation: the hand-off
+//!
+//! The hibernating process's `on_exit` announces Waiting on the mailbox
+//! (`prepare_wait`) and only then finishes with the receiver; a push may claim
+//! the announcement in between. Restarting the process at that moment would let
+//! the new task touch the receiver while `on_exit` still does. So `hib` decides
+//! who restarts, and when:
+//!
+//! 1. `on_exit`: `hib = PREPARING`; `prepare_wait()`; release the receiver.
+//! 2. `on_exit`: if a message or signal is already there, `hib = AWAKE` and
+//!    restart now. Else CAS `PREPARING → HIBERNATING` (Release: the receiver
+//!    writes of step 1 happen before any restart). If it fails, the value is
+//!    `WOKEN_EARLY`: a push came during step 1; restart now.
+//! 3. The push that reports `Wake` ([`claim_wake`]): `AWAKE` → an ordinary
+//!    wake-up (unpark the task); `PREPARING` → CAS to `WOKEN_EARLY` and leave the
+//!    restart to step 2; `HIBERNATING` → CAS to `AWAKE` (Acquire: pairs with
+//!    step 2) and restart it.
+//!
+//! Exactly one party restarts: `Wake` is reported once per announcement, and
+//! each CAS moves `hib` away from the state the other party acts on.
 
 use std::any::Any;
 use std::panic::{self, AssertUnwindSafe};
@@ -34,6 +55,15 @@ use crate::reason::ExitReason;
 use crate::runtime::Shared;
 use crate::spawn::{SpawnError, SpawnOpts};
 use crate::sync::Ordering;
+
+/// `Process::hib`: the process has a task (or is about to get one).
+pub(crate) const AWAKE: u8 = 0;
+/// `Process::hib`: its `on_exit` is announcing Waiting on the mailbox.
+const PREPARING: u8 = 1;
+/// `Process::hib`: no task; the next push's sender restarts it.
+const HIBERNATING: u8 = 2;
+/// `Process::hib`: a push came while `on_exit` was preparing; `on_exit` restarts.
+const WOKEN_EARLY: u8 = 3;
 
 /// The unwind payload of `hibernate`: carries the continuation to the task's root.
 pub(crate) struct HibernatePayload(pub(crate) Box<dyn FnOnce() + Send>);
@@ -178,31 +208,62 @@ fn caught(me: Me, payload: Box<dyn Any + Send>) {
     }
 }
 
-/// The end of a task that hibernated: give the stack back (it is already gone)
-/// and wait for a message without one.
+/// The end of a task that hibernated: steps 1–2 of "Hibernation" (module essay).
 fn hibernate_without_stack(p: &Process) {
     p.rt.table.set_task(p.pid, None);
     p.set_status(Status::Hibernating);
-    // Relaxed: published by `prepare_wait`'s CAS (AcqRel) below, which the
-    // push that reports Wake reads (runtime.rs's `wake`).
-    p.hibernating.store(true, Ordering::Relaxed);
-    // SAFETY: the task has finished; no other runs until `restart`, which only
-    // a push after `prepare_wait` (or this function) can call.
+    // Relaxed: published by `prepare_wait`'s CAS (AcqRel), which the push that
+    // reports Wake reads before `claim_wake` loads `hib`.
+    p.hib.store(PREPARING, Ordering::Relaxed);
+    // SAFETY: the task has finished; no other task runs until a restart, which
+    // step 2 orders after this borrow ends.
     let owned = unsafe { p.owned_after_task() };
-    let mut rx = owned.rx.borrow_mut();
-    if rx.prepare_wait() {
-        // Signals that arrived before (already counted) need a task now.
-        // Acquire: pairs with the senders' Release increments.
-        if p.signals.load(Ordering::Acquire) == 0 {
-            return;
-        }
-        if rx.cancel_wait() {
-            return; // a push claimed the wake: its sender restarts us
+    let waiting = owned.rx.borrow_mut().prepare_wait();
+    // Acquire: pairs with the signal senders' Release increments.
+    let now = !waiting || p.signals.load(Ordering::Acquire) != 0;
+    if !now {
+        // Release: our receiver writes above happen before a restart by the
+        // push that claims the wake (its Acquire CAS in `claim_wake`).
+        match p
+            .hib
+            .compare_exchange(PREPARING, HIBERNATING, Ordering::Release, Ordering::Relaxed)
+        {
+            Ok(_) => return,
+            Err(woken_early) => debug_assert_eq!(woken_early, WOKEN_EARLY),
         }
     }
-    drop(rx);
+    p.hib.store(AWAKE, Ordering::Relaxed);
     if let Some(arc) = p.rt.table.with(p.pid, |a, _| Arc::clone(a)) {
         restart(arc);
+    }
+}
+
+/// Step 3 of "Hibernation": called by the sender whose push reported `Wake`.
+/// True if it must restart the process (it was hibernating); false for an
+/// ordinary wake-up (or when `on_exit` will restart it).
+#[inline]
+pub(crate) fn claim_wake(p: &Process) -> bool {
+    loop {
+        // Acquire: pairs with the Release CAS of `hibernate_without_stack`.
+        match p.hib.load(Ordering::Acquire) {
+            AWAKE | WOKEN_EARLY => return false,
+            PREPARING => {
+                if p.hib
+                    .compare_exchange(PREPARING, WOKEN_EARLY, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    return false;
+                }
+            }
+            _ => {
+                if p.hib
+                    .compare_exchange(HIBERNATING, AWAKE, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+                {
+                    return true;
+                }
+            }
+        }
     }
 }
 
@@ -212,7 +273,6 @@ pub(crate) fn restart(p: Arc<Process>) {
     let stack = p.stack_size;
     let started = start_task(&p, stack, || {
         let me = enter();
-        me.hibernating.store(false, Ordering::Relaxed);
         me.owned().rx.borrow_mut().finish_wait();
         let k = me.owned().continuation.borrow_mut().take();
         run_code(move || {

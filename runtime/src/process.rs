@@ -83,10 +83,10 @@ pub(crate) struct Process {
     /// process is dead to `is_alive`, `register`, `process_info` and `processes`,
     /// even before its table slot is cleared.
     pub(crate) dead: AtomicBool,
-    /// True between a hibernation's end of task and the next task's start.
-    /// Written by the exit path before its `prepare_wait` (whose CAS publishes it)
-    /// and read by the sender whose push reports `Wake` (which acquires it).
-    pub(crate) hibernating: AtomicBool,
+    /// Hibernation hand-off state (lifecycle.rs, "Hibernation"): `AWAKE`,
+    /// `PREPARING`, `HIBERNATING` or `WOKEN_EARLY`. Written by the hibernating
+    /// process's `on_exit` and by the one sender whose push reports `Wake`.
+    pub(crate) hib: AtomicU8,
     /// Reductions spent, published (Relaxed) by the process at each park.
     pub(crate) reductions: AtomicU64,
     /// Usable stack bytes it was spawned with. Immutable.
@@ -143,7 +143,7 @@ impl Process {
             signals: AtomicUsize::new(0),
             status: AtomicU8::new(Status::Running as u8),
             dead: AtomicBool::new(false),
-            hibernating: AtomicBool::new(false),
+            hib: AtomicU8::new(crate::lifecycle::AWAKE),
             reductions: AtomicU64::new(0),
             stack_size,
             relations: Relations::new(),

@@ -91,9 +91,7 @@ impl Shared {
 /// hibernates, hand it back to be restarted once the slot lock is released.
 #[inline]
 fn wake(p: &Arc<Process>, task: Option<&TaskRef>) -> Option<Arc<Process>> {
-    // Acquire: pairs with the hibernation's store, published by its
-    // `prepare_wait` CAS that our push's swap read.
-    if p.hibernating.load(Ordering::Acquire) {
+    if lifecycle::claim_wake(p) {
         return Some(Arc::clone(p));
     }
     if let Some(t) = task {

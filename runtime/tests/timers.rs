@@ -166,3 +166,43 @@ fn receive_timeouts_fire_for_many_waiting_processes() {
         }
     });
 }
+
+/// A process that hibernates between every message, forever.
+fn sleeper(parent: bream::Pid) {
+    bream::hibernate(move || {
+        let n: u32 = bream::receive();
+        bream::send(parent, n);
+        sleeper(parent)
+    })
+}
+
+#[test]
+fn hibernating_processes_woken_by_racing_senders_lose_nothing() {
+    bream::run(|| {
+        let me = bream::self_pid();
+        let sleepers: Vec<bream::Pid> = (0..100)
+            .map(|_| bream::spawn(move || sleeper(me)))
+            .collect();
+        // Two senders race with each hibernation: the message may arrive
+        // before, during or after the process gives its stack back.
+        for half in 0..2u32 {
+            let targets = sleepers.clone();
+            bream::spawn(move || {
+                for round in 0..20u32 {
+                    for &s in &targets {
+                        bream::send(s, half * 1000 + round);
+                    }
+                }
+            });
+        }
+        let mut sum = 0u64;
+        for _ in 0..(100 * 20 * 2) {
+            sum += u64::from(bream::receive::<u32>());
+        }
+        let per_sleeper: u64 = (0..20).map(|r| r + 1000 + r).sum();
+        assert_eq!(sum, 100 * per_sleeper);
+        for s in sleepers {
+            bream::exit(s, bream::ExitReason::Kill);
+        }
+    });
+}
