@@ -186,6 +186,10 @@ impl WorkerCtx {
     fn run_loop(&self) {
         while !self.shared.shutdown.load(Ordering::Acquire) {
             if let Some(t) = self.find_local() {
+                // A worker woken to search may find its task here rather than
+                // in `search`: it stops searching before running it, or it
+                // would keep other wakeups away while it runs (idle.rs).
+                self.transition_from_searching();
                 self.run_task(t);
             } else if let Some(t) = self.search() {
                 self.run_task(t);

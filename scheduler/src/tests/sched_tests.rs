@@ -138,3 +138,31 @@ fn shutdown_returns_every_stack_and_forgets_every_task() {
     assert_eq!(sh.registry.len(), 0);
     assert_eq!(sh.timers.len(), 0, "pending timers dropped");
 }
+
+#[test]
+fn a_worker_running_a_task_is_not_counted_searching() {
+    // A task spawned from outside lands in the injector and wakes the parked
+    // worker, counted as searching; the worker takes the task in
+    // `find_local`. While it runs it, it must no longer count as searching
+    // (a searcher suppresses every other wakeup).
+    let s = Scheduler::builder().workers(1).build().unwrap();
+    let (o, rx) = owner();
+    for _ in 0..20 {
+        while s.shared.idle.num_unparked() > 0 {
+            std::thread::yield_now();
+        }
+        let (tx, seen) = mpsc::channel();
+        let sh = s.shared.clone();
+        s.spawn(SpawnOpts::default(), o.clone(), move || {
+            tx.send(sh.idle.num_searching()).unwrap();
+        })
+        .unwrap();
+        assert_eq!(
+            seen.recv().unwrap(),
+            0,
+            "counted searching while running a task"
+        );
+        assert_eq!(rx.recv().unwrap(), Outcome::Returned);
+    }
+    s.shutdown();
+}
