@@ -70,19 +70,40 @@
 //!    bit in step 3 and a `Wake` is on its way: the caller must tolerate it (the
 //!    scheduler's `unpark` of a running task is harmless).
 //!
+//! # Why no message is missed, and no wake is doubled
+//!
+//! Every write to `tail` is a read-modify-write, so all of them sit in one
+//! total modification order, and each reads the value written just before it.
+//! The announce CAS succeeds only if it reads `stub`, i.e. only if the write
+//! just before it is the receiver's stub re-insert (or a withdraw, which also
+//! writes `stub`). So every push ordered before the CAS swapped before that
+//! re-insert: its node sits before the stub in the chain, and `head == stub`
+//! says the receiver has already popped it. Every push ordered after the CAS
+//! comes after `stub|WAITING` in the order; the first of them reads the bit
+//! (Wake), and its own swap stores an untagged pointer, so all later ones read
+//! untagged values (Queued). A withdraw CAS reads `stub|WAITING` only if no push
+//! came in between, and then removes the bit, so no push can claim it later.
+//!
 //! # Orderings and their partners
 //!
-//! - The CAS in [`announce`] is AcqRel. Its Release half keeps it in the release
-//!   sequence of the receiver's stub re-insert (a swap, Release), so the push
-//!   that swaps out `stub|WAITING` (Acquire) is ordered after the stub's
-//!   `next = null` store before it writes `stub.next`. Its Acquire half pairs
-//!   with the last push's swap (Release), for symmetry with `pop`.
-//! - The push's swap is AcqRel (see `Inner::push`); the message itself becomes
-//!   visible to the woken receiver through the Release store of `prev.next`,
-//!   which pairs with the Acquire loads of `next` in `Consumer::pop`, not through
-//!   this handshake: the handshake decides only *who wakes whom*.
-//! - [`withdraw`]'s CAS is AcqRel for the same release-sequence reason as
-//!   [`announce`]; on failure nothing is read, so Relaxed.
+//! - A push writes `prev.next` where `prev` may be the stub, so the receiver's
+//!   `stub.next = null` (written before it re-inserted the stub with an AcqRel
+//!   swap, `Inner::push_stub`) must happen before that write. The push's swap is
+//!   Acquire, and it reads either the re-insert itself or a later
+//!   read-modify-write of `tail` (an [`announce`] or [`withdraw`] CAS, or another
+//!   push's swap); read-modify-writes continue the re-insert's release sequence,
+//!   whatever their own ordering, so the push synchronizes with the re-insert.
+//! - The CASes in [`announce`] and [`withdraw`] are AcqRel on success, stronger
+//!   than the argument above needs (Relaxed would do: the receiver learns
+//!   nothing from the producers here, and messages reach it through `next`).
+//!   They are kept AcqRel because it costs nothing (a `lock cmpxchg` on x86 is a
+//!   full barrier either way) and keeps each step's proof local. On failure
+//!   nothing is used but the fact of failure: Acquire for `announce` (the
+//!   receiver is about to scan again), Relaxed for `withdraw`.
+//! - The message itself becomes visible to the woken receiver through the
+//!   push's Release store of `prev.next`, which pairs with the Acquire loads of
+//!   `next` in `Consumer::pop`, not through this handshake: the handshake decides
+//!   only *who wakes whom*.
 //!
 //! The loom models in `loom-tests/tests/mailbox.rs` check steps 1–5 under every
 //! interleaving (bounded by `LOOM_MAX_PREEMPTIONS`): no lost wake-up (the model
