@@ -249,6 +249,12 @@ impl Receiver {
     /// A `false` can also mean a push is half done (the message is not poppable
     /// yet): the caller should yield before scanning again rather than spin.
     ///
+    /// # Ordering
+    ///
+    /// A successful announcement is a Release, read with Acquire by the push
+    /// that reports `Wake`: everything the receiver's thread wrote before
+    /// `prepare_wait` happens-before that push returns.
+    ///
     /// ```
     /// use bream_mailbox::Push;
     ///

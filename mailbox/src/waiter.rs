@@ -93,13 +93,18 @@
 //!   read-modify-write of `tail` (an [`announce`] or [`withdraw`] CAS, or another
 //!   push's swap); read-modify-writes continue the re-insert's release sequence,
 //!   whatever their own ordering, so the push synchronizes with the re-insert.
-//! - The CASes in [`announce`] and [`withdraw`] are AcqRel on success, stronger
-//!   than the argument above needs (Relaxed would do: the receiver learns
-//!   nothing from the producers here, and messages reach it through `next`).
-//!   They are kept AcqRel because it costs nothing (a `lock cmpxchg` on x86 is a
-//!   full barrier either way) and keeps each step's proof local. On failure
-//!   nothing is used but the fact of failure: Acquire for `announce` (the
-//!   receiver is about to scan again), Relaxed for `withdraw`.
+//! - The CAS in [`announce`] is Release on success (AcqRel), and it is a
+//!   promise to the caller: everything the receiver wrote before
+//!   `prepare_wait` happens-before the return of the push that reports `Wake`
+//!   (that push's swap is Acquire and reads the CAS's value). The runtime
+//!   relies on it: it publishes its own "preparing to wait" state with a
+//!   Relaxed store before `prepare_wait`, and the waking sender reads it after
+//!   `Wake`. The Acquire half is not needed (the receiver learns nothing from
+//!   the producers here; messages reach it through `next`) and costs nothing
+//!   (a `lock cmpxchg` on x86 is a full barrier either way). On failure only
+//!   the fact of failure is used; Acquire, as the receiver scans again.
+//! - The CAS in [`withdraw`] is AcqRel on success for symmetry; nothing relies
+//!   on more than Relaxed there. On failure, Relaxed.
 //! - The message itself becomes visible to the woken receiver through the
 //!   push's Release store of `prev.next`, which pairs with the Acquire loads of
 //!   `next` in `Consumer::pop`, not through this handshake: the handshake decides
