@@ -130,13 +130,17 @@ struct IoState {
 /// polling worker.
 #[derive(Default)]
 struct Slab {
+    /// `slots[token]`: the registration with that token, if live.
     slots: Vec<Option<Arc<IoState>>>,
+    /// Tokens of `None` slots, reused LIFO.
     free: Vec<usize>,
 }
 
-/// The poll and its event buffer: held by the one worker blocked in `poll`.
+/// The poll and its event buffer: used only by the worker holding the
+/// driver's `poller` lock (the one blocked in, or briefly running, `poll`).
 pub(crate) struct Poller {
     poll: Poll,
+    /// Reused between polls.
     events: Events,
 }
 

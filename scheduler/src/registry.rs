@@ -17,11 +17,16 @@ pub(crate) struct Key {
     index: u32,
 }
 
-/// One shard: a slab of task handles with a free list.
+/// One shard: a slab of task handles with a free list. Every field is
+/// touched only under the shard's lock (by spawners, finishing workers and
+/// shutdown).
 #[derive(Default)]
 struct Shard {
+    /// `Some` for a live task; indexed by `Key::index`.
     slots: Vec<Option<TaskRef>>,
+    /// Indices of `None` slots, reused LIFO.
     free: Vec<u32>,
+    /// `Some` slots.
     live: usize,
 }
 
