@@ -197,3 +197,27 @@ fn push_racing_with_receiver_drop_drops_once() {
         assert_eq!(drops.load(Ordering::Relaxed), 2);
     });
 }
+
+/// `prepare_wait`'s promise (runtime/src/lifecycle.rs relies on it): what the
+/// receiver wrote before announcing, even with Relaxed stores, is visible to
+/// the sender whose push reports `Wake`.
+#[test]
+fn announcement_publishes_the_receivers_prior_writes_to_the_waker() {
+    loom::model(|| {
+        let (tx, mut rx) = mailbox();
+        let state = Arc::new(AtomicUsize::new(0));
+        let producer = {
+            let state = state.clone();
+            thread::spawn(move || {
+                if tx.push(1u32) == Push::Wake {
+                    assert_eq!(state.load(Ordering::Relaxed), 1, "stale state after Wake");
+                }
+            })
+        };
+        state.store(1, Ordering::Relaxed);
+        if rx.prepare_wait() {
+            rx.finish_wait();
+        }
+        producer.join().unwrap();
+    });
+}
