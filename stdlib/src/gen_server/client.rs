@@ -14,7 +14,9 @@
 //!    `Down`: it scans only what arrived after step 1, so a caller with 10,000
 //!    unrelated messages queued pays nothing for them (OTP 24's receive
 //!    optimisation, DESIGN.md §5).
-//! 6. `unalias`, and `demonitor(.., flush)` so no `Down` is left behind.
+//! 6. `unalias`, and `demonitor` plus a marker receive of its `Down`, so no
+//!    `Down` is left behind (also in O(1): `demonitor`'s own flush would scan
+//!    the whole mailbox).
 //!
 //! A reply that the server sends *after* the caller gave up (timeout) is sent to
 //! an alias that no longer exists: the runtime drops it, so it never sits in the
@@ -225,11 +227,11 @@ pub fn call<S: GenServer>(
     bream::unalias(alias);
     match outcome {
         Ok(value) => {
-            bream::demonitor(monitor, true);
+            forget_monitor(monitor, tag);
             Ok(value)
         }
         Err(CallError::Timeout) => {
-            bream::demonitor(monitor, true);
+            forget_monitor(monitor, tag);
             // The reply may have arrived after the timer fired and before
             // `unalias`: take it now, or nothing will (OTP does the same).
             receive! { marker tag;
@@ -238,6 +240,18 @@ pub fn call<S: GenServer>(
             }
         }
         Err(error) => Err(error),
+    }
+}
+
+/// `demonitor(monitor, flush = true)`, in O(1) behind a backlog: the monitor was
+/// made after the marker `tag`, so a `Down` it produced can only be found after
+/// that marker. (`demonitor`'s own flush scans the whole mailbox.) After
+/// `demonitor` returns, a `Down` not yet in the mailbox is dropped by the runtime.
+pub(crate) fn forget_monitor(monitor: bream::MonitorRef, tag: bream::Ref) {
+    bream::demonitor(monitor, false);
+    receive! { marker tag;
+        d: bream::Down if d.monitor == monitor => (),
+        after Duration::ZERO => (),
     }
 }
 
@@ -308,7 +322,7 @@ pub fn stop<S: GenServer>(
     };
     match down {
         None => {
-            bream::demonitor(monitor, true);
+            forget_monitor(monitor, tag);
             Err(CallError::Timeout)
         }
         Some(got) if got == reason => Ok(()),

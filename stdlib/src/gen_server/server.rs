@@ -27,7 +27,7 @@ use std::time::Duration;
 use bream::{receive, Down, Exit, ExitReason, Pid};
 
 use super::callbacks::{CallResult, GenServer, Info, Init, Next};
-use super::client::{reply, CallMsg, CastMsg, ServerRef, StopMsg};
+use super::client::{forget_monitor, reply, CallMsg, CastMsg, ServerRef, StopMsg};
 use crate::start::StartError;
 
 /// Start a server, not linked to the caller (OTP's `gen_server:start/3`).
@@ -111,7 +111,7 @@ fn spawn_server<S: GenServer>(
     let monitor = bream::monitor(pid);
     receive! { marker tag;
         ack: InitAck if ack.tag == tag => {
-            bream::demonitor(monitor, true);
+            forget_monitor(monitor, tag);
             ack.result.map(|()| ServerRef::from_pid(pid))
         },
         d: Down if d.monitor == monitor => Err(StartError::Init(d.reason)),
