@@ -40,7 +40,8 @@
 //! share the cores).
 //!
 //! 1. Start the server; wait for its "listening PORT" line.
-//! 2. Connect all C clients; each reports once connected. Not timed.
+//! 2. Connect all C clients; each does one round trip (so the server has
+//!    accepted it and its handler runs) and reports. Not timed.
 //! 3. With all C connections open and idle: the server's memory
 //!    (`VmRSS + VmPTE` of its /proc/PID/status, minus the same before step
 //!    2, divided by C) and its CPU time (utime + stime of /proc/PID/stat)
@@ -75,7 +76,8 @@ pub struct EchoArgs {
     /// Bytes per message.
     #[arg(long, default_value_t = 64)]
     pub size: usize,
-    /// Servers to run, comma-separated [default: bream,erlang,tokio].
+    /// Servers to run, comma-separated [default: bream,bream-active,erlang,tokio]
+    /// (bream-active: bream's server in `{active, once}` mode, the BEAM peer's idiom).
     #[arg(long, value_delimiter = ',')]
     pub servers: Option<Vec<String>>,
     /// Worker threads of each server and of the client [default: the number of CPUs].
@@ -104,10 +106,14 @@ struct Figures {
     client_cpu_us_per_rt: f64,
 }
 
+/// The environment variable that makes the bream server use active mode.
+const ACTIVE_ENV: &str = "BREAM_BENCH_ECHO_ACTIVE";
+
 /// If this OS process was started as the bream echo server, serve for ever
 /// (until killed) and never return; otherwise `None`.
 pub fn serve_if_child() -> Option<ExitCode> {
     let workers: usize = std::env::var(SERVE_ENV).ok()?.parse().unwrap_or(2);
+    let active = std::env::var_os(ACTIVE_ENV).is_some();
     let rt = match bream::Runtime::builder().workers(workers).build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -115,20 +121,25 @@ pub fn serve_if_child() -> Option<ExitCode> {
             return Some(ExitCode::FAILURE);
         }
     };
-    rt.block_on(serve_bream);
+    rt.block_on(move || serve_bream(active));
     Some(ExitCode::SUCCESS)
 }
 
 /// The bream echo server: a process per connection, blocking-style reads and
-/// writes (examples/10_echo_server.rs is the same server, under a supervisor).
-fn serve_bream() {
+/// writes (examples/10_echo_server.rs is the same server, under a
+/// supervisor); with `active`, the handler uses `{active, once}` as the
+/// BEAM's does.
+fn serve_bream(active: bool) {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
     println!("listening {}", l.local_addr().unwrap().port());
     loop {
         let Ok((conn, _)) = l.accept() else { continue };
         let _ = conn.set_nodelay(true);
-        let handler = bream::spawn(|| {
+        let handler = bream::spawn(move || {
             let conn: TcpStream = bream::receive();
+            if active {
+                return echo_active(&conn);
+            }
             let mut buf = [0u8; 4096];
             while let Ok(n @ 1..) = conn.read(&mut buf) {
                 if conn.write_all(&buf[..n]).is_err() {
@@ -138,6 +149,25 @@ fn serve_bream() {
         });
         if conn.controlling_process(handler).is_ok() {
             bream::send(handler, conn);
+        }
+    }
+}
+
+/// The BEAM peer's loop in bream: `{active, once}`, re-armed after each chunk.
+fn echo_active(conn: &TcpStream) {
+    use bream::net::{Active, Tcp, TcpClosed, TcpError};
+    if conn.set_active(Active::Once).is_err() {
+        return;
+    }
+    loop {
+        bream::receive! {
+            Tcp { data, .. }: Tcp => {
+                if conn.write_all(&data).is_err() || conn.set_active(Active::Once).is_err() {
+                    return;
+                }
+            },
+            _c: TcpClosed => return,
+            _e: TcpError => return,
         }
     }
 }
@@ -183,8 +213,8 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
 
 /// How to start one server.
 enum Program {
-    /// This binary, with `SERVE_ENV` set.
-    Bream(PathBuf),
+    /// This binary, with `SERVE_ENV` set (and `ACTIVE_ENV` if the bool).
+    Bream(PathBuf, bool),
     /// `erl` with the compiled module's directory.
     Erlang(PathBuf),
     /// The built tokio peer.
@@ -198,8 +228,8 @@ fn peers_dir() -> PathBuf {
 /// Build what a server needs (once per `bream-bench echo`).
 fn prepare(name: &str) -> Result<Program, String> {
     match name {
-        "bream" => std::env::current_exe()
-            .map(Program::Bream)
+        "bream" | "bream-active" => std::env::current_exe()
+            .map(|exe| Program::Bream(exe, name == "bream-active"))
             .map_err(|e| e.to_string()),
         "erlang" => {
             let out = std::env::temp_dir().join("bream-bench-echo-ebin");
@@ -228,16 +258,21 @@ fn prepare(name: &str) -> Result<Program, String> {
                 .then(|| Program::Tokio(target.join("release/bream-peer-echo-tokio")))
                 .ok_or_else(|| "cargo build of the tokio peer failed".to_string())
         }
-        other => Err(format!("unknown server {other:?} (bream, erlang, tokio)")),
+        other => Err(format!(
+            "unknown server {other:?} (bream, bream-active, erlang, tokio)"
+        )),
     }
 }
 
 /// Start the server; its pid and the address it listens on.
 fn start(prog: &Program, workers: usize) -> Result<(Child, SocketAddr), String> {
     let mut cmd = match prog {
-        Program::Bream(exe) => {
+        Program::Bream(exe, active) => {
             let mut c = Command::new(exe);
             c.env(SERVE_ENV, workers.to_string());
+            if *active {
+                c.env(ACTIVE_ENV, "1");
+            }
             c
         }
         Program::Erlang(ebin) => {
@@ -370,10 +405,13 @@ fn client(main: bream::Pid, addr: SocketAddr, r: usize, size: usize) {
         Err(e) => return bream::send(main, Report::Connected(Err(e.to_string()))),
     };
     let _ = conn.set_nodelay(true);
-    bream::send(main, Report::Connected(Ok(())));
-    bream::receive::<Go>();
     let msg = vec![0x5a_u8; size];
     let mut back = vec![0u8; size];
+    // One untimed round trip: the server has accepted this connection and
+    // its handler is running before the idle measurement starts.
+    let warm = conn.write_all(&msg).and_then(|()| conn.read_exact(&mut back));
+    bream::send(main, Report::Connected(warm.map_err(|e| e.to_string())));
+    bream::receive::<Go>();
     let mut lat = Vec::with_capacity(r);
     let result = (|| {
         for _ in 0..r {
@@ -482,6 +520,14 @@ fn print_table(results: &[(String, Vec<Figures>)]) {
         );
     }
     let get = |name: &str| med.iter().find(|(n, _)| *n == name).map(|(_, f)| f);
+    if let (Some(b), Some(a)) = (get("bream"), get("bream-active")) {
+        println!(
+            "bream active-once / passive: {:.2}× round trips/s, {:.1} vs {:.1} µs server CPU per round trip",
+            a.round_trips_per_s / b.round_trips_per_s,
+            a.server_cpu_us_per_rt,
+            b.server_cpu_us_per_rt
+        );
+    }
     let Some(b) = get("bream") else { return };
     if let Some(e) = get("erlang") {
         let x = b.round_trips_per_s / e.round_trips_per_s;

@@ -111,9 +111,11 @@ impl Record {
                     .extra_f64("alive_at_sample")
                     .filter(|&a| a < self.n as f64);
                 match (late, alive) {
-                    (Some(l), Some(a)) => {
-                        format!("{l}; {} alive at the memory sample", thousands(a as u64))
-                    }
+                    (Some(l), Some(a)) => format!(
+                        "{l}; *only {} of {} alive at the memory sample (a longer --timeout-ms measures it)",
+                        thousands(a as u64),
+                        thousands(self.n)
+                    ),
                     (Some(l), None) => l,
                     _ => String::new(),
                 }

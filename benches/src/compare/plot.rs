@@ -138,15 +138,18 @@ fn render(
             .legend(move |(x, y)| {
                 Rectangle::new([(x, y - 6), (x + 12, y + 6)], color(imp).filled())
             });
+        // Labels centred on their bar: above a bar that rises, below one that drops.
         chart.draw_series(mine.map(|b| {
-            let (text, y) = match b.ratio {
-                Some(r) => (ratio_label(r), if r >= 1.0 { r * 1.12 } else { r / 1.25 }),
-                None => ("✗".to_string(), 1.25),
+            let (text, y, v) = match b.ratio {
+                Some(r) if r >= 1.0 => (ratio_label(r), r * 1.04, VPos::Bottom),
+                Some(r) => (ratio_label(r), r / 1.04, VPos::Top),
+                None => ("✗".to_string(), 1.04, VPos::Bottom),
             };
+            let font = ("sans-serif", 12).into_font().color(&color(imp));
             Text::new(
                 text,
-                (x0(b) + slot * 0.15, y),
-                ("sans-serif", 13).into_font().color(&color(imp)),
+                (x0(b) + slot * 0.5, y),
+                font.pos(Pos::new(HPos::Center, v)),
             )
         }))?;
     }

@@ -52,7 +52,15 @@ pub fn render(results: &Results, workers: usize, runs: u64) -> String {
                         (Some(b), _) => ratio_words(r.median_ns as f64 / b),
                         (None, _) => String::new(),
                     };
-                    let mem = r.bytes_per_process.map(bytes).unwrap_or_default();
+                    // A `*` marks memory sampled while not every process was alive
+                    // (timers, when spawning outlasts the timeout): see the note.
+                    let partial = r
+                        .extra_f64("alive_at_sample")
+                        .is_some_and(|a| a < r.n as f64);
+                    let mem = r
+                        .bytes_per_process
+                        .map(|b| format!("{}{}", bytes(b), if partial { "*" } else { "" }))
+                        .unwrap_or_default();
                     let line = format!(
                         "{:<10} {:<7} {:>10} {:>21} {:>12} {:>10}  {:<22} {}",
                         label,
