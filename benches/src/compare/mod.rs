@@ -68,6 +68,11 @@ pub fn compare(opts: &CompareOpts) -> Result<(), String> {
             "nothing to compare: no implementation could be prepared (see the notes above)".into(),
         );
     }
+    let versions: Vec<String> = prepared
+        .iter()
+        .map(|p| peers::version(p.imp, &peers))
+        .collect();
+    let about = format!("machine: {}\nversions: {}", machine(), versions.join(", "));
     let results = run_all(&workloads, &prepared, opts);
     if opts.run.json {
         for cell in results.values().flat_map(|m| m.values()) {
@@ -78,7 +83,7 @@ pub fn compare(opts: &CompareOpts) -> Result<(), String> {
     } else {
         print!(
             "{}",
-            table::render(&results, opts.run.workers(), opts.run.runs)
+            table::render(&results, opts.run.workers(), opts.run.runs, &about)
         );
     }
     if let Some(path) = &opts.plot {
@@ -86,6 +91,23 @@ pub fn compare(opts: &CompareOpts) -> Result<(), String> {
         eprintln!("bream-bench: wrote {}", path.display());
     }
     Ok(())
+}
+
+/// The CPU, how many of them, and the kernel: what the numbers were taken on.
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|t| {
+            t.lines().find_map(|l| {
+                l.strip_prefix("model name")?
+                    .split_once(':')
+                    .map(|(_, v)| v.trim().to_string())
+            })
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default();
+    format!("{cpu}, {cpus} CPUs, Linux {}", kernel.trim())
 }
 
 /// `--impls`, or all of them.

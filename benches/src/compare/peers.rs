@@ -201,6 +201,52 @@ fn bream_size_flags(cmd: &mut Command, w: Workload, p: Params) {
     }
 }
 
+/// The version that runs, for the table's header: `OTP 25`, `go1.19.8`,
+/// `tokio 1.54.1` (from the peer's Cargo.lock). Empty if it cannot be told.
+pub fn version(imp: Impl, peers: &Path) -> String {
+    let output = |program: &str, args: &[&str]| -> Option<String> {
+        let out = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
+            .ok()?;
+        out.status
+            .success()
+            .then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
+    };
+    let found = match imp {
+        Impl::Bream => Some(format!("bream {}", env!("CARGO_PKG_VERSION"))),
+        Impl::Erlang => output(
+            "erl",
+            &[
+                "-noshell",
+                "-eval",
+                "io:format(\"~s\", [erlang:system_info(otp_release)]), halt().",
+            ],
+        )
+        .map(|v| format!("OTP {v}")),
+        Impl::Go => {
+            output("go", &["version"]).and_then(|v| v.split_whitespace().nth(2).map(str::to_string))
+        }
+        Impl::Tokio | Impl::May => {
+            std::fs::read_to_string(peers.join(imp.name()).join("Cargo.lock"))
+                .ok()
+                .and_then(|lock| locked_version(&lock, imp.name()))
+                .map(|v| format!("{} {v}", imp.name()))
+        }
+    };
+    found.unwrap_or_default()
+}
+
+/// The version of package `name` in a Cargo.lock.
+fn locked_version(lock: &str, name: &str) -> Option<String> {
+    let header = format!("name = \"{name}\"");
+    let mut lines = lock.lines().skip_while(|l| l.trim() != header);
+    lines.next()?;
+    let v = lines.next()?.trim().strip_prefix("version = ")?;
+    Some(v.trim_matches('"').to_string())
+}
+
 /// `Err(note)` unless `tool` is on the PATH.
 fn need_tool(tool: &str, what: &str, install: &str) -> Result<(), String> {
     let found = std::env::var_os("PATH")
@@ -284,6 +330,13 @@ mod tests {
         assert!(joined.starts_with("fanin --json --runs 1"), "{joined}");
         assert!(joined.contains("--senders 7 --messages 9"), "{joined}");
         assert!(joined.contains("--workers 2"), "{joined}");
+    }
+
+    #[test]
+    fn reads_a_version_from_a_cargo_lock() {
+        let lock = "[[package]]\nname = \"tokio\"\nversion = \"1.54.1\"\n";
+        assert_eq!(locked_version(lock, "tokio").as_deref(), Some("1.54.1"));
+        assert_eq!(locked_version(lock, "may"), None);
     }
 
     #[test]

@@ -16,13 +16,14 @@ pub fn ratio_words(ratio: f64) -> String {
     }
 }
 
-pub fn render(results: &Results, workers: usize, runs: u64) -> String {
+pub fn render(results: &Results, workers: usize, runs: u64, about: &str) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
         "\nbream-bench compare: {workers} workers, {runs} run{} of each, interleaved; medians (min–max).",
         if runs == 1 { "" } else { "s" }
     );
+    let _ = writeln!(s, "{about}");
     let _ = writeln!(
         s,
         "\"bream N× faster\" = the peer's median time ÷ bream's median time, for the same work.\n"
