@@ -31,9 +31,21 @@ pub struct ProcessInfo {
 fn info_of(p: &Process) -> ProcessInfo {
     let (mut links, mut monitors, mut monitored_by) = p.relations.inspect(|s| {
         (
-            s.links.iter().copied().collect::<Vec<_>>(),
-            s.monitors.values().copied().collect::<Vec<_>>(),
-            s.watchers.values().copied().collect::<Vec<_>>(),
+            s.links
+                .entries()
+                .into_iter()
+                .map(|(p, ())| p)
+                .collect::<Vec<_>>(),
+            s.monitors
+                .entries()
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect::<Vec<_>>(),
+            s.watchers
+                .entries()
+                .into_iter()
+                .map(|(_, p)| p)
+                .collect::<Vec<_>>(),
         )
     });
     links.sort_unstable();

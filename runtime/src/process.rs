@@ -79,10 +79,14 @@ pub(crate) struct Process {
     /// A [`Status`] as u8: written (Relaxed) by the process at each transition,
     /// read by `process_info`. Informational only: no decision depends on it.
     status: AtomicU8,
-    /// Set by `on_exit` under the registry lock, first thing: from then on the
-    /// process is dead to `is_alive`, `register`, `process_info` and `processes`,
-    /// even before its table slot is cleared.
+    /// Set (SeqCst) by the exit, first thing: from then on the process is dead
+    /// to `is_alive`, `register`, `process_info` and `processes`, even before its
+    /// table slot is cleared (registry.rs, "The dead flag").
     pub(crate) dead: AtomicBool,
+    /// Set (SeqCst) by `register` before it checks `dead`; read (SeqCst) by the
+    /// exit after it sets `dead`, so an exit of a process that never had a name
+    /// skips the registry lock (registry.rs, "The dead flag").
+    pub(crate) named: AtomicBool,
     /// Hibernation hand-off state (lifecycle.rs, "Hibernation"): `AWAKE`,
     /// `PREPARING`, `HIBERNATING` or `WOKEN_EARLY`. Written by the hibernating
     /// process's `on_exit` and by the one sender whose push reports `Wake`.
@@ -143,6 +147,7 @@ impl Process {
             signals: AtomicUsize::new(0),
             status: AtomicU8::new(Status::Running as u8),
             dead: AtomicBool::new(false),
+            named: AtomicBool::new(false),
             hib: AtomicU8::new(crate::lifecycle::AWAKE),
             reductions: AtomicU64::new(0),
             stack_size,
@@ -183,9 +188,9 @@ impl Process {
 
     /// True while the process is alive for the outside world.
     pub(crate) fn is_alive(&self) -> bool {
-        // Relaxed: `dead` is written and read under the registry lock where it
-        // matters (register); elsewhere a stale `true` is the ordinary race of
-        // asking about a process that is exiting right now.
+        // Relaxed: where it matters (register) the flag is read SeqCst; here a
+        // stale `true` is the ordinary race of asking about a process that is
+        // exiting right now.
         !self.dead.load(Ordering::Relaxed)
     }
 }

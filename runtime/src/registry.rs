@@ -1,10 +1,24 @@
 //! Registered names (Erlang's `register/2`, `whereis/1`, `unregister/1`).
 //!
 //! Names are atoms: `&'static str`, like Erlang's atoms never freed. One lock
-//! guards both directions of the map *and* each process's `dead` flag, which is
-//! what makes "a name is released when its owner exits" exact: `register` checks
-//! the flag under the same lock that `release` (first step of an exit) sets it
-//! under, so a name can never be left pointing at a dead process.
+//! guards both directions of the map.
+//!
+//! # The dead flag
+//!
+//! "A name is released when its owner exits" must be exact: a `register` racing
+//! with the owner's exit must never leave the name pointing at a dead process.
+//! Taking the registry lock in every exit would make it exact but costs a global
+//! lock per exit (a million of them in skynet). Instead two flags per process
+//! form a Dekker pair, all four accesses SeqCst:
+//!
+//! 1. `register` (under the lock): `named = true`, then load `dead`; if dead,
+//!    fail with `NoProc` (nothing inserted).
+//! 2. the exit (`release`): `dead = true`, then load `named`; only if it is set,
+//!    take the lock and remove the name.
+//!
+//! SeqCst forbids both loads from missing the other side's store, so either
+//! `register` sees `dead` (and inserts nothing) or the exit sees `named` and,
+//! taking the lock after `register` released it, removes what it inserted.
 
 use std::fmt;
 
@@ -64,8 +78,11 @@ impl Registry {
         if let Some(&other) = n.by_pid.get(&pid) {
             return Err(RegisterError::AlreadyNamed(other));
         }
-        // Relaxed: `dead` is written under this same lock (`release`).
-        let alive = table.with(pid, |p, _| !p.dead.load(Ordering::Relaxed));
+        // SeqCst: step 1 of "The dead flag" (module essay).
+        let alive = table.with(pid, |p, _| {
+            p.named.store(true, Ordering::SeqCst);
+            !p.dead.load(Ordering::SeqCst)
+        });
         if alive != Some(true) {
             return Err(RegisterError::NoProc);
         }
@@ -102,9 +119,12 @@ impl Registry {
     /// First step of an exit: the process is dead to the registry from now on,
     /// and its name (if any) is free.
     pub(crate) fn release(&self, p: &Process) {
+        // SeqCst: step 2 of "The dead flag" (module essay).
+        p.dead.store(true, Ordering::SeqCst);
+        if !p.named.load(Ordering::SeqCst) {
+            return;
+        }
         let mut n = self.names.lock();
-        // Relaxed: read under this lock (`register`).
-        p.dead.store(true, Ordering::Relaxed);
         if let Some(name) = n.by_pid.remove(&p.pid) {
             n.by_name.remove(name);
         }

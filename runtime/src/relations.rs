@@ -21,7 +21,9 @@
 //!   in flight, and the receiver drops it because its own end no longer has the
 //!   entry (exit.rs, "stale signals").
 
-use crate::pid::{FastMap, FastSet, MonitorRef, Pid};
+use std::hash::Hash;
+
+use crate::pid::{FastMap, MonitorRef, Pid};
 
 /// A pid for a loom model (models have no process table).
 #[cfg(bream_loom)]
@@ -42,11 +44,85 @@ pub struct Sets {
     /// Set once by the exiting process; after that nothing is added.
     pub(crate) closed: bool,
     /// Linked processes (links are symmetric: each end holds the other).
-    pub(crate) links: FastSet<Pid>,
+    pub(crate) links: SmallMap<Pid, ()>,
     /// Monitors this process holds on others: ref → target.
-    pub(crate) monitors: FastMap<MonitorRef, Pid>,
+    pub(crate) monitors: SmallMap<MonitorRef, Pid>,
     /// Monitors others hold on this process: ref → watcher.
-    pub(crate) watchers: FastMap<MonitorRef, Pid>,
+    pub(crate) watchers: SmallMap<MonitorRef, Pid>,
+}
+
+/// Entries a [`SmallMap`] keeps in a plain vector before it switches to a hash
+/// map. Value picked out of thin air: a linear scan of 16 pairs of words is a
+/// few cache lines; tune with data.
+const SMALL: usize = 16;
+
+/// A map that is a `Vec` while small — most processes have a link or a monitor
+/// or two, and an empty `Vec` allocates nothing — and a hash map beyond
+/// [`SMALL`] entries (a supervisor with thousands of children).
+#[derive(Debug)]
+pub(crate) enum SmallMap<K, V> {
+    Small(Vec<(K, V)>),
+    Large(FastMap<K, V>),
+}
+
+impl<K, V> Default for SmallMap<K, V> {
+    fn default() -> Self {
+        SmallMap::Small(Vec::new())
+    }
+}
+
+impl<K: Copy + Eq + Hash, V: Copy> SmallMap<K, V> {
+    pub(crate) fn insert(&mut self, k: K, v: V) {
+        match self {
+            SmallMap::Small(vec) => {
+                if let Some(e) = vec.iter_mut().find(|e| e.0 == k) {
+                    e.1 = v;
+                } else if vec.len() < SMALL {
+                    vec.push((k, v));
+                } else {
+                    let mut map: FastMap<K, V> = vec.drain(..).collect();
+                    map.insert(k, v);
+                    *self = SmallMap::Large(map);
+                }
+            }
+            SmallMap::Large(map) => {
+                map.insert(k, v);
+            }
+        }
+    }
+
+    pub(crate) fn remove(&mut self, k: K) -> Option<V> {
+        match self {
+            SmallMap::Small(vec) => {
+                let i = vec.iter().position(|e| e.0 == k)?;
+                Some(vec.swap_remove(i).1)
+            }
+            SmallMap::Large(map) => map.remove(&k),
+        }
+    }
+
+    pub(crate) fn contains(&self, k: K) -> bool {
+        match self {
+            SmallMap::Small(vec) => vec.iter().any(|e| e.0 == k),
+            SmallMap::Large(map) => map.contains_key(&k),
+        }
+    }
+
+    /// Every entry (unordered).
+    pub(crate) fn entries(&self) -> Vec<(K, V)> {
+        match self {
+            SmallMap::Small(vec) => vec.clone(),
+            SmallMap::Large(map) => map.iter().map(|(k, v)| (*k, *v)).collect(),
+        }
+    }
+
+    /// Empties the map, handing back every entry.
+    pub(crate) fn take(&mut self) -> Vec<(K, V)> {
+        match std::mem::take(self) {
+            SmallMap::Small(vec) => vec,
+            SmallMap::Large(map) => map.into_iter().collect(),
+        }
+    }
 }
 
 /// What a process leaves behind when it closes its relations: whom to signal.
@@ -80,18 +156,18 @@ impl Relations {
         if s.closed {
             return false;
         }
-        s.links.insert(other);
+        s.links.insert(other, ());
         true
     }
 
     /// True if `other` was linked.
     pub fn has_link(&self, other: Pid) -> bool {
-        self.sets.lock().links.contains(&other)
+        self.sets.lock().links.contains(other)
     }
 
     /// Removes `other` from the links; true if it was there.
     pub fn remove_link(&self, other: Pid) -> bool {
-        self.sets.lock().links.remove(&other)
+        self.sets.lock().links.remove(other).is_some()
     }
 
     /// Records that `watcher` monitors this process with `r`; false if closed.
@@ -106,7 +182,7 @@ impl Relations {
 
     /// Forgets watcher `r`.
     pub fn remove_watcher(&self, r: MonitorRef) {
-        self.sets.lock().watchers.remove(&r);
+        self.sets.lock().watchers.remove(r);
     }
 
     /// Records that this process monitors `target` with `r`.
@@ -116,7 +192,7 @@ impl Relations {
 
     /// Forgets monitor `r`; its target if it was active.
     pub fn remove_monitor(&self, r: MonitorRef) -> Option<Pid> {
-        self.sets.lock().monitors.remove(&r)
+        self.sets.lock().monitors.remove(r)
     }
 
     /// Closes the relations for good and hands back everyone to signal.
@@ -124,9 +200,9 @@ impl Relations {
         let mut s = self.sets.lock();
         s.closed = true;
         Closed {
-            links: s.links.drain().collect(),
-            watchers: s.watchers.drain().collect(),
-            monitors: s.monitors.drain().collect(),
+            links: s.links.take().into_iter().map(|(p, ())| p).collect(),
+            watchers: s.watchers.take(),
+            monitors: s.monitors.take(),
         }
     }
 
@@ -140,6 +216,22 @@ impl Relations {
 mod tests {
     use super::*;
     use crate::pid::Ref;
+
+    #[test]
+    fn a_small_map_grows_into_a_hash_map_and_keeps_every_entry() {
+        let mut m: SmallMap<u32, u32> = SmallMap::default();
+        for i in 0..100 {
+            m.insert(i, i * 2);
+        }
+        assert!(matches!(m, SmallMap::Large(_)));
+        assert_eq!(m.remove(7), Some(14));
+        assert!(!m.contains(7) && m.contains(8));
+        let mut all = m.take();
+        all.sort_unstable();
+        assert_eq!(all.len(), 99);
+        assert_eq!(all[7], (8, 16));
+        assert!(matches!(m, SmallMap::Small(ref v) if v.is_empty()));
+    }
 
     #[test]
     fn nothing_is_added_after_close_and_close_hands_everything_back() {
