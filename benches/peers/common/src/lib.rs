@@ -20,7 +20,12 @@ impl Args {
         match v.as_slice() {
             [w, workers, a, b] => match (num(workers), num(a), num(b)) {
                 (Some(workers), Some(a), Some(b)) => {
-                    return Args { workload: w.clone(), workers: workers as usize, a, b }
+                    return Args {
+                        workload: w.clone(),
+                        workers: workers as usize,
+                        a,
+                        b,
+                    }
                 }
                 _ => {}
             },

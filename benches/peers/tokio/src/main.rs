@@ -45,7 +45,14 @@ struct Countdown {
 impl Countdown {
     fn new(n: u64) -> (Arc<Self>, mpsc::UnboundedReceiver<()>) {
         let (main, rx) = mpsc::unbounded_channel();
-        (Arc::new(Countdown { n, count: AtomicU64::new(0), main }), rx)
+        (
+            Arc::new(Countdown {
+                n,
+                count: AtomicU64::new(0),
+                main,
+            }),
+            rx,
+        )
     }
     fn arrive(&self) {
         if self.count.fetch_add(1, Relaxed) + 1 == self.n {
@@ -97,14 +104,24 @@ async fn ring_w(n: u64, laps: u64) -> Report {
         tokio::spawn(async move {
             for _ in 0..laps {
                 let t = rx.recv().await.expect("ring token");
-                let _ = if t + 1 == total { main.send(t + 1) } else { next.send(t + 1) };
+                let _ = if t + 1 == total {
+                    main.send(t + 1)
+                } else {
+                    next.send(t + 1)
+                };
             }
         });
     }
     let t0 = Instant::now();
     let _ = txs[0].send(0);
     let hops = main_rx.recv().await.expect("ring result");
-    Report { ns: since(t0), n, ops: total, result: Some(hops), ..Report::default() }
+    Report {
+        ns: since(t0),
+        n,
+        ops: total,
+        result: Some(hops),
+        ..Report::default()
+    }
 }
 
 async fn pingpong_w(n: u64) -> Report {
@@ -124,7 +141,13 @@ async fn pingpong_w(n: u64) -> Report {
         }
     }
     drop(ping_tx);
-    Report { ns: since(t0), n, ops: n, result: Some(ok), ..Report::default() }
+    Report {
+        ns: since(t0),
+        n,
+        ops: n,
+        result: Some(ok),
+        ..Report::default()
+    }
 }
 
 fn skynet(parent: mpsc::UnboundedSender<u64>, num: u64, size: u64) -> tokio::task::JoinHandle<()> {
@@ -155,7 +178,13 @@ async fn skynet_w(n: u64) -> Report {
     if sum != n * (n - 1) / 2 {
         fail(&format!("skynet: wrong sum {sum}"));
     }
-    Report { ns, n, ops: n, result: Some(sum), ..Report::default() }
+    Report {
+        ns,
+        n,
+        ops: n,
+        result: Some(sum),
+        ..Report::default()
+    }
 }
 
 async fn fanin_w(senders: u64, per: u64) -> Report {
@@ -178,7 +207,13 @@ async fn fanin_w(senders: u64, per: u64) -> Report {
     if sum != senders * per * (per + 1) / 2 {
         fail(&format!("fanin: wrong sum {sum}"));
     }
-    Report { ns, n: senders * per, ops: senders * per, result: Some(count), ..Report::default() }
+    Report {
+        ns,
+        n: senders * per,
+        ops: senders * per,
+        result: Some(count),
+        ..Report::default()
+    }
 }
 
 type Request = (u64, oneshot::Sender<u64>);
@@ -230,7 +265,10 @@ async fn selective_w(depth: u64, rounds: u64) -> Report {
         n: depth,
         ops: rounds,
         result: Some(ok),
-        extra: vec![format!("\"empty_per_op_ns\":{:.3}", empty as f64 / rounds as f64)],
+        extra: vec![format!(
+            "\"empty_per_op_ns\":{:.3}",
+            empty as f64 / rounds as f64
+        )],
         ..Report::default()
     }
 }
@@ -251,7 +289,13 @@ async fn call_w(n: u64) -> Report {
         let _ = server.send(tx);
         last = rx.await.expect("call reply");
     }
-    Report { ns: since(t0), n, ops: n, result: Some(last), ..Report::default() }
+    Report {
+        ns: since(t0),
+        n,
+        ops: n,
+        result: Some(last),
+        ..Report::default()
+    }
 }
 
 async fn timers_w(n: u64, timeout_ms: u64) -> Report {
@@ -282,6 +326,9 @@ async fn timers_w(n: u64, timeout_ms: u64) -> Report {
         ops: n,
         result: Some(done.count.load(Relaxed)),
         bytes_per_process: Some(peak.saturating_sub(base) as f64 / n as f64),
-        extra: vec![format!("\"alive_at_sample\":{alive}"), format!("\"late_ns\":{late}")],
+        extra: vec![
+            format!("\"alive_at_sample\":{alive}"),
+            format!("\"late_ns\":{late}"),
+        ],
     }
 }
