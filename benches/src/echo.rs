@@ -409,7 +409,9 @@ fn client(main: bream::Pid, addr: SocketAddr, r: usize, size: usize) {
     let mut back = vec![0u8; size];
     // One untimed round trip: the server has accepted this connection and
     // its handler is running before the idle measurement starts.
-    let warm = conn.write_all(&msg).and_then(|()| conn.read_exact(&mut back));
+    let warm = conn
+        .write_all(&msg)
+        .and_then(|()| conn.read_exact(&mut back));
     bream::send(main, Report::Connected(warm.map_err(|e| e.to_string())));
     bream::receive::<Go>();
     let mut lat = Vec::with_capacity(r);
