@@ -709,3 +709,38 @@ fn a_named_supervisor_is_reachable_by_name() {
         assert_eq!(supervisor::count_children(&by_name).unwrap().active, 1);
     });
 }
+
+#[test]
+fn stopping_a_simple_one_for_one_supervisor_shuts_down_every_dynamic_child() {
+    bream::run(|| {
+        let log = bream::self_pid();
+        let template = ChildSpec::dynamic_worker("stubborn", move |name: &'static str| {
+            tracked_start(name, log, OnShutdown::Ignore)()
+        })
+        .shutdown(Shutdown::Timeout(Duration::from_millis(20)));
+        let sup = patient(Strategy::SimpleOneForOne)
+            .child(template)
+            .start()
+            .unwrap();
+        let monitors: Vec<_> = ["p", "q", "r"]
+            .into_iter()
+            .map(|name| {
+                let pid = supervisor::start_dynamic_child(&sup, name).unwrap();
+                assert_eq!(started(name), pid);
+                bream::monitor(pid)
+            })
+            .collect();
+        sup.stop(ExitReason::Shutdown, INFINITY).unwrap();
+        // Each got Shutdown, ignored it, and was killed when the time ran out.
+        for monitor in monitors {
+            assert_eq!(down(monitor), ExitReason::Killed);
+        }
+        let mut stops = events(3);
+        stops.sort_by_key(|e| format!("{e:?}"));
+        let expected: Vec<_> = ["p", "q", "r"]
+            .into_iter()
+            .map(|n| Event::Stopped(n, ExitReason::Shutdown))
+            .collect();
+        assert_eq!(stops, expected);
+    });
+}

@@ -16,7 +16,7 @@
 //! Each wait is a selective receive on that child's `Down`: other children's
 //! `Exit`s stay queued, in order, for the restart logic.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bream::{receive, Down, Exit, ExitReason, MonitorRef, Pid};
 
@@ -74,6 +74,60 @@ impl Child {
             }
         }
         self.state = ChildState::Undefined;
+    }
+}
+
+/// Terminate every running child in `children` at once, as OTP's
+/// `terminate_dynamic_children` does for a `SimpleOneForOne` supervisor: the
+/// same steps as [`shutdown`], but each step for all of them before the next, so
+/// `Timeout(d)` waits `d` in all, not `d` per child.
+pub(crate) fn terminate_all(children: &mut [Child]) {
+    let mut pending = Vec::new();
+    for child in children.iter_mut() {
+        let Some(pid) = child.pid() else { continue };
+        child.state = ChildState::Undefined;
+        let monitor = bream::monitor(pid);
+        bream::unlink(pid);
+        let already = receive! {
+            e: Exit if e.from == pid => Some(e.reason),
+            after Duration::ZERO => None,
+        };
+        if already.is_none() {
+            bream::exit(pid, signal(child.shutdown));
+        }
+        pending.push((&child.id, child.shutdown, pid, monitor, already));
+    }
+    let start = Instant::now();
+    for (id, how, pid, monitor, already) in pending {
+        let left = match how {
+            Shutdown::Timeout(d) => Some(d.saturating_sub(start.elapsed())),
+            Shutdown::BrutalKill | Shutdown::Infinity => None,
+        };
+        let down = if already.is_some() {
+            wait_down(monitor, None)
+        } else {
+            wait_down(monitor, left)
+        };
+        let reason = match (already, down) {
+            (Some(reason), _) => reason,
+            (None, Some(reason)) => reason,
+            (None, None) => kill(pid, monitor),
+        };
+        receive! {
+            e: Exit if e.from == pid => (),
+            after Duration::ZERO => (),
+        };
+        if !expected(how, &reason) {
+            report::shutdown_error(id, pid, &reason);
+        }
+    }
+}
+
+/// The exit signal a shutdown starts with.
+fn signal(how: Shutdown) -> ExitReason {
+    match how {
+        Shutdown::BrutalKill => ExitReason::Kill,
+        Shutdown::Timeout(_) | Shutdown::Infinity => ExitReason::Shutdown,
     }
 }
 

@@ -30,7 +30,7 @@ use std::time::{Duration, Instant};
 use bream::{ExitReason, Pid};
 
 use super::api::{ChildCounts, ChildError, ChildInfo, ChildKey};
-use super::child::{Child, ChildState};
+use super::child::{self, Child, ChildState};
 use super::report;
 use super::spec::{ChildSpec, ChildType, Restart, Starter, Strategy};
 use super::Supervisor;
@@ -136,7 +136,11 @@ impl GenServer for SupServer {
     }
 
     fn terminate(&mut self, _reason: &ExitReason) {
-        self.terminate_range(0..self.children.len());
+        if self.simple() {
+            child::terminate_all(&mut self.children);
+        } else {
+            self.terminate_range(0..self.children.len());
+        }
     }
 }
 
