@@ -10,6 +10,10 @@
 //! - `demonitor_flush_races_down`: once `demonitor(r, flush = true)` has
 //!   returned, no `Down` for `r` is in the watcher's mailbox and none appears
 //!   later, whenever the monitored process's down signal is pushed.
+//! - `register_races_exit`: a `register` racing with the owner's exit never
+//!   leaves the name registered to the dead process (registry.rs, "The dead
+//!   flag": one flags word, both sides `fetch_or`). Modelled with the same
+//!   operations in the same order, since the real registry needs a live runtime.
 //!
 //! The real `Relations` (with loom's mutex) is used. The mailbox is a stand-in
 //! (a loom mutex around a `Vec`): its own protocol is modelled in mailbox.rs,
@@ -164,6 +168,37 @@ fn demonitor_flush_races_down() {
         assert!(
             !mb.iter().any(|e| matches!(e, Entry::DownMessage(1, _))),
             "{mb:?}"
+        );
+    });
+}
+
+#[test]
+fn register_races_exit() {
+    use loom::sync::atomic::{AtomicU8, Ordering::Relaxed};
+    const DEAD: u8 = 1;
+    const NAMED: u8 = 2;
+    loom::model(|| {
+        let flags = Arc::new(AtomicU8::new(0));
+        let names: Arc<Mutex<Option<&'static str>>> = Arc::new(Mutex::new(None));
+        let (f2, n2) = (flags.clone(), names.clone());
+        // The owner exits: `Registry::release`.
+        let exiter = thread::spawn(move || {
+            if f2.fetch_or(DEAD, Relaxed) & NAMED != 0 {
+                n2.lock().unwrap().take();
+            }
+        });
+        // Someone registers it: `Registry::register`.
+        {
+            let mut n = names.lock().unwrap();
+            if flags.fetch_or(NAMED, Relaxed) & DEAD == 0 {
+                *n = Some("svc");
+            }
+        }
+        exiter.join().unwrap();
+        assert_eq!(
+            *names.lock().unwrap(),
+            None,
+            "the name outlived its process"
         );
     });
 }

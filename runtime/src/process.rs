@@ -31,7 +31,7 @@ use crate::pid::{FastSet, Pid, Ref};
 use crate::reason::ExitReason;
 use crate::relations::Relations;
 use crate::runtime::Shared;
-use crate::sync::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering};
+use crate::sync::{AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// A process's life as `process_info` reports it (Erlang's `status`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -61,6 +61,11 @@ impl Status {
     }
 }
 
+/// `Process::flags`: the process has begun to exit.
+pub(crate) const DEAD: u8 = 1;
+/// `Process::flags`: `register` has given (or is giving) it a name.
+pub(crate) const NAMED: u8 = 2;
+
 /// Called once with a process's exit reason (see `Owned::exit_hook`).
 pub(crate) type ExitHook = Box<dyn FnOnce(&ExitReason) + Send>;
 
@@ -79,14 +84,13 @@ pub(crate) struct Process {
     /// A [`Status`] as u8: written (Relaxed) by the process at each transition,
     /// read by `process_info`. Informational only: no decision depends on it.
     status: AtomicU8,
-    /// Set (SeqCst) by the exit, first thing: from then on the process is dead
-    /// to `is_alive`, `register`, `process_info` and `processes`, even before its
-    /// table slot is cleared (registry.rs, "The dead flag").
-    pub(crate) dead: AtomicBool,
-    /// Set (SeqCst) by `register` before it checks `dead`; read (SeqCst) by the
-    /// exit after it sets `dead`, so an exit of a process that never had a name
-    /// skips the registry lock (registry.rs, "The dead flag").
-    pub(crate) named: AtomicBool,
+    /// [`DEAD`] | [`NAMED`] bits, each set once with `fetch_or` (registry.rs,
+    /// "The dead flag"). `DEAD` is set by the exit, first thing: from then on the
+    /// process is dead to `is_alive`, `register`, `process_info` and
+    /// `processes`, even before its table slot is cleared. `NAMED` is set by
+    /// `register`, so an exit of a process that never had a name skips the
+    /// registry lock.
+    pub(crate) flags: AtomicU8,
     /// Hibernation hand-off state (lifecycle.rs, "Hibernation"): `AWAKE`,
     /// `PREPARING`, `HIBERNATING` or `WOKEN_EARLY`. Written by the hibernating
     /// process's `on_exit` and by the one sender whose push reports `Wake`.
@@ -146,8 +150,7 @@ impl Process {
             tx,
             signals: AtomicUsize::new(0),
             status: AtomicU8::new(Status::Running as u8),
-            dead: AtomicBool::new(false),
-            named: AtomicBool::new(false),
+            flags: AtomicU8::new(0),
             hib: AtomicU8::new(crate::lifecycle::AWAKE),
             reductions: AtomicU64::new(0),
             stack_size,
@@ -191,7 +194,7 @@ impl Process {
         // Relaxed: where it matters (register) the flag is read SeqCst; here a
         // stale `true` is the ordinary race of asking about a process that is
         // exiting right now.
-        !self.dead.load(Ordering::Relaxed)
+        self.flags.load(Ordering::Relaxed) & DEAD == 0
     }
 }
 

@@ -8,22 +8,24 @@
 //! "A name is released when its owner exits" must be exact: a `register` racing
 //! with the owner's exit must never leave the name pointing at a dead process.
 //! Taking the registry lock in every exit would make it exact but costs a global
-//! lock per exit (a million of them in skynet). Instead two flags per process
-//! form a Dekker pair, all four accesses SeqCst:
+//! lock per exit (a million of them in skynet). Instead each process has one
+//! flags word, and both sides set their bit with a read-modify-write:
 //!
-//! 1. `register` (under the lock): `named = true`, then load `dead`; if dead,
-//!    fail with `NoProc` (nothing inserted).
-//! 2. the exit (`release`): `dead = true`, then load `named`; only if it is set,
-//!    take the lock and remove the name.
+//! 1. `register` (under the lock): `flags.fetch_or(NAMED)`; if the old value
+//!    has `DEAD`, fail with `NoProc` (nothing inserted).
+//! 2. the exit (`release`): `flags.fetch_or(DEAD)`; only if the old value has
+//!    `NAMED`, take the lock and remove the name.
 //!
-//! SeqCst forbids both loads from missing the other side's store, so either
-//! `register` sees `dead` (and inserts nothing) or the exit sees `named` and,
-//! taking the lock after `register` released it, removes what it inserted.
+//! The two RMWs are ordered in the word's modification order, so the second
+//! one always sees the first one's bit: either `register` sees `DEAD` (and
+//! inserts nothing) or the exit sees `NAMED` and, taking the lock after
+//! `register` released it, removes what it inserted. One word and RMWs instead
+//! of two flags and SeqCst loads: nothing needs a StoreLoad barrier.
 
 use std::fmt;
 
 use crate::pid::{FastMap, Pid};
-use crate::process::Process;
+use crate::process::{Process, DEAD, NAMED};
 use crate::sync::{Mutex, Ordering};
 use crate::table::Table;
 
@@ -78,10 +80,11 @@ impl Registry {
         if let Some(&other) = n.by_pid.get(&pid) {
             return Err(RegisterError::AlreadyNamed(other));
         }
-        // SeqCst: step 1 of "The dead flag" (module essay).
+        // Relaxed RMW: step 1 of "The dead flag" (module essay); the word's
+        // modification order is the whole argument, and the name table itself
+        // is published by the lock.
         let alive = table.with(pid, |p, _| {
-            p.named.store(true, Ordering::SeqCst);
-            !p.dead.load(Ordering::SeqCst)
+            p.flags.fetch_or(NAMED, Ordering::Relaxed) & DEAD == 0
         });
         if alive != Some(true) {
             return Err(RegisterError::NoProc);
@@ -119,9 +122,8 @@ impl Registry {
     /// First step of an exit: the process is dead to the registry from now on,
     /// and its name (if any) is free.
     pub(crate) fn release(&self, p: &Process) {
-        // SeqCst: step 2 of "The dead flag" (module essay).
-        p.dead.store(true, Ordering::SeqCst);
-        if !p.named.load(Ordering::SeqCst) {
+        // Relaxed RMW: step 2 of "The dead flag" (module essay).
+        if p.flags.fetch_or(DEAD, Ordering::Relaxed) & NAMED == 0 {
             return;
         }
         let mut n = self.names.lock();

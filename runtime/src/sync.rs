@@ -6,14 +6,10 @@
 //! in `loom-tests/tests/runtime.rs`; the rest of the runtime still has to compile.
 
 #[cfg(not(bream_loom))]
-pub(crate) use std::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
+pub(crate) use std::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 #[cfg(bream_loom)]
-pub(crate) use loom::sync::atomic::{
-    AtomicBool, AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering,
-};
+pub(crate) use loom::sync::atomic::{AtomicU32, AtomicU64, AtomicU8, AtomicUsize, Ordering};
 
 /// A mutex with parking_lot's poison-free interface over either implementation.
 #[derive(Debug, Default)]
