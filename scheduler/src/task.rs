@@ -174,7 +174,7 @@ pub fn reduce(n: u32) {
     let left = w.budget.get().saturating_sub(n.min(i32::MAX as u32) as i32);
     w.budget.set(left);
     if left <= 0 && !w.borrowed.get() {
-        suspend_with(w, Request::Yield);
+        suspend_with(w, Request::Budget);
     }
 }
 

@@ -69,7 +69,10 @@ const MAINTENANCE_INTERVAL: u32 = 61;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Request {
     None,
+    /// `yield_now`, which already found other work runnable here.
     Yield,
+    /// `reduce` spent the budget: yield, or run on if nothing else is runnable.
+    Budget,
     Park,
 }
 
@@ -376,12 +379,8 @@ impl WorkerCtx {
                         ToParked::Notified => return self.requeue(task),
                         ToParked::Cancelled => return self.unwind(task),
                     },
-                    Request::Yield | Request::None => {
-                        if self.yield_in_place(&task) {
-                            continue;
-                        }
-                        return self.requeue(task);
-                    }
+                    Request::Budget | Request::None if self.yield_in_place(&task) => continue,
+                    Request::Yield | Request::Budget | Request::None => return self.requeue(task),
                 },
             };
             let outcome = match exit {
@@ -417,13 +416,12 @@ impl WorkerCtx {
             && !self.has_local_work()
     }
 
-    /// Back of the local deque (a yield or a spent budget).
+    /// Back of the local deque (a yield or a spent budget). No wakeup: this
+    /// worker is awake and will run it, and whatever else is queued here was
+    /// pushed with one (so a parked worker may already be coming to steal).
     fn requeue(&self, task: TaskRef) {
         match task.task.state.transition_to_scheduled() {
-            ToScheduled::Scheduled => {
-                self.local.push(task);
-                self.shared.notify_parked();
-            }
+            ToScheduled::Scheduled => self.local.push(task),
             ToScheduled::Cancelled => self.unwind(task),
         }
     }
