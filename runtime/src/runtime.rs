@@ -220,7 +220,8 @@ impl Runtime {
     ///
     /// # Panics
     /// If the process does not return normally: a panic in `f` is resumed here
-    /// with its message; any other exit reason panics naming it.
+    /// with its message; any other exit reason panics naming it. Also when
+    /// called from inside a process (it would block a worker thread).
     ///
     /// ```
     /// let rt = bream::Runtime::new().unwrap();
@@ -228,6 +229,11 @@ impl Runtime {
     /// assert!(!rt.block_on(move || bream::is_alive(pid)));
     /// ```
     pub fn block_on<R: Send + 'static>(&self, f: impl FnOnce() -> R + Send + 'static) -> R {
+        assert!(
+            !bream_scheduler::task::in_task(),
+            "Runtime::block_on (or bream::run) called from inside a process: it would block \
+             a worker thread; spawn a process and receive its result instead"
+        );
         type Done<R> = (StdMutex<Option<Result<R, ExitReason>>>, Condvar);
         let done: Arc<Done<R>> = Arc::new((StdMutex::new(None), Condvar::new()));
         let (d1, d2) = (Arc::clone(&done), Arc::clone(&done));
@@ -271,8 +277,18 @@ impl Runtime {
 
     fn stop(&mut self) {
         if let Some(shared) = self.shared.take() {
-            shared.scheduler.clone().shutdown();
-            drop(shared.table.clear());
+            let stop = move || {
+                shared.scheduler.clone().shutdown();
+                drop(shared.table.clear());
+            };
+            if bream_scheduler::task::in_task() {
+                // A runtime dropped inside a process of another runtime: the
+                // scheduler refuses to shut down from a task, so a plain thread
+                // does it.
+                let _ = std::thread::spawn(stop).join();
+            } else {
+                stop();
+            }
         }
     }
 }
@@ -299,6 +315,11 @@ impl Drop for Runtime {
 /// If the runtime cannot start, or `f`'s process does not return normally (see
 /// [`Runtime::block_on`]).
 pub fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
+    assert!(
+        !bream_scheduler::task::in_task(),
+        "bream::run called from inside a process: it would block a worker thread; \
+         spawn a process and receive its result instead"
+    );
     let rt = Runtime::new().unwrap_or_else(|e| panic!("bream::run: cannot start the runtime: {e}"));
     let r = rt.block_on(f);
     rt.shutdown();

@@ -212,3 +212,17 @@ fn shutdown_unwinds_processes_that_are_still_waiting() {
     rt.shutdown();
     assert_eq!(dropped.load(Ordering::SeqCst), 10);
 }
+
+#[test]
+fn block_on_inside_a_process_is_refused() {
+    bream::run(|| {
+        let r = panic::catch_unwind(|| bream::run(|| 1));
+        let payload = r.unwrap_err();
+        let msg = payload
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| payload.downcast_ref::<String>().cloned())
+            .unwrap();
+        assert!(msg.contains("inside a process"), "{msg}");
+    });
+}
