@@ -450,7 +450,16 @@ fn a_hibernated_server_wakes_on_its_next_message_with_its_state() {
         let s = started();
         gen_server::cast(&s, Cast::Set(12));
         assert_eq!(gen_server::call(&s, Req::Hibernate, PATIENCE), Ok(12));
+        // It gave its stack back and waits without one.
+        let status = || bream::process_info(pid(&s)).map(|i| i.status);
+        let mut waited = Duration::ZERO;
+        while status() != Some(bream::Status::Hibernating) {
+            assert!(waited < PATIENCE, "the server never hibernated");
+            bream::sleep(Duration::from_millis(1));
+            waited += Duration::from_millis(1);
+        }
         assert_eq!(gen_server::call(&s, Req::Add(1), PATIENCE), Ok(13));
+        assert_ne!(status(), Some(bream::Status::Hibernating));
     });
 }
 
