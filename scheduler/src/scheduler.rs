@@ -456,7 +456,7 @@ impl Scheduler {
         loop {
             let mut timers = sh.timers.drain();
             drop(std::mem::take(&mut timers));
-            while sh.injector.steal().success().is_some() {}
+            while !sh.injector.steal().is_empty() {}
             let tasks = sh.registry.drain();
             if tasks.is_empty() {
                 break;

@@ -183,6 +183,11 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Deque<TaskRef>, over
     WORKER.set(&w);
     w.run_loop();
     WORKER.set(ptr::null());
+    // Shutdown: drop the handles still queued here. The tasks themselves are
+    // in the registry, which shutdown unwinds; a handle left in the deque
+    // would keep `Shared` alive through the stealers (a reference cycle).
+    drop(w.next.take());
+    while w.local.pop().is_some() {}
 }
 
 impl WorkerCtx {

@@ -166,3 +166,33 @@ fn a_worker_running_a_task_is_not_counted_searching() {
     }
     s.shutdown();
 }
+
+#[test]
+fn after_shutdown_nothing_keeps_the_scheduler_alive() {
+    // Parked tasks, queued tasks, tasks waiting on timers and a pending
+    // timer callback: once shut down and every handle dropped, the shared
+    // state must be freed (no reference cycle through queues, timers or the
+    // registry).
+    let s = Scheduler::builder().workers(2).build().unwrap();
+    let (o, _rx) = owner();
+    let mut handles = Vec::new();
+    for i in 0..200 {
+        handles.push(
+            s.spawn(SpawnOpts::default(), o.clone(), move || loop {
+                match i % 3 {
+                    0 => task::park(),
+                    1 => task::yield_now(),
+                    _ => {
+                        task::park_timeout(Duration::from_secs(3600));
+                    }
+                }
+            })
+            .unwrap(),
+        );
+    }
+    let t = s.timer_after(Duration::from_secs(3600), || {});
+    let weak = Arc::downgrade(&s.shared);
+    s.shutdown();
+    drop((handles, t));
+    assert!(weak.upgrade().is_none(), "the scheduler's state leaked");
+}
