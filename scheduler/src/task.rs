@@ -180,7 +180,11 @@ pub fn reduce(n: u32) {
 
 /// Sleep for at least `d` (parks the task; the worker runs others).
 pub fn sleep(d: Duration) {
-    let deadline = Instant::now() + d;
+    let Some(deadline) = Instant::now().checked_add(d) else {
+        loop {
+            park_timeout(d); // "forever": only cancellation ends it
+        }
+    };
     loop {
         let now = Instant::now();
         if now >= deadline {

@@ -348,8 +348,10 @@ impl Timers {
     /// The wheel tick (ms) at which a timer of `d` from now is due: rounded
     /// up, so no timer fires early.
     pub(crate) fn deadline_after(&self, d: Duration) -> u64 {
-        let nanos = (self.start.elapsed() + d).as_nanos();
-        u64::try_from(nanos.div_ceil(1_000_000)).unwrap_or(u64::MAX)
+        let Some(at) = self.start.elapsed().checked_add(d) else {
+            return u64::MAX; // "never": clamped to the wheel's range
+        };
+        u64::try_from(at.as_nanos().div_ceil(1_000_000)).unwrap_or(u64::MAX)
     }
 
     fn now_ms(&self) -> u64 {

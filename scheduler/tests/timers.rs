@@ -115,3 +115,23 @@ fn timer_after_shutdown_never_runs() {
     assert_eq!(ran.load(Ordering::SeqCst), 0);
     drop(s2);
 }
+
+#[test]
+fn an_endless_timeout_is_accepted_and_cancel_ends_it() {
+    let s = Scheduler::builder().workers(1).build().unwrap();
+    let (owner, rx) = report();
+    let t = spawn(&s, &owner, || {
+        assert_eq!(task::park_timeout(Duration::MAX), Park::Unparked);
+        task::sleep(Duration::MAX);
+    });
+    while !t.is_parked() {
+        std::thread::yield_now();
+    }
+    t.unpark();
+    while !t.is_parked() {
+        std::thread::yield_now();
+    }
+    t.cancel();
+    assert_eq!(rx.recv().unwrap(), Outcome::Cancelled);
+    s.shutdown();
+}
