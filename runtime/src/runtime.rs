@@ -118,6 +118,7 @@ pub struct Builder {
     stack_size: Option<usize>,
     max_processes: usize,
     trap_stack_overflow: bool,
+    chaos: bool,
 }
 
 impl Builder {
@@ -148,12 +149,22 @@ impl Builder {
         self
     }
 
+    /// Chaos mode (debug builds only): the scheduler randomizes its `next` slot
+    /// and steal order, to shake out order assumptions in tests. Default: on if
+    /// the environment variable `BREAM_CHAOS` is set to `1`.
+    pub fn chaos(mut self, on: bool) -> Self {
+        self.chaos = on;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
     /// If the scheduler cannot start (threads, stack pool).
     pub fn build(self) -> io::Result<Runtime> {
-        let mut b = Scheduler::builder().trap_stack_overflow(self.trap_stack_overflow);
+        let mut b = Scheduler::builder()
+            .trap_stack_overflow(self.trap_stack_overflow)
+            .chaos(self.chaos);
         if let Some(n) = self.workers {
             b = b.workers(n);
         }
@@ -197,6 +208,7 @@ impl Runtime {
             stack_size: None,
             max_processes: DEFAULT_MAX_PROCESSES,
             trap_stack_overflow: true,
+            chaos: std::env::var_os("BREAM_CHAOS").is_some_and(|v| v == "1"),
         }
     }
 
