@@ -17,6 +17,8 @@ pub enum Command {
     },
     /// bream side by side with the peers.
     Compare(CompareOpts),
+    /// The echo workload: bream's TCP server beside the BEAM's and tokio's.
+    Echo(crate::echo::EchoArgs),
 }
 
 #[derive(Parser, Debug)]
@@ -53,6 +55,8 @@ enum Cmd {
     All(RunOpts),
     /// Run bream and every peer found on this machine, interleaved, and print one table.
     Compare(CompareOpts),
+    /// C concurrent loopback connections × R round trips of 64 bytes: bream, the BEAM and tokio.
+    Echo(crate::echo::EchoArgs),
 }
 
 /// The options of a run.
@@ -181,6 +185,7 @@ pub fn parse() -> Command {
             },
         ),
         Some(Cmd::Compare(c)) => return Command::Compare(c),
+        Some(Cmd::Echo(a)) => return Command::Echo(a),
         Some(Cmd::All(o)) => {
             return Command::Run {
                 workloads: Workload::ALL.to_vec(),

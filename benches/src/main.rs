@@ -42,11 +42,13 @@
 //! | `record.rs` | the JSON record every implementation prints, and how it is shown |
 //! | `progress.rs` | the progress bar (indicatif), shown only on a terminal, after a second |
 //! | `compare/` | peers: find, build, run interleaved, table, plot |
+//! | `echo.rs` | the `echo` workload: bream's TCP server beside the BEAM's and tokio's (its own definition: benches/peers/echo/README.md) |
 //!
 //! The user-facing chapter is docs/benchmarking.md.
 
 mod cli;
 mod compare;
+mod echo;
 mod measure;
 mod progress;
 mod record;
@@ -57,9 +59,14 @@ mod workloads;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // `echo` runs bream's TCP server as a child of this binary.
+    if let Some(code) = echo::serve_if_child() {
+        return code;
+    }
     let outcome = match cli::parse() {
         cli::Command::Run { workloads, opts } => run::run_standalone(&workloads, &opts),
         cli::Command::Compare(args) => compare::compare(&args),
+        cli::Command::Echo(args) => echo::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
