@@ -27,7 +27,7 @@
 //! - processes: [`spawn`], [`spawn_link`], [`spawn_monitor`], [`spawn_opt`],
 //!   [`Pid`], [`self_pid`], [`process_info`] (lifecycle.rs, spawn.rs, table.rs,
 //!   process.rs, info.rs — book: docs/processes.md);
-//! - messages: [`send`], [`receive`], [`receive!`], [`make_ref`], aliases
+//! - messages: [`send`], [`receive()`], [`receive!`], [`make_ref`], aliases
 //!   (receive.rs, macros.rs — docs/messages.md);
 //! - links, monitors, exit signals: [`link`], [`monitor`], [`exit`],
 //!   [`trap_exit`] (exit.rs, relations.rs, links.rs — docs/links-monitors.md);

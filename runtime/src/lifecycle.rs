@@ -100,7 +100,9 @@ pub(crate) fn create<F: FnOnce() + Send + 'static>(
     let pid = rt.table.reserve().map_err(|_| SpawnError::ProcessLimit {
         max: rt.table.max(),
     })?;
-    let stack = opts.stack_size.unwrap_or(rt.stack_size);
+    // The scheduler rounds a stack size up to a power of two (one pool per
+    // size); record what the process really gets.
+    let stack = opts.stack_size.unwrap_or(rt.stack_size).next_power_of_two();
     let p = Arc::new(Process::new(pid, Arc::clone(rt), stack, opts.trap_exit));
     // SAFETY: the process has no task yet.
     unsafe { p.owned_after_task() }.exit_hook.replace(hook);

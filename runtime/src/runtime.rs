@@ -129,7 +129,7 @@ impl Builder {
     }
 
     /// Default stack size of a process, in bytes (default: the scheduler's,
-    /// see docs/stacks.md). [`SpawnOpts::stack_size`] overrides it per process.
+    /// see docs/stacks.md). [`SpawnOpts::stack_size`](crate::SpawnOpts::stack_size) overrides it per process.
     pub fn stack_size(mut self, bytes: usize) -> Self {
         self.stack_size = Some(bytes);
         self
