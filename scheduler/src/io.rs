@@ -121,8 +121,8 @@ struct IoState {
     /// registration's user. SeqCst: it orders with the waiter lock below
     /// (see `Registration::wait`).
     readiness: AtomicUsize,
-    /// Tasks parked until readable / writable. Locked by the waiting task
-    /// and by the polling worker.
+    /// Tasks parked until readable (`[0]`) / writable (`[1]`). Locked by the
+    /// waiting task and by the polling worker.
     waiters: Mutex<[Option<TaskRef>; 2]>,
 }
 
@@ -349,14 +349,23 @@ impl Registration {
     /// Outside a task.
     pub fn wait(&self, interest: Interest) -> ReadyEvent {
         let want = Ready::for_interest(interest);
-        let slot = usize::from(!interest.is_readable());
         loop {
             let ev = self.readiness();
             if ev.ready.intersects(want) {
                 return ev;
             }
             let me = crate::task::with_current(TaskRef::clone);
-            self.io.waiters.lock()[slot] = Some(me);
+            {
+                // A wait for both directions sits in both slots: either
+                // event wakes it.
+                let mut w = self.io.waiters.lock();
+                if interest.is_writable() {
+                    w[1] = Some(me.clone());
+                }
+                if interest.is_readable() {
+                    w[0] = Some(me);
+                }
+            }
             // Re-check after publishing the waiter: the poller sets readiness
             // (SeqCst) *before* taking waiters under the same lock, so either
             // it sees us, or we see its bits here.

@@ -79,3 +79,34 @@ fn tcp_echo_between_two_tasks() {
     assert!(!task::in_task());
     s.shutdown();
 }
+
+#[test]
+fn a_wait_for_either_direction_wakes_on_either() {
+    let s = Scheduler::builder().workers(2).build().unwrap();
+    let (owner, rx) = report();
+    let (mut a, mut b) = mio::net::UnixStream::pair().unwrap();
+    let (tx, got) = mpsc::channel();
+    let (parked_tx, parked) = mpsc::channel();
+    let t = spawn(&s, &owner, move || {
+        let reg = Registration::new(&mut b, Interest::READABLE | Interest::WRITABLE).unwrap();
+        // Fill the socket so it is not writable; forget the readiness seen.
+        let chunk = [0u8; 4096];
+        while b.write(&chunk).is_ok() {}
+        let ev = reg.readiness();
+        reg.clear_readiness(ev);
+        parked_tx.send(()).unwrap();
+        // Neither readable nor writable now: wait for either.
+        let ev = reg.wait(Interest::READABLE | Interest::WRITABLE);
+        tx.send(ev.ready.is_writable()).unwrap();
+    });
+    parked.recv().unwrap();
+    while !t.is_parked() {
+        std::thread::yield_now();
+    }
+    // Drain the peer: `b` becomes writable (and only that).
+    let mut buf = [0u8; 65536];
+    while a.read(&mut buf).is_ok() {}
+    assert!(got.recv().unwrap(), "woken writable");
+    assert_eq!(rx.recv().unwrap(), Outcome::Returned);
+    s.shutdown();
+}
