@@ -31,6 +31,9 @@ pub enum StartError {
         /// Why that child did not start.
         error: Box<StartError>,
     },
+    /// The process could not be spawned (the process limit, no stack memory):
+    /// the runtime's message, which names the knob to turn.
+    Spawn(String),
     /// A supervisor's specification is invalid (duplicate ids, a
     /// `SimpleOneForOne` supervisor without exactly one dynamic spec, ...).
     BadSpec(String),
@@ -45,6 +48,7 @@ impl fmt::Display for StartError {
             StartError::ChildFailed { id, error } => {
                 write!(f, "failed to start child {id:?}: {error}")
             }
+            StartError::Spawn(why) => write!(f, "cannot spawn: {why}"),
             StartError::BadSpec(why) => write!(f, "bad supervisor spec: {why}"),
         }
     }

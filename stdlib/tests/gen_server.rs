@@ -250,6 +250,19 @@ fn start_named_registers_and_a_second_start_is_already_started() {
 }
 
 #[test]
+fn start_returns_a_spawn_failure_instead_of_panicking() {
+    let rt = bream::Runtime::builder().max_processes(2).build().unwrap();
+    rt.block_on(|| {
+        let _first = started(); // the test process and this server: the limit
+        match gen_server::start::<Test>(args(Start::Ok)) {
+            Err(StartError::Spawn(why)) => assert!(why.contains("max_processes"), "{why}"),
+            other => panic!("expected a spawn error, got {other:?}"),
+        }
+    });
+    rt.shutdown();
+}
+
+#[test]
 fn init_continue_runs_handle_continue_before_any_message() {
     bream::run(|| {
         let s = gen_server::start::<Test>(args(Start::Continue(9))).unwrap();

@@ -4,8 +4,9 @@
 //! # The init handshake (OTP's `proc_lib:start_link` + `init_ack`)
 //!
 //! The starter makes a tag (`make_ref`, which also sets its receive marker),
-//! spawns the server (linked for `start_link`), monitors it, and waits for
-//! either the server's `InitAck` with that tag or the monitor's `Down`. So it
+//! spawns the server with `spawn_opt` (monitored, linked for `start_link`, and
+//! registered for `start_named`, all before `init` runs), and waits for either
+//! the server's `InitAck` with that tag or the monitor's `Down`. So it
 //! never hangs: an `init` that returns, fails, panics, or is killed all end the
 //! wait. A server whose `init` fails unlinks from its starter before it exits,
 //! so `start_link` returns the error instead of also killing the caller.
@@ -103,12 +104,22 @@ fn spawn_server<S: GenServer>(
         parent: link.then_some(starter),
     };
     let body = move || init_and_loop::<S>(origin, name, args);
-    let pid = if link {
-        bream::spawn_link(body)
-    } else {
-        bream::spawn(body)
+    // Link, monitor and name all exist before `init` runs (spawn_opt's promise),
+    // so a server killed at once is reported with its real reason.
+    let opts = bream::SpawnOpts {
+        link,
+        monitor: true,
+        name,
+        ..Default::default()
     };
-    let monitor = bream::monitor(pid);
+    let (pid, monitor) = match bream::spawn_opt(opts, body) {
+        Ok((pid, Some(monitor))) => (pid, monitor),
+        Ok((_, None)) => unreachable!("spawn_opt with monitor: true returns a monitor"),
+        Err(bream::SpawnError::NameTaken { holder, .. }) => {
+            return Err(StartError::AlreadyStarted(holder))
+        }
+        Err(error) => return Err(StartError::Spawn(error.to_string())),
+    };
     receive! { marker tag;
         ack: InitAck if ack.tag == tag => {
             forget_monitor(monitor, tag);
@@ -120,12 +131,9 @@ fn spawn_server<S: GenServer>(
 
 /// The body of a server process.
 fn init_and_loop<S: GenServer>(origin: Origin, name: Option<&'static str>, args: S::Args) {
-    if let Some(name) = name {
-        if let Err(taken_by) = register(name) {
-            return fail_init(&origin, StartError::AlreadyStarted(taken_by), None);
-        }
-    }
-    let fail = |error: StartError, name: Option<&'static str>| {
+    // On failure the name goes first, so that a start retried at once finds it
+    // free rather than held by a process on its way out.
+    let fail = |error: StartError| {
         if let Some(name) = name {
             bream::unregister(name);
         }
@@ -148,29 +156,16 @@ fn init_and_loop<S: GenServer>(origin: Origin, name: Option<&'static str>, args:
             exit_with(reason)
         }
         Ok(Init::Stop(reason)) => {
-            let error = fail(StartError::Init(reason.clone()), name);
+            let error = fail(StartError::Init(reason.clone()));
             fail_init(&origin, error, Some(reason))
         }
-        Ok(Init::Ignore) => fail_init(&origin, fail(StartError::Ignore, name), None),
-        Ok(Init::Fail(error)) => fail_init(&origin, fail(error, name), Some(ExitReason::Shutdown)),
+        Ok(Init::Ignore) => fail_init(&origin, fail(StartError::Ignore), None),
+        Ok(Init::Fail(error)) => fail_init(&origin, fail(error), Some(ExitReason::Shutdown)),
         Err(payload) => {
             let message = panic_message(&*payload).unwrap_or_default();
-            let error = fail(StartError::Init(ExitReason::Panic(message)), name);
+            let error = fail(StartError::Init(ExitReason::Panic(message)));
             tell_starter(&origin, error);
             resume_unwind(payload)
-        }
-    }
-}
-
-/// Register `name` for the calling process; on failure, who holds it.
-fn register(name: &'static str) -> Result<(), Pid> {
-    // The holder may exit between a failed register and whereis: try again.
-    loop {
-        if bream::register(name, bream::self_pid()).is_ok() {
-            return Ok(());
-        }
-        if let Some(holder) = bream::whereis(name) {
-            return Err(holder);
         }
     }
 }
