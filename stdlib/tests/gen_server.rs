@@ -66,8 +66,13 @@ enum Req {
 enum Cast {
     Set(u64),
     ReplyNow(u64),
-    ArmTimeout(Duration),
+    /// Wait for a `Go` (so that what the test sent before it is queued), then
+    /// return Next::Timeout(d).
+    ArmTimeoutAfterGo(Duration),
 }
+
+/// Lets a server blocked in `Cast::ArmTimeoutAfterGo` go on.
+struct Go;
 
 struct Test {
     observer: Pid,
@@ -130,7 +135,10 @@ impl GenServer for Test {
     fn handle_cast(&mut self, cast: Cast) -> Next<Self> {
         match cast {
             Cast::Set(n) => self.count = n,
-            Cast::ArmTimeout(d) => return Next::Timeout(d),
+            Cast::ArmTimeoutAfterGo(d) => {
+                bream::receive::<Go>();
+                return Next::Timeout(d);
+            }
             Cast::ReplyNow(n) => {
                 for from in self.deferred.drain(..) {
                     gen_server::reply(&from, n);
@@ -449,8 +457,9 @@ fn a_timeout_return_fires_handle_info_timeout_unless_a_message_comes() {
         gen_server::call(&s, Req::ArmTimeout(Duration::from_millis(1)), PATIENCE).unwrap();
         assert_eq!(seen(), Seen::Timeout);
         // A message already queued when the timeout is armed cancels it.
-        gen_server::cast(&s, Cast::ArmTimeout(Duration::from_millis(1)));
+        gen_server::cast(&s, Cast::ArmTimeoutAfterGo(Duration::from_millis(1)));
         bream::send(pid(&s), 1u32);
+        bream::send(pid(&s), Go);
         assert_eq!(seen(), Seen::Info(1));
         bream::sleep(Duration::from_millis(20));
         assert_eq!(bream::receive_timeout::<Seen>(Duration::ZERO), None);
