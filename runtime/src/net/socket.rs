@@ -22,14 +22,13 @@
 //! buffer costs one syscall and no park.
 
 use std::io;
-use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
 
 use bream_scheduler::io::{Interest, Ready, ReadyEvent, Registration};
 use mio::event::Source;
 
 use crate::pid::Pid;
-use crate::sync::{Mutex, RwLock};
+use crate::sync::{AtomicU64, Mutex, Ordering::Relaxed, RwLock};
 
 /// Identifies a socket in active-mode messages: compare `msg.socket` with
 /// [`TcpStream::id`](crate::net::TcpStream::id). Unique for the life of the
@@ -43,8 +42,10 @@ impl std::fmt::Display for SocketId {
     }
 }
 
-/// The next socket id. Relaxed: only uniqueness matters.
-static NEXT_ID: AtomicU64 = AtomicU64::new(1);
+/// The next socket id. Relaxed: only uniqueness matters. A std atomic, not
+/// the loom shim's: it is a static (loom's atomics cannot be), and no
+/// protocol depends on it.
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
 
 /// "No timeout" in a timeout atomic.
 const NO_TIMEOUT: u64 = u64::MAX;
