@@ -129,7 +129,10 @@ pub fn demonitor(r: MonitorRef, flush: bool) -> bool {
     }
     // A Down signal for `r` not yet handled is now stale and will be dropped by
     // the next pass; a Down already handled sits in the mailbox as a message.
-    if flush {
+    // Handling a Down removes its monitor, so if the monitor was still active
+    // there is no such message and no need to scan: a gen_server call's
+    // `demonitor(r, true)` stays O(1) however deep the caller's mailbox is.
+    if flush && target.is_none() {
         if let Ok(mut rx) = me.owned().rx.try_borrow_mut() {
             let _ = rx.select(From::Start, |env| match env.downcast_ref::<Down>() {
                 Some(d) if d.monitor == r => Some(()),

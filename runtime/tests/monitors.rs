@@ -149,3 +149,20 @@ fn a_watcher_that_dies_leaves_no_monitor_behind() {
         bream::send(target, ());
     });
 }
+
+#[test]
+fn demonitor_with_flush_of_an_active_monitor_leaves_other_messages_alone() {
+    bream::run(|| {
+        let me = bream::self_pid();
+        for i in 0..100u32 {
+            bream::send(me, i);
+        }
+        let pid = bream::spawn(bream::receive::<()>);
+        let r = bream::monitor(pid);
+        assert!(bream::demonitor(r, true));
+        for i in 0..100u32 {
+            assert_eq!(bream::receive::<u32>(), i);
+        }
+        bream::send(pid, ());
+    });
+}
