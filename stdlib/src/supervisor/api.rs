@@ -358,3 +358,37 @@ pub fn count_children(sup: &SupervisorRef) -> Result<ChildCounts, ChildError> {
         _ => unreachable!("the supervisor answers Count with Count"),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec(id: &str) -> ChildSpec {
+        ChildSpec::worker(id, || Err(StartError::Ignore))
+    }
+
+    #[test]
+    fn validate_refuses_what_otps_check_childspecs_refuses() {
+        let ok = Supervisor::new(Strategy::OneForAll)
+            .child(spec("a"))
+            .child(spec("b"));
+        assert_eq!(ok.validate(), Ok(()));
+        let dup = Supervisor::new(Strategy::OneForOne)
+            .child(spec("a"))
+            .child(spec("a"));
+        assert!(dup.validate().unwrap_err().contains("duplicate"));
+        let template = ChildSpec::dynamic_worker("t", |_: ()| Err(StartError::Ignore));
+        let misplaced = Supervisor::new(Strategy::OneForOne).child(template.clone());
+        assert!(misplaced.validate().is_err());
+        let simple = Supervisor::new(Strategy::SimpleOneForOne);
+        assert!(simple.clone().validate().is_err(), "no template");
+        assert_eq!(simple.clone().child(template.clone()).validate(), Ok(()));
+        assert!(simple.child(template).child(spec("x")).validate().is_err());
+    }
+
+    #[test]
+    fn defaults_are_otps() {
+        let s = Supervisor::new(Strategy::OneForOne);
+        assert_eq!((s.intensity, s.period), (1, Duration::from_secs(5)));
+    }
+}

@@ -214,3 +214,38 @@ impl fmt::Debug for ChildSpec {
             .finish()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn start() -> Result<Pid, StartError> {
+        Err(StartError::Ignore)
+    }
+
+    #[test]
+    fn defaults_are_otps() {
+        let w = ChildSpec::worker("w", start);
+        assert_eq!((w.restart, w.kind), (Restart::Permanent, ChildType::Worker));
+        assert_eq!(w.shutdown, Shutdown::Timeout(Duration::from_millis(5000)));
+        let s = ChildSpec::supervisor("s", start);
+        assert_eq!(
+            (s.restart, s.kind, s.shutdown),
+            (
+                Restart::Permanent,
+                ChildType::Supervisor,
+                Shutdown::Infinity
+            )
+        );
+    }
+
+    #[test]
+    fn a_template_binds_only_its_own_argument_type() {
+        let t = ChildSpec::dynamic_worker("t", |_: u32| Err(StartError::Ignore));
+        let Starter::Template(bind) = &t.start else {
+            panic!("a dynamic spec is a template")
+        };
+        assert!(bind(Box::new(7u32)).is_some());
+        assert!(bind(Box::new("seven")).is_none());
+    }
+}
