@@ -114,6 +114,10 @@ impl<S> fmt::Debug for ServerRef<S> {
 
 /// Who to answer: the handle a server gets with each call (OTP's `From`). Keep it
 /// to answer later with [`reply`], from any process.
+///
+/// The name is OTP's. A glob import (`use bream_stdlib::gen_server::*`) shadows
+/// the prelude's `From` trait with it; import it by name, or write
+/// `gen_server::From`.
 pub struct From<R> {
     alias: bream::Alias,
     tag: bream::Ref,
