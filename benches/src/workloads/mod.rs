@@ -105,8 +105,15 @@ impl Countdown {
 
 /// A spawn that failed, as the user should read it.
 fn spawn_failed(spawned: u64, of: u64, e: impl std::fmt::Display) -> String {
+    let e = e.to_string();
+    // The runtime names its own knob; say which flag of ours sets it.
+    let flag = if e.contains("max_processes") {
+        " (bream-bench sets it with --max-processes)"
+    } else {
+        ""
+    };
     format!(
-        "bream could not spawn process {} of {}: {e}",
+        "bream could not spawn process {} of {}: {e}{flag}",
         thousands(spawned + 1),
         thousands(of)
     )
