@@ -181,7 +181,7 @@ fn a_process_limit_names_the_knob() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "spawned 5000 under a limit of 100?");
     assert!(
-        err.contains("could not spawn") && err.contains("max_processes"),
+        err.contains("could not spawn") && err.contains("--max-processes"),
         "{err}"
     );
 }
