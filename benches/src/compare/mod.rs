@@ -19,12 +19,13 @@
 //! 4. **Aggregate** each implementation's runs (lower median, min, max) and print
 //!    one table (`table.rs`): bream's ratio to each peer is the peer's median time
 //!    divided by bream's, said in words ("bream 2.10× faster"). `--plot` draws
-//!    the same (`plot.rs`).
+//!    the same (`plot.rs`), and checks bream's targets (`targets.rs`).
 
 mod child;
 mod peers;
 mod plot;
 mod table;
+mod targets;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -85,6 +86,7 @@ pub fn compare(opts: &CompareOpts) -> Result<(), String> {
             "{}",
             table::render(&results, opts.run.workers(), opts.run.runs, &about)
         );
+        print!("{}", targets::render(&results));
     }
     if let Some(path) = &opts.plot {
         plot::draw(&results, path, opts.run.workers())?;
