@@ -55,3 +55,14 @@ impl fmt::Display for StartError {
 }
 
 impl std::error::Error for StartError {}
+
+/// The text of a panic payload, if it is a panic: `panic!` carries a `&str` or a
+/// `String`. The runtime's own unwinding (a kill, an exit signal, `exit_self`,
+/// `hibernate`) carries other payloads, which must pass through untouched.
+pub(crate) fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
+    if let Some(s) = payload.downcast_ref::<&'static str>() {
+        Some((*s).to_owned())
+    } else {
+        payload.downcast_ref::<String>().cloned()
+    }
+}

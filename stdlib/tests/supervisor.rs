@@ -338,6 +338,22 @@ fn a_gen_server_child_whose_init_fails_fails_the_supervisor() {
 }
 
 #[test]
+fn a_start_function_that_panics_is_a_failed_start() {
+    bream::run(|| {
+        let r = Supervisor::new(Strategy::OneForOne)
+            .child(ChildSpec::worker("p", || panic!("bad start")))
+            .start();
+        assert_eq!(
+            r.unwrap_err(),
+            StartError::ChildFailed {
+                id: "p".into(),
+                error: Box::new(StartError::Init(ExitReason::Panic("bad start".into())))
+            }
+        );
+    });
+}
+
+#[test]
 fn an_ignoring_child_is_kept_without_a_pid() {
     bream::run(|| {
         let sup = patient(Strategy::OneForOne)

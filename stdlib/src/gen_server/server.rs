@@ -29,7 +29,7 @@ use bream::{receive, Down, Exit, ExitReason, Pid};
 
 use super::callbacks::{CallResult, GenServer, Info, Init, Next};
 use super::client::{forget_monitor, reply, CallMsg, CastMsg, ServerRef, StopMsg};
-use crate::start::StartError;
+use crate::start::{panic_message, StartError};
 
 /// Start a server, not linked to the caller (OTP's `gen_server:start/3`).
 /// Returns once `init` has run.
@@ -193,16 +193,6 @@ fn fail_init(origin: &Origin, error: StartError, exit: Option<ExitReason>) {
 fn exit_with(reason: ExitReason) {
     if reason != ExitReason::Normal {
         bream::exit_self(reason)
-    }
-}
-
-/// The text of a panic payload, if it is a panic (the runtime's own unwinding,
-/// e.g. a kill, carries other payloads and must pass through untouched).
-fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
-    if let Some(s) = payload.downcast_ref::<&'static str>() {
-        Some((*s).to_owned())
-    } else {
-        payload.downcast_ref::<String>().cloned()
     }
 }
 

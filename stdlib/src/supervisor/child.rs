@@ -16,12 +16,14 @@
 //! Each wait is a selective receive on that child's `Down`: other children's
 //! `Exit`s stay queued, in order, for the restart logic.
 
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
 use bream::{receive, Down, Exit, ExitReason, MonitorRef, Pid};
 
 use super::report;
 use super::spec::{ChildType, Restart, Shutdown, StartFn};
+use crate::start::{panic_message, StartError};
 
 /// Where a child is in its life, as [`which_children`](super::which_children)
 /// reports it.
@@ -55,9 +57,17 @@ impl Child {
         }
     }
 
-    /// Start it (first time or again); the state follows the outcome.
-    pub(crate) fn start(&mut self) -> Result<Pid, crate::StartError> {
-        let result = (self.start)();
+    /// Start it (first time or again); the state follows the outcome. A start
+    /// function that panics has failed with `Init(Panic(message))`, as OTP's
+    /// supervisor catches an exception in a start function.
+    pub(crate) fn start(&mut self) -> Result<Pid, StartError> {
+        let result = match catch_unwind(AssertUnwindSafe(|| (self.start)())) {
+            Ok(result) => result,
+            Err(payload) => match panic_message(&*payload) {
+                Some(message) => Err(StartError::Init(ExitReason::Panic(message))),
+                None => resume_unwind(payload),
+            },
+        };
         self.state = match &result {
             Ok(pid) => ChildState::Running(*pid),
             Err(_) => ChildState::Undefined,
