@@ -39,6 +39,11 @@ impl Pid {
     pub(crate) fn index(self) -> u32 {
         self.index
     }
+
+    /// The slot's generation when this pid was handed out.
+    pub(crate) fn generation(self) -> u32 {
+        self.generation
+    }
 }
 
 impl fmt::Display for Pid {

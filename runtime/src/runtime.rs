@@ -7,7 +7,7 @@ use std::io;
 use std::sync::{Arc, Condvar, Mutex as StdMutex, MutexGuard as StdGuard};
 
 use bream_mailbox::Push;
-use bream_scheduler::{Scheduler, TaskRef};
+use bream_scheduler::Scheduler;
 
 use crate::exit::Signal;
 use crate::lifecycle;
@@ -16,7 +16,7 @@ use crate::process::Process;
 use crate::reason::ExitReason;
 use crate::registry::Registry;
 use crate::sync::{AtomicU64, Ordering};
-use crate::table::Table;
+use crate::table::{Entry, Table};
 
 /// The default process limit: 1,048,576, as the BEAM's `+P` default.
 pub const DEFAULT_MAX_PROCESSES: usize = 1 << 20;
@@ -45,10 +45,12 @@ impl Shared {
     /// alive (the message is dropped).
     #[inline]
     pub(crate) fn deliver<T: Send + 'static>(&self, pid: Pid, msg: T) -> bool {
-        let restart = self.table.with(pid, |p, task| match p.tx.push(msg) {
-            Push::Queued => None,
-            Push::Wake => wake(p, task),
-        });
+        let restart = self
+            .table
+            .with_entry(pid, |e| match e.tx.as_ref()?.push(msg) {
+                Push::Queued => None,
+                Push::Wake => wake(e),
+            });
         match restart {
             None => false,
             Some(None) => true,
@@ -62,14 +64,15 @@ impl Shared {
     /// Pushes a signal to `pid` (steps 1–3 of exit.rs's sender recipe). False if
     /// `pid` is not alive.
     pub(crate) fn deliver_signal(&self, pid: Pid, sig: Signal) -> bool {
-        let restart = self.table.with(pid, |p, task| {
+        let restart = self.table.with_entry(pid, |e| {
+            let p = e.process.as_ref()?;
             let push = p.tx.push(sig);
             // Release: pairs with the Acquire load in exit.rs's `pass`.
             p.signals.fetch_add(1, Ordering::Release);
             match push {
-                Push::Wake => wake(p, task),
+                Push::Wake => wake(e),
                 Push::Queued => {
-                    if let Some(t) = task {
+                    if let Some(t) = &e.task {
                         t.unpark();
                     }
                     None
@@ -89,15 +92,19 @@ impl Shared {
 
 /// The push that claimed a waiting receiver: unpark its task, or, if it
 /// hibernates, hand it back to be restarted once the slot lock is released.
+///
+/// A process that has a task in its slot is not hibernating: a hibernation
+/// clears the task (under the slot's write lock, which our read lock excludes)
+/// before it announces waiting, and a restart sets `hib` back to `AWAKE` before
+/// the new task records itself. So only a slot without a task needs `hib`.
 #[inline]
-fn wake(p: &Arc<Process>, task: Option<&TaskRef>) -> Option<Arc<Process>> {
-    if lifecycle::claim_wake(p) {
-        return Some(Arc::clone(p));
-    }
-    if let Some(t) = task {
+fn wake(e: &Entry) -> Option<Arc<Process>> {
+    if let Some(t) = &e.task {
         t.unpark();
+        return None;
     }
-    None
+    let p = e.process.as_ref()?;
+    lifecycle::claim_wake(p).then(|| Arc::clone(p))
 }
 
 /// Configures and builds a [`Runtime`].
