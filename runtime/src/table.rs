@@ -9,8 +9,10 @@
 //!   Pid { index: 7, generation: 3 } ──▶ slots[7] = { generation: 3, entry: Process <0.7.3> }
 //! ```
 //!
-//! - **Lookup** (every send, link, monitor): read-lock the slot, check that the
-//!   process there has exactly this pid, use it, unlock. The read lock is held
+//! - **Lookup** (every send, link, monitor): read-lock the slot, check that it
+//!   is occupied and that its generation is the pid's, use it, unlock. The
+//!   slot also keeps a clone of the occupant's mailbox sender, so a send never
+//!   touches the target's process record. The read lock is held
 //!   across the push into the mailbox, so an exiting process that clears its slot
 //!   (write lock) knows that no push into it is in flight afterwards: whatever
 //!   its exit code drains from the mailbox is everything that will ever arrive.
