@@ -178,10 +178,11 @@ pub fn run(args: &EchoArgs) -> Result<(), String> {
         .workers
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get()));
     raise_fd_limit(args.connections)?;
-    let servers = args
-        .servers
-        .clone()
-        .unwrap_or_else(|| vec!["bream".into(), "erlang".into(), "tokio".into()]);
+    let servers = args.servers.clone().unwrap_or_else(|| {
+        ["bream", "bream-active", "erlang", "tokio"]
+            .map(String::from)
+            .to_vec()
+    });
     let mut ready = Vec::new();
     for s in &servers {
         match prepare(s) {
