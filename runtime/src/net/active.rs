@@ -165,6 +165,31 @@ enum Mode {
     On,
 }
 
+impl Mode {
+    /// The mode after `set_active(a)`: `N(n)` adds to a running count, as
+    /// Erlang's `{active, N}` does.
+    fn set(self, a: Active) -> Mode {
+        match (a, self) {
+            (Active::Off, _) => Mode::Off,
+            (Active::Once, _) => Mode::Once,
+            (Active::On, _) => Mode::On,
+            (Active::N(n), Mode::Count(c)) => Mode::Count(c.saturating_add(n)),
+            (Active::N(n), _) => Mode::Count(n),
+        }
+    }
+
+    /// The mode after one delivered chunk, and whether a count ran out
+    /// (then [`TcpPassive`] is due).
+    fn spend(self) -> (Mode, bool) {
+        match self {
+            Mode::Once => (Mode::Off, false),
+            Mode::Count(1) => (Mode::Off, true),
+            Mode::Count(c) => (Mode::Count(c.saturating_sub(1)), false),
+            m => (m, false),
+        }
+    }
+}
+
 impl State {
     /// Run a passive read `f` (under the lock), or refuse it in active mode.
     pub(crate) fn passive_read<R>(
@@ -192,13 +217,7 @@ pub(crate) fn set(sh: &Arc<Shared>, mode: Active) -> io::Result<()> {
     if g.done || sh.sock.is_closed() {
         return Err(closed());
     }
-    g.mode = match (mode, g.mode) {
-        (Active::Off, _) => Mode::Off,
-        (Active::Once, _) => Mode::Once,
-        (Active::On, _) => Mode::On,
-        (Active::N(n), Mode::Count(c)) => Mode::Count(c.saturating_add(n)),
-        (Active::N(n), _) => Mode::Count(n),
-    };
+    g.mode = g.mode.set(mode);
     if g.mode == Mode::Count(0) {
         g.mode = Mode::Off;
         crate::send(crate::self_pid(), TcpPassive { socket: id });
@@ -294,15 +313,11 @@ fn step(sh: &Shared, rt: &Runtime, buf: &mut [u8]) -> Step {
                     data: buf[..n].to_vec(),
                 },
             );
-            g.mode = match g.mode {
-                Mode::Once => Mode::Off,
-                Mode::Count(1) => {
-                    rt.deliver(owner, TcpPassive { socket: id });
-                    Mode::Off
-                }
-                Mode::Count(c) => Mode::Count(c - 1),
-                m => m,
-            };
+            let (mode, passive) = g.mode.spend();
+            g.mode = mode;
+            if passive {
+                rt.deliver(owner, TcpPassive { socket: id });
+            }
             ok
         }
         Err(error) => {
@@ -337,5 +352,29 @@ impl TaskOwner for Reader {
     }
     fn as_any(&self) -> &dyn Any {
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn modes_follow_erlangs_active_option() {
+        assert_eq!(Mode::Off.set(Active::Once).spend(), (Mode::Off, false));
+        assert_eq!(Mode::On.spend(), (Mode::On, false));
+        // {active, N} adds up, counts down, and reports passive at zero.
+        let m = Mode::Off.set(Active::N(1)).set(Active::N(1));
+        assert_eq!(m, Mode::Count(2));
+        let (m, passive) = m.spend();
+        assert_eq!((m, passive), (Mode::Count(1), false));
+        assert_eq!(m.spend(), (Mode::Off, true));
+        // Switching to another mode forgets the count.
+        assert_eq!(Mode::Count(5).set(Active::Once), Mode::Once);
+        assert_eq!(Mode::Count(5).set(Active::Off), Mode::Off);
+        assert_eq!(
+            Mode::Count(u32::MAX).set(Active::N(9)),
+            Mode::Count(u32::MAX)
+        );
     }
 }
