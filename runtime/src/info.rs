@@ -91,6 +91,15 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
 
 /// Every live process of this runtime, in pid order.
 ///
+///
+/// ```
+/// bream::run(|| {
+///     let child = bream::spawn(|| { bream::receive::<()>(); });
+///     assert!(bream::processes().contains(&child));
+///     bream::send(child, ());
+/// });
+/// ```
+///
 /// # Panics
 /// Outside a bream process.
 pub fn processes() -> Vec<Pid> {
@@ -161,6 +170,15 @@ pub fn unregister(name: &str) -> bool {
 }
 
 /// The process registered under `name`.
+///
+///
+/// ```
+/// bream::run(|| {
+///     assert_eq!(bream::whereis("nobody"), None);
+///     bream::register("somebody", bream::self_pid()).unwrap();
+///     assert_eq!(bream::whereis("somebody"), Some(bream::self_pid()));
+/// });
+/// ```
 ///
 /// # Panics
 /// Outside a bream process.

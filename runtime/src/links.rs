@@ -54,6 +54,17 @@ pub fn link(pid: Pid) {
 /// link has no further effect on the caller: an exit signal already on its way
 /// through it is dropped (an `Exit` message already received stays).
 ///
+///
+/// ```
+/// use bream::ExitReason;
+/// bream::run(|| {
+///     let child = bream::spawn_link(|| { bream::receive::<()>(); });
+///     bream::unlink(child);
+///     bream::exit(child, ExitReason::Other("crash".into())); // does not reach us
+///     assert!(bream::process_info(bream::self_pid()).unwrap().links.is_empty());
+/// });
+/// ```
+///
 /// # Panics
 /// Outside a bream process.
 pub fn unlink(pid: Pid) {
@@ -147,6 +158,17 @@ pub fn demonitor(r: MonitorRef, flush: bool) -> bool {
 /// Sets whether the caller traps exits; returns the previous setting. A
 /// trapping process receives exit signals as [`Exit`](crate::Exit) messages
 /// instead of dying (except `exit(pid, Kill)`, which cannot be trapped).
+///
+///
+/// ```
+/// use bream::{Exit, ExitReason};
+/// bream::run(|| {
+///     assert!(!bream::trap_exit(true));
+///     let child = bream::spawn_link(|| bream::exit_self(ExitReason::Other("oops".into())));
+///     // Still alive: the exit signal became a message.
+///     assert_eq!(bream::receive::<Exit>(), Exit { from: child, reason: ExitReason::Other("oops".into()) });
+/// });
+/// ```
 ///
 /// # Panics
 /// Outside a bream process.

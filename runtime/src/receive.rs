@@ -161,6 +161,16 @@ pub fn downcast<T: 'static>(env: Envelope) -> T {
 
 /// The caller's pid.
 ///
+///
+/// ```
+/// bream::run(|| {
+///     let me = bream::self_pid();
+///     let child = bream::spawn(move || bream::send(me, bream::self_pid()));
+///     assert_ne!(bream::receive::<bream::Pid>(), me);
+///     let _ = child;
+/// });
+/// ```
+///
 /// # Panics
 /// Outside a bream process.
 pub fn self_pid() -> Pid {
@@ -319,6 +329,15 @@ pub fn alias() -> Alias {
 /// Deactivates one of the caller's aliases: messages sent to it from now on —
 /// and any that arrive later — are dropped. True if it was active.
 ///
+///
+/// ```
+/// bream::run(|| {
+///     let a = bream::alias();
+///     assert!(bream::unalias(a));
+///     assert!(!bream::unalias(a), "already inactive");
+/// });
+/// ```
+///
 /// # Panics
 /// Outside a bream process.
 pub fn unalias(a: Alias) -> bool {
@@ -328,6 +347,15 @@ pub fn unalias(a: Alias) -> bool {
 
 /// Sends `msg` through alias `a`: it reaches the alias's process only if the
 /// alias is still active when the message is looked at.
+///
+///
+/// ```
+/// bream::run(|| {
+///     let a = bream::alias();
+///     bream::spawn(move || bream::send_alias(a, "through the alias"));
+///     assert_eq!(bream::receive::<&str>(), "through the alias");
+/// });
+/// ```
 ///
 /// # Panics
 /// Outside a bream process.

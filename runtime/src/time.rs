@@ -65,6 +65,16 @@ pub fn cancel_timer(t: TimerRef) -> bool {
 /// Suspends the caller for `d`. Messages queue meanwhile; a killing signal
 /// ends the sleep (and the process) at once.
 ///
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// bream::run(|| {
+///     let t = Instant::now();
+///     bream::sleep(Duration::from_millis(2));
+///     assert!(t.elapsed() >= Duration::from_millis(2));
+/// });
+/// ```
+///
 /// # Panics
 /// Outside a bream process.
 pub fn sleep(d: Duration) {
@@ -83,6 +93,17 @@ pub fn sleep(d: Duration) {
 
 /// Lets other processes run: the caller goes to the back of its worker's queue.
 ///
+///
+/// ```
+/// bream::run(|| {
+///     let me = bream::self_pid();
+///     bream::spawn(move || bream::send(me, ()));
+///     while bream::receive_timeout::<()>(std::time::Duration::ZERO).is_none() {
+///         bream::yield_now(); // let the child run
+///     }
+/// });
+/// ```
+///
 /// # Panics
 /// Outside a bream process.
 pub fn yield_now() {
@@ -94,6 +115,20 @@ pub fn yield_now() {
 /// Spends `n` reductions of the caller's time slice (4000, as the BEAM's); when
 /// the slice is spent the process yields. Long computations call it to stay
 /// fair, as BIFs bump reductions in the BEAM.
+///
+///
+/// ```
+/// bream::run(|| {
+///     let mut sum = 0u64;
+///     for i in 0..100_000u64 {
+///         sum += i;
+///         if i % 1000 == 0 {
+///             bream::reduce(1000); // stay fair in a long loop
+///         }
+///     }
+///     assert_eq!(sum, 4_999_950_000);
+/// });
+/// ```
 ///
 /// # Panics
 /// Outside a bream process.
