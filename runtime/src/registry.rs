@@ -29,6 +29,7 @@ use crate::process::{Process, DEAD, NAMED};
 use crate::sync::{Mutex, Ordering};
 use crate::table::Table;
 
+/// Both directions of the name table, always changed together.
 #[derive(Default)]
 struct Names {
     by_name: FastMap<&'static str, Pid>,
@@ -38,6 +39,8 @@ struct Names {
 /// The registry of one runtime.
 #[derive(Default)]
 pub(crate) struct Registry {
+    /// Any thread, under this lock; never held while another lock is taken
+    /// (the table's slot read lock is taken inside it, never the reverse).
     names: Mutex<Names>,
 }
 

@@ -27,8 +27,11 @@ const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 
 /// What every process of one runtime shares. Any thread.
 pub(crate) struct Shared {
+    /// Where pids lead (table.rs; its own locks).
     pub(crate) table: Table,
+    /// Registered names (registry.rs; its own lock).
     pub(crate) registry: Registry,
+    /// The workers. Immutable handle (`Arc` inside).
     pub(crate) scheduler: Scheduler,
     /// The stack size processes get unless they ask for another.
     pub(crate) stack_size: usize,

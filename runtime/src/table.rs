@@ -58,6 +58,8 @@ struct Slot {
     /// the write lock when an occupant leaves; read under the free-list lock when
     /// the slot is handed out again (the free list's lock orders the two).
     generation: AtomicU32,
+    /// The occupant. Read-locked by every lookup (any thread); write-locked to
+    /// install, to record the task, and to remove.
     entry: RwLock<Entry>,
 }
 
@@ -71,10 +73,14 @@ struct FreeList {
 
 /// The table. Shared by every thread of one runtime.
 pub(crate) struct Table {
+    /// `max / CHUNK` chunks, each allocated by the first `reserve` that needs
+    /// it (`OnceLock`: any thread reads, one initializes).
     chunks: Box<[OnceLock<Box<[Slot]>>]>,
+    /// Free indices; locked by `reserve` (spawn) and `release` (exit).
     free: Mutex<FreeList>,
     /// Slots handed out and not yet released (live and exiting processes).
     live: AtomicUsize,
+    /// `max_processes`. Immutable.
     max: usize,
 }
 
