@@ -88,3 +88,9 @@ pub use time::{blocking, cancel_timer, hibernate, reduce, send_after, sleep, yie
 pub mod __private {
     pub use crate::receive::{downcast, put, select, take, Selected};
 }
+
+/// README.md's Rust examples, compiled and run as doc tests so the quick start
+/// can never drift from the API.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
