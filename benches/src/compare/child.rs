@@ -78,7 +78,7 @@ fn summarize(stderr: &str) -> String {
             return format!("panicked: {msg}");
         }
     }
-    let said: Vec<&str> = lines
+    let mut said: Vec<&str> = lines
         .iter()
         .copied()
         .filter(|l| {
@@ -87,6 +87,7 @@ fn summarize(stderr: &str) -> String {
                 && !l.starts_with(|c: char| c.is_ascii_digit())
         })
         .collect();
+    said.dedup(); // two threads that fail alike print the same line twice
     tail(&said.join("\n"), 2)
 }
 
@@ -120,6 +121,7 @@ mod tests {
         let stderr = "\nthread 'main' panicked at src/x.rs:1:2:\nfailed to alloc sys stack\nstack backtrace:\n   0: foo\n             at src/x.rs:3\nnote: Some details are omitted\n";
         assert_eq!(summarize(stderr), "panicked: failed to alloc sys stack");
         assert_eq!(summarize("one\ntwo\nthree\nnote: hush\n"), "two / three");
+        assert_eq!(summarize("x: died\nx: died\n"), "x: died");
     }
 
     #[test]
