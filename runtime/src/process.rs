@@ -16,7 +16,7 @@
 //! # Finding the current process
 //!
 //! [`current`] asks the scheduler for the running task's owner and downcasts it
-//! (`task::with_current`, O(1), no atomic read-modify-write), and returns a
+//! (`task::try_with_current`: one thread-local read, no atomic read-modify-write), and returns a
 //! [`Me`]: a pointer to the process that may only be used on its own task, which
 //! is what makes the Owned fields safe to reach.
 
@@ -225,14 +225,12 @@ impl Me {
 /// The process running on this task, or `None` outside a bream process.
 #[inline]
 pub(crate) fn try_current() -> Option<Me> {
-    if !task::in_task() {
-        return None;
-    }
-    task::with_current(|t| {
+    task::try_with_current(|t| {
         t.owner().as_any().downcast_ref::<Process>().map(|p| Me {
             ptr: NonNull::from(p),
         })
     })
+    .flatten()
 }
 
 /// The process running on this task.

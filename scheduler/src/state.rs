@@ -181,7 +181,15 @@ impl State {
 
     /// The task's own fast path in `park`: consume a pending notification
     /// without a stack switch. True if there was one (and no cancel).
+    #[inline]
     pub fn try_consume_notification(&self) -> bool {
+        // Relaxed: a plain load first, because a park usually finds no
+        // notification and a failed CAS is still a locked instruction. A stale
+        // "none" is harmless: the caller then suspends and the worker's
+        // `transition_to_parked` CAS sees the flag and resumes the task.
+        if self.word.load(Ordering::Relaxed) != RUNNING | NOTIFIED {
+            return false;
+        }
         // Acquire: synchronizes with the Release of the unpark that set it.
         self.word
             .compare_exchange(
@@ -196,6 +204,7 @@ impl State {
     /// Wake the task. True if the caller now holds the run right and must
     /// push the task on a run queue (`PARKED → SCHEDULED`); false if the
     /// task was already runnable, running (now `NOTIFIED`) or done.
+    #[inline]
     pub fn unpark(&self) -> bool {
         // Every branch writes (a CAS of cur→cur where nothing changes), so the
         // Release always joins the release sequence the worker's Acquire in

@@ -91,14 +91,49 @@ pub fn with_current<R>(f: impl FnOnce(&TaskRef) -> R) -> R {
     // until the task suspends; `borrowed` forbids suspending while `f` runs.
     let t = unsafe { &*w.current.get() };
     let was = w.borrowed.replace(true);
-    struct Reset<'a>(&'a WorkerCtx, bool);
-    impl Drop for Reset<'_> {
-        fn drop(&mut self) {
-            self.0.borrowed.set(self.1);
-        }
-    }
     let _reset = Reset(w, was);
     f(t)
+}
+
+/// [`with_current`] for callers that may be outside a task: `None` there,
+/// instead of a panic. One thread-local read in all (an [`in_task`] check
+/// followed by `with_current` costs two): the runtime finds its current
+/// process this way on every send and receive.
+///
+/// # Panics
+///
+/// If `f` tries to suspend (park, yield, sleep, ...).
+///
+/// ```
+/// assert!(bream_scheduler::task::try_with_current(|_| ()).is_none());
+/// ```
+#[inline]
+pub fn try_with_current<R>(f: impl FnOnce(&TaskRef) -> R) -> Option<R> {
+    let p = worker::worker_ptr();
+    // SAFETY: as in `worker`; the reference does not outlive this call.
+    let w = unsafe { p.as_ref() }?;
+    let cur = w.current.get();
+    if cur.is_null() {
+        return None;
+    }
+    // SAFETY: as in `with_current`: `current` points at the `TaskRef` in
+    // `run_task`'s frame, alive until the task suspends; `borrowed` forbids
+    // suspending while `f` runs.
+    let t = unsafe { &*cur };
+    let was = w.borrowed.replace(true);
+    let _reset = Reset(w, was);
+    Some(f(t))
+}
+
+/// Puts `WorkerCtx::borrowed` back when a `with_current` closure ends, also
+/// when it unwinds.
+struct Reset<'a>(&'a WorkerCtx, bool);
+
+impl Drop for Reset<'_> {
+    #[inline]
+    fn drop(&mut self) {
+        self.0.borrowed.set(self.1);
+    }
 }
 
 /// Let other tasks run; this one goes to the back of its worker's queue.
@@ -123,6 +158,7 @@ pub fn yield_now() {
 /// Returns at once if an unpark arrived since the task last ran (it is
 /// consumed). May return spuriously: park in a loop that checks a condition.
 /// If the task was cancelled, it is unwound here instead of returning.
+#[inline]
 pub fn park() {
     let w = worker_to_suspend("park");
     // SAFETY: as in `with_current`; dropped before suspending.
@@ -169,6 +205,7 @@ impl WorkerCtx {
 /// Spend `n` reductions of the time slice (4000 a slice, BEAM's
 /// `CONTEXT_REDS`). When the slice is spent, the task yields to the back of
 /// its worker's queue.
+#[inline]
 pub fn reduce(n: u32) {
     let w = worker("reduce");
     let left = w.budget.get().saturating_sub(n.min(i32::MAX as u32) as i32);
