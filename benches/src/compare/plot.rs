@@ -46,8 +46,9 @@ pub fn draw(results: &Results, path: &Path, workers: usize) -> Result<(), String
         .filter(|i| *i != Impl::Bream && bars.iter().any(|b| b.imp == *i))
         .collect();
     let ratios = bars.iter().filter_map(|b| b.ratio);
-    let lo = ratios.clone().fold(1.0f64, f64::min).min(0.5) / 1.6;
-    let hi = ratios.fold(1.0f64, f64::max).max(2.0) * 1.6;
+    // Room above and below the extreme bars for their labels.
+    let lo = (ratios.clone().fold(1.0f64, f64::min) / 1.4).min(0.5);
+    let hi = (ratios.fold(1.0f64, f64::max) * 1.4).max(2.0);
     render(path, &groups, &bars, &peers, (lo, hi), workers)
         .map_err(|e| format!("--plot {}: {e}", path.display()))
 }
@@ -107,11 +108,36 @@ fn render(
         .build_cartesian_2d(0f64..groups.len() as f64, (lo..hi).log_scale())?;
     chart
         .configure_mesh()
-        .disable_x_mesh()
+        .disable_mesh()
         .x_labels(0)
+        .y_labels(0)
+        .y_label_formatter(&|_| String::new()) // even with 0 labels, plotters draws "1.0"
         .y_desc("peer time ÷ bream time  (above 1: bream is faster)")
-        .y_label_formatter(&|v| format!("{v}×"))
         .draw()?;
+    // The 1-2-5 steps, drawn by hand: plotters' log axis leaves those below 1
+    // unlabelled.
+    let width = groups.len() as f64;
+    for k in (lo.log10().floor() as i32)..=(hi.log10().ceil() as i32) {
+        for m in [1.0, 2.0, 5.0] {
+            let v = m * 10f64.powi(k);
+            if v < lo || v > hi {
+                continue;
+            }
+            let line = if m == 1.0 {
+                BLACK.mix(0.15)
+            } else {
+                BLACK.mix(0.06)
+            };
+            chart.draw_series(LineSeries::new([(0.0, v), (width, v)], line))?;
+            let (x, y) = chart.backend_coord(&(0.0, v));
+            let label = ("sans-serif", 13)
+                .into_font()
+                .color(&BLACK)
+                .pos(Pos::new(HPos::Right, VPos::Center));
+            let text = format!("{v:.*}×", (-k).max(0) as usize);
+            root.draw(&Text::new(text, (x - 6, y), label))?;
+        }
+    }
     // bream: the line at 1.
     chart
         .draw_series(LineSeries::new(
