@@ -377,6 +377,66 @@ impl Registration {
         }
     }
 
+    /// One step of [`wait`](Registration::wait), for a task that parks itself
+    /// (with a deadline, or re-checking its own wake-up reasons between
+    /// parks, as a bream process checks for exit signals; `bream::net` is
+    /// built on it).
+    ///
+    /// Returns the readiness if the source is ready for `interest`. Otherwise
+    /// records the current task as the waiter for `interest` (both slots for
+    /// `READABLE | WRITABLE`, as `wait` does), so the next such event unparks
+    /// it, and returns `None`: the caller then parks
+    /// ([`task::park`](crate::task::park) or
+    /// [`task::park_timeout`](crate::task::park_timeout)) and calls again.
+    /// A wake-up for any other reason is spurious here: calling again
+    /// re-registers the task.
+    ///
+    /// # Panics
+    ///
+    /// Outside a task.
+    pub fn poll_ready(&self, interest: Interest) -> Option<ReadyEvent> {
+        let want = Ready::for_interest(interest);
+        let ev = self.readiness();
+        if ev.ready.intersects(want) {
+            return Some(ev);
+        }
+        let me = crate::task::with_current(TaskRef::clone);
+        {
+            let mut w = self.io.waiters.lock();
+            if interest.is_writable() {
+                w[1] = Some(me.clone());
+            }
+            if interest.is_readable() {
+                w[0] = Some(me);
+            }
+        }
+        // Re-check after publishing the waiter, as in `wait`.
+        let ev = self.readiness();
+        ev.ready.intersects(want).then_some(ev)
+    }
+
+    /// Forget the current task as the waiter for `interest` (after
+    /// [`poll_ready`](Registration::poll_ready), when the task stops waiting
+    /// without an event, say at a deadline), so the registration does not
+    /// keep its handle until the next event.
+    ///
+    /// # Panics
+    ///
+    /// Outside a task.
+    pub fn forget_waiter(&self, interest: Interest) {
+        let mut w = self.io.waiters.lock();
+        crate::task::with_current(|me| {
+            for (i, wanted) in [interest.is_readable(), interest.is_writable()]
+                .into_iter()
+                .enumerate()
+            {
+                if wanted && w[i].as_ref().is_some_and(|t| t.ptr_eq(me)) {
+                    w[i] = None;
+                }
+            }
+        });
+    }
+
     /// Deregister `source` and forget the registration.
     pub fn deregister<S: Source + ?Sized>(self, source: &mut S) -> io::Result<()> {
         self.sched.shared.driver.registry.deregister(source)
