@@ -124,6 +124,7 @@ impl Inner {
     /// # Safety
     /// `node` is a block owned by the caller (from `Envelope::into_raw`); it is
     /// given to the queue.
+    #[inline]
     pub(crate) unsafe fn push(&self, node: NonNull<Header>) -> bool {
         let node = node.as_ptr();
         // SAFETY: the caller owns `node`; no one else sees it yet.
@@ -147,6 +148,7 @@ impl Inner {
     }
 
     /// True once the receiver is gone (a hint, see `ProducerSide::closed`).
+    #[inline]
     pub(crate) fn is_closed(&self) -> bool {
         self.producers.closed.load(Ordering::Relaxed)
     }

@@ -265,6 +265,7 @@ impl Receiver {
     /// rx.finish_wait();                        // woken: Running
     /// assert!(!rx.prepare_wait());             // messages are there: don't wait
     /// ```
+    #[inline]
     pub fn prepare_wait(&mut self) -> bool {
         if self.waiting {
             return true;
@@ -278,6 +279,7 @@ impl Receiver {
     /// Withdraws a Waiting announcement (after a timeout): Waiting → Running.
     /// Returns true if a push had already claimed it, so a wake-up is on its way
     /// and must be tolerated. Returns false if the receiver was not waiting.
+    #[inline]
     pub fn cancel_wait(&mut self) -> bool {
         if !std::mem::take(&mut self.waiting) {
             return false;
@@ -287,6 +289,7 @@ impl Receiver {
 
     /// After being woken: Notified → Running. Also correct after a spurious
     /// wake-up (then it withdraws the announcement) and a no-op when Running.
+    #[inline]
     pub fn finish_wait(&mut self) {
         self.cancel_wait();
     }

@@ -43,6 +43,7 @@ impl Sender {
     ///
     /// If the receiver has been dropped the message is dropped here (sending to
     /// a dead process is not an error in Erlang) and `Queued` is returned.
+    #[inline]
     pub fn push<T: Send + 'static>(&self, msg: T) -> Push {
         if self.inner.is_closed() {
             return Push::Queued;
@@ -52,6 +53,7 @@ impl Sender {
 
     /// Queues a message that is already in an envelope (no allocation). An
     /// empty envelope is not a message: it is dropped and `Queued` returned.
+    #[inline]
     pub fn push_envelope(&self, env: Envelope) -> Push {
         if env.is_empty() || self.inner.is_closed() {
             return Push::Queued;

@@ -104,7 +104,12 @@
 //!   (a `lock cmpxchg` on x86 is a full barrier either way). On failure only
 //!   the fact of failure is used; Acquire, as the receiver scans again.
 //! - The CAS in [`withdraw`] is AcqRel on success for symmetry; nothing relies
-//!   on more than Relaxed there. On failure, Relaxed.
+//!   on more than Relaxed there. On failure, Relaxed. It is preceded by a
+//!   Relaxed load: after a `Wake` (the common case: the receiver was woken by
+//!   the push that claimed it) `tail` no longer holds `stub|WAITING`, and only
+//!   the receiver itself can put that value back, so the load's "not there" is
+//!   final and the locked instruction of a failing CAS is skipped. A failed CAS
+//!   writes nothing, so skipping it changes no release sequence.
 //! - The message itself becomes visible to the woken receiver through the
 //!   push's Release store of `prev.next`, which pairs with the Acquire loads of
 //!   `next` in `Consumer::pop`, not through this handshake: the handshake decides
@@ -137,6 +142,7 @@ pub(crate) fn is_tagged(p: *mut Header) -> bool {
 
 /// Step 3, in the sender: splits the value its swap read from `tail` into the
 /// real previous node and whether this push claimed a waiting announcement.
+#[inline]
 pub(crate) fn claim(prev: *mut Header) -> (*mut Header, bool) {
     (untag(prev), is_tagged(prev))
 }
@@ -154,7 +160,14 @@ pub(crate) fn announce(tail: &AtomicPtr<Header>, stub: *mut Header) -> bool {
 
 /// Step 5, in the receiver: withdraw an announcement. True if it was still in
 /// place (no push claimed it); false if a push claimed it (a `Wake` is coming).
+#[inline]
 pub(crate) fn withdraw(tail: &AtomicPtr<Header>, stub: *mut Header) -> bool {
+    // Relaxed: see "Orderings and their partners" above; a value other than
+    // `stub|WAITING` cannot become it again while we (the receiver) do not
+    // announce.
+    if tail.load(Ordering::Relaxed) != tag(stub) {
+        return false;
+    }
     // AcqRel / Relaxed: see "Orderings and their partners" above.
     tail.compare_exchange(tag(stub), stub, Ordering::AcqRel, Ordering::Relaxed)
         .is_ok()

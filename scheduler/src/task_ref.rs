@@ -141,6 +141,7 @@ impl TaskRef {
     ///
     /// What the caller wrote before `unpark` is visible to the task when it
     /// next runs.
+    #[inline]
     pub fn unpark(&self) {
         if self.task.state.unpark() {
             self.task.shared.schedule(self.clone());
