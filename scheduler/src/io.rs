@@ -348,29 +348,8 @@ impl Registration {
     ///
     /// Outside a task.
     pub fn wait(&self, interest: Interest) -> ReadyEvent {
-        let want = Ready::for_interest(interest);
         loop {
-            let ev = self.readiness();
-            if ev.ready.intersects(want) {
-                return ev;
-            }
-            let me = crate::task::with_current(TaskRef::clone);
-            {
-                // A wait for both directions sits in both slots: either
-                // event wakes it.
-                let mut w = self.io.waiters.lock();
-                if interest.is_writable() {
-                    w[1] = Some(me.clone());
-                }
-                if interest.is_readable() {
-                    w[0] = Some(me);
-                }
-            }
-            // Re-check after publishing the waiter: the poller sets readiness
-            // (SeqCst) *before* taking waiters under the same lock, so either
-            // it sees us, or we see its bits here.
-            let ev = self.readiness();
-            if ev.ready.intersects(want) {
+            if let Some(ev) = self.poll_ready(interest) {
                 return ev;
             }
             crate::task::park();
@@ -402,6 +381,8 @@ impl Registration {
         }
         let me = crate::task::with_current(TaskRef::clone);
         {
+            // A wait for both directions sits in both slots: either event
+            // wakes it.
             let mut w = self.io.waiters.lock();
             if interest.is_writable() {
                 w[1] = Some(me.clone());
@@ -410,7 +391,9 @@ impl Registration {
                 w[0] = Some(me);
             }
         }
-        // Re-check after publishing the waiter, as in `wait`.
+        // Re-check after publishing the waiter: the poller sets readiness
+        // (SeqCst) *before* taking waiters under the same lock, so either it
+        // sees us, or we see its bits here.
         let ev = self.readiness();
         ev.ready.intersects(want).then_some(ev)
     }
