@@ -231,6 +231,17 @@ impl Consumer {
         Consumer { head: inner.stub() }
     }
 
+    /// True if [`pop`](Self::pop) would return `None` at its first step: only
+    /// the stub is linked. A cheap test (one load) for receivers that would
+    /// otherwise set up a whole scan to find nothing.
+    #[inline]
+    pub(crate) fn is_empty(&self, inner: &Inner) -> bool {
+        let stub = inner.stub();
+        // Acquire: as in `pop`.
+        // SAFETY: the stub lives as long as `inner`.
+        self.head == stub && unsafe { (*stub).next.load(Ordering::Acquire) }.is_null()
+    }
+
     /// Pops the oldest message, or `None` if the queue is empty or the oldest
     /// message's push is still half done (see the module essay).
     ///

@@ -120,6 +120,8 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+#[cfg(not(bream_loom))]
+mod cache;
 mod envelope;
 mod inbound;
 mod receiver;

@@ -176,25 +176,48 @@ impl Receiver {
     /// Only if `f` panics. The mailbox stays consistent: the message `f` was
     /// looking at stays in place, unless `f` had taken its payload, in which case
     /// the (now empty) message is removed. Nothing is dropped twice.
+    #[inline]
     pub fn select<K>(
         &mut self,
         from: From,
+        f: impl FnMut(&mut Envelope) -> Option<K>,
+    ) -> Option<(K, Envelope)> {
+        let start = self.start(from);
+        // Nothing to visit (a receiver about to wait, its every message seen):
+        // answer without setting up a scan.
+        // SAFETY: `start` is null or the mark, a node of the save queue.
+        if unsafe { self.save.after(start) }.is_null() && self.consumer.is_empty(&self.inner) {
+            return None;
+        }
+        self.scan(start, f)
+    }
+
+    /// `select`'s scan, from the node after `prev` (null: from the first).
+    fn scan<K>(
+        &mut self,
+        mut prev: *mut Header,
         mut f: impl FnMut(&mut Envelope) -> Option<K>,
     ) -> Option<(K, Envelope)> {
-        let mut prev = self.start(from);
         loop {
             // SAFETY: `prev` is null or a node of the save queue: it is the mark,
             // or a node the previous iteration left in place.
-            let mut cur = unsafe { self.save.after(prev) };
-            if cur.is_null() {
+            let cur = unsafe { self.save.after(prev) };
+            let step = if cur.is_null() {
+                // Past the save queue: the next message is a fresh one from the
+                // inbound queue. It joins the save queue only if it stays.
                 let n = self.pop_inbound()?;
                 // SAFETY: `n` was just popped; the receiver owns it.
-                unsafe { self.save.push_back(n) };
-                cur = n.as_ptr();
-            }
-            // SAFETY: `cur` is a node of the save queue, `prev` its predecessor.
-            let visit = unsafe { Visit::new(self, prev, cur) };
-            match visit.run(&mut f) {
+                let env = unsafe { Envelope::from_raw(n) };
+                Fresh {
+                    rx: self,
+                    env: Some(env),
+                }
+                .run(&mut f)
+            } else {
+                // SAFETY: `cur` is a node of the save queue, `prev` its predecessor.
+                unsafe { Visit::new(self, prev, cur) }.run(&mut f)
+            };
+            match step {
                 Step::Taken(k, env) => return Some((k, env)),
                 Step::Kept(at) => prev = at,
                 Step::Consumed => {}
@@ -387,6 +410,50 @@ impl<'a> Visit<'a> {
         match hit {
             Some(k) => Step::Taken(k, env),
             None => Step::Consumed, // `env` (empty) is freed here
+        }
+    }
+}
+
+/// A message just popped from the inbound queue, shown to a matcher before it
+/// joins the save queue: it is appended there only if the matcher leaves it
+/// (the common case, a match, touches the save queue not at all). If the
+/// matcher panics, `Drop` appends it (or, emptied, removes it), as `Visit`.
+struct Fresh<'a> {
+    rx: &'a mut Receiver,
+    /// The envelope the matcher sees; `None` once settled.
+    env: Option<Envelope>,
+}
+
+impl Fresh<'_> {
+    #[inline]
+    fn run<K>(mut self, f: &mut impl FnMut(&mut Envelope) -> Option<K>) -> Step<K> {
+        let env = self.env.as_mut().expect("a fresh visit holds its envelope");
+        let hit = f(env);
+        let env = self.env.take().expect("settled once");
+        self.settle(hit, env)
+    }
+
+    #[inline]
+    fn settle<K>(&mut self, hit: Option<K>, env: Envelope) -> Step<K> {
+        if hit.is_none() && !env.is_empty() {
+            let n = env.into_raw();
+            // SAFETY: an owned block in no queue.
+            unsafe { self.rx.save.push_back(n) };
+            return Step::Kept(n.as_ptr());
+        }
+        self.rx.count_removed();
+        match hit {
+            Some(k) => Step::Taken(k, env),
+            None => Step::Consumed, // `env` (empty) is freed here
+        }
+    }
+}
+
+impl Drop for Fresh<'_> {
+    /// Runs with `env` still present only if the matcher panicked.
+    fn drop(&mut self) {
+        if let Some(env) = self.env.take() {
+            let _ = self.settle::<()>(None, env);
         }
     }
 }

@@ -52,6 +52,7 @@ impl SaveQueue {
     ///
     /// # Safety
     /// `prev` is null or a node of this queue.
+    #[inline]
     pub(crate) unsafe fn after(&self, prev: *mut Header) -> *mut Header {
         if prev.is_null() {
             self.head

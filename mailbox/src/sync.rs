@@ -17,11 +17,12 @@ pub(crate) use loom::{
     },
 };
 
+// Message blocks come from a per-thread cache (cache.rs), not straight from
+// the global allocator.
 #[cfg(not(bream_loom))]
-pub(crate) use std::{
-    alloc::{alloc, dealloc},
-    sync::{
-        atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
-        Arc,
-    },
+pub(crate) use crate::cache::{alloc, dealloc};
+#[cfg(not(bream_loom))]
+pub(crate) use std::sync::{
+    atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
+    Arc,
 };

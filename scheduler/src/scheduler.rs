@@ -380,7 +380,7 @@ impl Scheduler {
                 drop(unsafe { t.task.context_mut() }.take());
                 // SAFETY: as above.
                 unsafe { t.task.set_outcome(Outcome::Cancelled) };
-                t.task.state.finish_at_shutdown();
+                let _never_parked = t.task.state.finish_at_shutdown();
                 return Err(SpawnError::ShuttingDown);
             }
             return Ok(task);
@@ -484,7 +484,11 @@ fn unwind_at_shutdown(t: TaskRef) {
     drop(ctx.map(Context::into_stack));
     // SAFETY: as above: this thread alone holds the run right.
     unsafe { task.set_outcome(Outcome::Cancelled) };
-    task.state.finish_at_shutdown();
+    if task.state.finish_at_shutdown() {
+        // SAFETY: the swap moved the task out of PARKED: its parked
+        // reference is ours.
+        drop(unsafe { t.take_parked() });
+    }
     t.owner().on_exit(Outcome::Cancelled);
 }
 

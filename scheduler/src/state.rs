@@ -15,7 +15,10 @@
 //! - `PARKED`: on no run queue, run by no worker. Nobody owns the stack; the
 //!   one transition that leaves this state (`unpark` or `cancel` moving it to
 //!   `SCHEDULED`) hands the *run right* to whoever made it, who must put the
-//!   task on a run queue.
+//!   task on a run queue. It also hands over the task's *parked reference*:
+//!   the `TaskRef` the worker held when the task parked, kept rather than
+//!   dropped (`TaskRef::into_parked`), so a park and its wake-up touch no
+//!   reference count.
 //! - `SCHEDULED`: on exactly one run queue (or in the hands of the thread about
 //!   to push it). The queue owns the run right. Further unparks are no-ops.
 //! - `RUNNING`: a worker owns the run right and the stack. The task's code may
@@ -173,10 +176,11 @@ impl State {
     }
 
     /// Any state → `DONE`, at shutdown, once every worker stopped (so nobody
-    /// else can hold the run right).
-    pub fn finish_at_shutdown(&self) {
+    /// else can hold the run right). True if the task was `PARKED`: the caller
+    /// then owns its parked reference (`TaskRef::into_parked`).
+    pub fn finish_at_shutdown(&self) -> bool {
         // Release: publishes the outcome (partner: `is_done`).
-        self.word.swap(DONE, Ordering::AcqRel);
+        self.word.swap(DONE, Ordering::AcqRel) & LIFECYCLE == PARKED
     }
 
     /// The task's own fast path in `park`: consume a pending notification

@@ -144,7 +144,10 @@ impl TaskRef {
     #[inline]
     pub fn unpark(&self) {
         if self.task.state.unpark() {
-            self.task.shared.schedule(self.clone());
+            // SAFETY: `unpark` returned true: this call moved the task out of
+            // PARKED, so it owns the parked reference (see `into_parked`).
+            let t = unsafe { self.take_parked() };
+            self.task.shared.schedule(t);
         }
     }
 
@@ -155,8 +158,42 @@ impl TaskRef {
     /// alone.
     pub fn cancel(&self) {
         if self.task.state.cancel() {
-            self.task.shared.schedule(self.clone());
+            // SAFETY: as in `unpark`: this call moved the task out of PARKED.
+            let t = unsafe { self.take_parked() };
+            self.task.shared.schedule(t);
         }
+    }
+
+    /// The worker's side of a park: the handle it ran the task with is not
+    /// dropped but kept by the parked task itself, as its *parked reference*,
+    /// and handed to whoever moves the task out of `PARKED` (the one
+    /// `unpark`, `cancel` or shutdown that wins the state CAS), who queues it.
+    ///
+    /// So a park and the wake-up that follows cost no reference-count
+    /// traffic: the handle travels from the run queue to the task and back,
+    /// where a clone in `unpark` and a drop in the worker would be two atomic
+    /// read-modify-writes on every message that wakes a process. The state
+    /// word already proves that exactly one thread leaves `PARKED` per entry
+    /// into it (state.rs); the reference rides on that proof.
+    ///
+    /// Call only right after `transition_to_parked` returned `Parked`.
+    pub(crate) fn into_parked(self) {
+        std::mem::forget(self);
+    }
+
+    /// Takes back the reference [`into_parked`](Self::into_parked) left.
+    ///
+    /// # Safety
+    ///
+    /// The caller's state transition moved the task out of `PARKED` (so an
+    /// `into_parked` preceded it, and no other thread takes this reference).
+    pub(crate) unsafe fn take_parked(&self) -> TaskRef {
+        let raw = Arc::as_ptr(&self.task);
+        // SAFETY: the strong count `into_parked` forgot is still counted, and
+        // the caller's contract gives it to this call alone; `Arc::as_ptr`
+        // is the pointer `Arc::from_raw` expects.
+        let task = unsafe { Arc::from_raw(raw) };
+        TaskRef { task }
     }
 
     /// How the task ended, or `None` while it lives.

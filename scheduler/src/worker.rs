@@ -379,7 +379,7 @@ impl WorkerCtx {
                 Resumed::Finished(exit) => exit,
                 Resumed::Suspended => match self.request.replace(Request::None) {
                     Request::Park => match task.task.state.transition_to_parked() {
-                        ToParked::Parked => return,
+                        ToParked::Parked => return task.into_parked(),
                         ToParked::Notified if self.budget.get() > 0 => continue,
                         ToParked::Notified => return self.requeue(task),
                         ToParked::Cancelled => return self.unwind(task),
