@@ -166,6 +166,13 @@ pub fn park() {
     if t.task.state.try_consume_notification() {
         return;
     }
+    // For the waker's prefetch (`Task::prefetch_stack`): about where this
+    // task's stack pointer is (the address of a local of this frame).
+    let here = 0u8;
+    // Relaxed: a hint.
+    t.task
+        .parked_sp
+        .store(std::ptr::addr_of!(here) as usize, std::sync::atomic::Ordering::Relaxed);
     suspend_with(w, Request::Park);
 }
 
