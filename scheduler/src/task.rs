@@ -170,9 +170,10 @@ pub fn park() {
     // task's stack pointer is (the address of a local of this frame).
     let here = 0u8;
     // Relaxed: a hint.
-    t.task
-        .parked_sp
-        .store(std::ptr::addr_of!(here) as usize, std::sync::atomic::Ordering::Relaxed);
+    t.task.parked_sp.store(
+        std::ptr::addr_of!(here) as usize,
+        std::sync::atomic::Ordering::Relaxed,
+    );
     suspend_with(w, Request::Park);
 }
 
