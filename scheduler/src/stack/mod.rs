@@ -62,8 +62,9 @@
 //! - Free stacks live on LIFO lists. **Warm** stacks keep their pages: taking one
 //!   is a lock, a pop and an `Arc` clone — no syscall, no page fault. Past
 //!   [`WARM_CAP`](pool::WARM_CAP) warm stacks, returned stacks wait as
-//!   **pending**; every 256 of them are released together with one
-//!   `process_madvise(MADV_DONTNEED)` (their pages go back to the kernel; guard
+//!   **pending**; every [`RELEASE_BATCH`](pool::RELEASE_BATCH) of them are
+//!   released together with one `process_madvise(MADV_DONTNEED)`, one range per
+//!   run of neighbouring slots (their pages go back to the kernel; guard
 //!   markers survive it) and become **cold**. So a burst of a million exits does
 //!   not keep a million touched pages, and steady churn never reaches the kernel.
 //!   `get` prefers warm, then pending, then cold, then carving.

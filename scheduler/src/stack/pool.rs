@@ -18,10 +18,14 @@ use super::{GuardMode, StackError, StackStats};
 /// touched).
 pub(crate) const DEFAULT_STACK_SIZE: usize = 64 * 1024;
 
-/// Freed stacks kept with their pages (no syscall to reuse them). Value picked so
-/// that the worst case (every warm stack fully touched, 64 KiB) stays under 64 MiB
-/// while a steady churn of spawns never reaches it; tune with data.
-pub(crate) const WARM_CAP: usize = 1024;
+/// Freed stacks kept with their pages (no syscall to reuse them). A parked task
+/// touches one page of its stack, so this is ~16 MiB in the usual case (the worst
+/// case, every warm stack fully touched at 64 KiB, is 256 MiB). Raised from 1,024
+/// for skynet (1M leaves, 16 KiB stacks): the exits and spawns of a tree churn
+/// through more than 1,024 stacks at a time, and each stack released and taken
+/// again costs a release (~0.35 µs) and a page fault (~2.2 µs) for nothing; at
+/// 4,096 the stacks taken cold fell from 40–100k a run to 7–37k (docs/stacks.md).
+pub(crate) const WARM_CAP: usize = 4096;
 
 /// Fresh slots carved (guards installed) at a time, in madvise mode: one
 /// syscall per batch instead of one per stack. Measured on
@@ -30,8 +34,11 @@ pub(crate) const CARVE_BATCH: usize = 32;
 
 /// Free stacks past [`WARM_CAP`] are released this many at a time, in one
 /// `process_madvise(MADV_DONTNEED)` (one TLB flush): measured 0.65–0.93 µs a
-/// stack, against 1.9–2.8 µs for one `madvise` per stack.
-pub(crate) const RELEASE_BATCH: usize = 256;
+/// stack, against 1.9–2.8 µs for one `madvise` per stack; 0.35 µs a stack where
+/// neighbouring slots merge into one range (`Shared::release`). The batch is
+/// `IOV_MAX` (1,024 ranges, one call): the bigger the batch, the more of its
+/// slots are neighbours once sorted (skynet: 5–50 slots a range at 1,024).
+pub(crate) const RELEASE_BATCH: usize = 1024;
 
 /// First slab size in slots; each new slab doubles, up to [`MAX_SLAB_SLOTS`].
 const FIRST_SLAB_SLOTS: usize = 64;
@@ -357,25 +364,51 @@ impl Shared {
         if inner.pending.len() < RELEASE_BATCH {
             return;
         }
-        let batch = std::mem::take(&mut inner.pending);
+        let mut batch = std::mem::take(&mut inner.pending);
         drop(inner);
-        self.release(&batch);
+        self.release(&mut batch);
         self.inner.lock().cold.extend(batch);
     }
 
-    /// Gives the usable pages of `slots` back to the kernel. Guard pages are left
-    /// out of the ranges (in madvise mode they would survive MADV_DONTNEED anyway).
-    fn release(&self, slots: &[usize]) {
-        let ranges: Vec<(usize, usize)> = slots
-            .iter()
-            .map(|&s| (s + self.page, self.stack_size))
-            .collect();
+    /// Gives the usable pages of `slots` back to the kernel, in one batched
+    /// `MADV_DONTNEED`. In madvise mode the slots are sorted and each run of
+    /// neighbouring slots is released as one range, guard pages included (a
+    /// guard marker survives `MADV_DONTNEED`): the kernel's cost is mostly per
+    /// range, so a run of slots costs about half as much a slot as separate
+    /// ranges (docs/stacks.md, "Releasing"). In mprotect mode each slot's usable
+    /// pages are a range of their own (a guard there is a VMA of its own).
+    fn release(&self, slots: &mut [usize]) {
+        let ranges = match self.guard {
+            GuardMode::Mprotect => slots
+                .iter()
+                .map(|&s| (s + self.page, self.stack_size))
+                .collect(),
+            GuardMode::Madvise => merged_ranges(slots, self.page, self.slot_size),
+        };
         // SAFETY: every slot came back from a dropped `Stack` and sits in no free
         // list while this thread holds `slots`: no object lives on it and nobody
-        // else uses it. MADV_DONTNEED zero-fills the pages on their next touch.
-        // Failure only means the memory stays resident.
+        // else uses it. MADV_DONTNEED zero-fills the pages on their next touch;
+        // the guard pages inside a merged range hold no data, and their markers
+        // (madvise mode) survive it. Failure only means the memory stays resident.
         let _ = unsafe { advise_ranges(&ranges, libc::MADV_DONTNEED) };
     }
+}
+
+/// The ranges that release `slots` (sorted here), one per run of neighbouring
+/// slots: from above the first slot's guard page to the top of the last slot,
+/// with the guard pages between them inside (madvise mode only: a marker
+/// survives `MADV_DONTNEED`).
+fn merged_ranges(slots: &mut [usize], page: usize, slot_size: usize) -> Vec<(usize, usize)> {
+    slots.sort_unstable();
+    let mut ranges: Vec<(usize, usize)> = Vec::with_capacity(slots.len());
+    for &s in slots.iter() {
+        match ranges.last_mut() {
+            // The run ends at the top of its last slot: `s` is the next slot.
+            Some((start, len)) if *start + *len == s => *len += slot_size,
+            _ => ranges.push((s + page, slot_size - page)),
+        }
+    }
+    ranges
 }
 
 impl Drop for Shared {
@@ -422,5 +455,32 @@ impl Stack {
 impl Drop for Stack {
     fn drop(&mut self) {
         self.shared.give_back(self.slot);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::merged_ranges;
+
+    #[test]
+    fn neighbouring_slots_are_released_as_one_range_above_the_first_guard() {
+        // Slots of 5 pages (guard + 4) at 0x10000 + k * 0x5000, in any order.
+        let (page, slot) = (0x1000, 0x5000);
+        let at = |k: usize| 0x10000 + k * slot;
+        let mut slots = vec![at(3), at(0), at(1), at(7), at(2), at(9), at(8)];
+        let ranges = merged_ranges(&mut slots, page, slot);
+        assert_eq!(
+            ranges,
+            vec![
+                (at(0) + page, 4 * slot - page), // slots 0..=3
+                (at(7) + page, 3 * slot - page), // slots 7..=9
+            ]
+        );
+        // Never a byte of a guard page below a run, never past a slot's top.
+        assert_eq!(
+            merged_ranges(&mut [at(5)], page, slot),
+            vec![(at(5) + page, slot - page)]
+        );
+        assert!(merged_ranges(&mut [], page, slot).is_empty());
     }
 }
