@@ -16,6 +16,9 @@
 //!   exactly one waker gets the run right (`unpark`/`cancel` returns true).
 //!   Never lost (the task would sleep forever), never double (two workers would
 //!   resume one stack).
+//! - `the_parked_reference_changes_hands_exactly_once`: the handle a parked
+//!   task keeps of itself is taken back by exactly one of the transitions out
+//!   of `PARKED` (loom's `Arc` checks for the leak and the double free).
 //! - `idle_*`: with workers searching and parking while a task is pushed, a
 //!   task never stays queued while every worker sleeps: at quiescence, a
 //!   non-empty queue implies some worker was woken.
@@ -99,6 +102,54 @@ fn cancel_and_unpark_race_with_park() {
             }
             ToParked::Cancelled => assert_eq!(scheduled, 0),
         }
+    });
+}
+
+/// The parked reference (scheduler/src/task_ref.rs, `TaskRef::into_parked`):
+/// a parking task keeps the worker's handle instead of dropping it, and the
+/// one transition that moves it out of `PARKED` (an `unpark`, a `cancel`, or
+/// shutdown's `finish_at_shutdown`) takes it back with `Arc::from_raw`. Here
+/// an unparker and a canceller race with the park, then shutdown runs, on
+/// loom's `Arc`, which reports a leak if nobody takes the reference and a
+/// use-after-free if two do: it changes hands exactly once.
+#[test]
+fn the_parked_reference_changes_hands_exactly_once() {
+    loom::model(|| {
+        let s = Arc::new(State::new());
+        let task = Arc::new(0u8); // stands in for the `Task`
+        s.transition_to_running();
+        let waker = |cancel: bool| {
+            let (s, mine) = (s.clone(), task.clone());
+            thread::spawn(move || {
+                let won = if cancel { s.cancel() } else { s.unpark() };
+                // `take_parked`; the run queue then owns the handle.
+                // SAFETY: `won`: this call moved the task out of PARKED, so
+                // the worker's `into_raw` below happened and nobody else
+                // takes its count.
+                won.then(|| unsafe { Arc::from_raw(Arc::as_ptr(&mine)) })
+            })
+        };
+        let (u, c) = (waker(false), waker(true));
+        let run_ref = task.clone(); // the handle the worker ran the task with
+        match s.transition_to_parked() {
+            ToParked::Parked => {
+                let _ = Arc::into_raw(run_ref); // `into_parked`
+            }
+            // The worker keeps running (or unwinds) the task with its handle.
+            ToParked::Notified | ToParked::Cancelled => drop(run_ref),
+        }
+        let queued: Vec<Arc<u8>> = [u.join().unwrap(), c.join().unwrap()]
+            .into_iter()
+            .flatten()
+            .collect();
+        assert!(queued.len() <= 1, "two wakers took the run right");
+        drop(queued); // the worker that pops it runs it and drops the handle
+        if s.finish_at_shutdown() {
+            // SAFETY: the swap moved the task out of PARKED: nobody else took
+            // the parked reference.
+            drop(unsafe { Arc::from_raw(Arc::as_ptr(&task)) });
+        }
+        drop(task);
     });
 }
 
