@@ -23,6 +23,9 @@
 //!   mailboxes are unbounded, and a full ring would make `send` fail); crossbeam's
 //!   channels (not intrusive, so a selective receive could not unlink a message
 //!   from the middle).
+//! - **Block cache** (`cache.rs`): blocks of small messages come from, and go
+//!   back to, a free list per size class in the current thread, so a message
+//!   between two processes on one worker costs no `malloc`/`free`.
 //! - **Save queue** (`save.rs`): messages the receiver has popped from the inbound
 //!   queue but not taken. Receiver-private, so scanning and unlinking from the
 //!   middle need no atomics; intrusive, reusing the same `next` field.
