@@ -19,6 +19,9 @@
 //! - `the_parked_reference_changes_hands_exactly_once`: the handle a parked
 //!   task keeps of itself is taken back by exactly one of the transitions out
 //!   of `PARKED` (loom's `Arc` checks for the leak and the double free).
+//! - `the_next_slot_hands_each_task_to_exactly_one_thread`: the worker's `next`
+//!   slot, which the long-schedule monitor may take from, never loses or
+//!   duplicates a task.
 //! - `idle_*`: with workers searching and parking while a task is pushed, a
 //!   task never stays queued while every worker sleeps: at quiescence, a
 //!   non-empty queue implies some worker was woken.
@@ -31,7 +34,7 @@ use loom::sync::atomic::{AtomicUsize, Ordering::SeqCst};
 use loom::sync::Arc;
 use loom::thread;
 
-use bream_scheduler::protocol::{Idle, State, ToParked, ToRunning};
+use bream_scheduler::protocol::{Idle, NextSlot, State, ToParked, ToRunning};
 
 /// The task runs, then its worker parks it, while one thread unparks it: the
 /// wake is consumed exactly once.
@@ -150,6 +153,46 @@ fn the_parked_reference_changes_hands_exactly_once() {
             drop(unsafe { Arc::from_raw(Arc::as_ptr(&task)) });
         }
         drop(task);
+    });
+}
+
+/// The `next` slot shared by a worker and the long-schedule monitor
+/// (scheduler/src/monitor.rs, `NextSlot`): the worker puts a task, then puts
+/// another (displacing the first, which it queues), and takes what is there,
+/// while the monitor takes. Every task handle ends with exactly one owner:
+/// loom's `Arc` reports a leak if one is lost and a use-after-free if two
+/// threads take the same one.
+#[test]
+fn the_next_slot_hands_each_task_to_exactly_one_thread() {
+    loom::model(|| {
+        let slot = Arc::new(NextSlot::<u8>::new());
+        let monitor = {
+            let slot = slot.clone();
+            thread::spawn(move || {
+                let p = slot.take();
+                // SAFETY: a non-null pointer swapped out of the slot is ours.
+                (!p.is_null()).then(|| unsafe { Arc::from_raw(p) })
+            })
+        };
+        let mut mine = Vec::new();
+        for v in [1u8, 2] {
+            let prev = slot.put(Arc::into_raw(Arc::new(v)).cast_mut());
+            if !prev.is_null() {
+                // SAFETY: as above: displaced, now ours (the worker queues it).
+                mine.push(unsafe { Arc::from_raw(prev) });
+            }
+        }
+        let p = slot.take();
+        if !p.is_null() {
+            // SAFETY: as above.
+            mine.push(unsafe { Arc::from_raw(p) });
+        }
+        let stolen = monitor.join().unwrap();
+        let mut all: Vec<u8> = mine.iter().map(|a| **a).collect();
+        all.extend(stolen.as_deref().copied());
+        all.sort_unstable();
+        assert_eq!(all, [1, 2], "each task owned once");
+        assert!(!slot.is_occupied());
     });
 }
 

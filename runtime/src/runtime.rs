@@ -5,6 +5,7 @@
 use std::fmt;
 use std::io;
 use std::sync::{Arc, Condvar, Mutex as StdMutex, MutexGuard as StdGuard};
+use std::time::Duration;
 
 use bream_mailbox::Push;
 use bream_scheduler::Scheduler;
@@ -129,6 +130,7 @@ pub struct Builder {
     max_processes: usize,
     trap_stack_overflow: bool,
     chaos: bool,
+    long_schedule: Option<Duration>,
 }
 
 impl Builder {
@@ -167,6 +169,18 @@ impl Builder {
         self
     }
 
+    /// Report a process that keeps its worker for `threshold` or longer
+    /// without giving it back (a receive that waits, a spent reduction
+    /// budget, `yield_now`): a `tracing` warning, as the BEAM's
+    /// `system_monitor` `long_schedule` reports. Default: 100 ms; `None`
+    /// turns the reports off. Either way, a process woken by the stuck one
+    /// is moved to another worker rather than wait behind it
+    /// (docs/scheduler.md, "The long-schedule monitor").
+    pub fn long_schedule(mut self, threshold: Option<Duration>) -> Self {
+        self.long_schedule = threshold;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -174,7 +188,8 @@ impl Builder {
     pub fn build(self) -> io::Result<Runtime> {
         let mut b = Scheduler::builder()
             .trap_stack_overflow(self.trap_stack_overflow)
-            .chaos(self.chaos);
+            .chaos(self.chaos)
+            .long_schedule(self.long_schedule);
         if let Some(n) = self.workers {
             b = b.workers(n);
         }
@@ -219,6 +234,7 @@ impl Runtime {
             max_processes: DEFAULT_MAX_PROCESSES,
             trap_stack_overflow: true,
             chaos: std::env::var_os("BREAM_CHAOS").is_some_and(|v| v == "1"),
+            long_schedule: Some(bream_scheduler::DEFAULT_LONG_SCHEDULE),
         }
     }
 

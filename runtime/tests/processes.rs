@@ -226,3 +226,40 @@ fn block_on_inside_a_process_is_refused() {
         assert!(msg.contains("inside a process"), "{msg}");
     });
 }
+
+/// A process that computes without giving its worker back (no receive, no
+/// reductions) does not hold up the process it just woke: the long-schedule
+/// monitor moves that one from the stuck worker's `next` slot to another
+/// worker. (On the BEAM, preemption makes this moot; bream's scheduling is
+/// cooperative, see docs/scheduler.md, "The long-schedule monitor".)
+#[test]
+fn a_process_woken_by_one_that_never_yields_still_runs() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let rt = bream::Runtime::builder()
+        .workers(2)
+        .long_schedule(None)
+        .build()
+        .unwrap();
+    rt.block_on(|| {
+        let answered = Arc::new(AtomicBool::new(false));
+        let a = answered.clone();
+        let waiter = bream::spawn(move || {
+            bream::receive::<&str>();
+            a.store(true, Ordering::SeqCst);
+        });
+        // Let it reach its receive, so the send below is what wakes it.
+        while bream::process_info(waiter).map(|i| i.status) != Some(Status::Waiting) {
+            bream::yield_now();
+        }
+        let (spinner, m) = bream::spawn_monitor(move || {
+            bream::send(waiter, "wake up"); // the waiter runs next on this worker...
+            while !answered.load(Ordering::SeqCst) {
+                std::hint::spin_loop(); // ...which this loop never gives back
+            }
+        });
+        let down: Down = bream::receive();
+        assert_eq!((down.monitor, down.pid), (m, spinner));
+    });
+    rt.shutdown();
+}

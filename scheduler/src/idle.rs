@@ -181,8 +181,8 @@ impl Idle {
         lock(&self.sleepers).contains(&worker)
     }
 
-    /// Workers currently unparked (for tests and models).
-    #[cfg(any(test, bream_loom))]
+    /// Workers currently unparked (the monitor's "is anyone awake", tests and
+    /// models).
     pub fn num_unparked(&self) -> usize {
         self.state.load(SeqCst) >> UNPARK_SHIFT
     }

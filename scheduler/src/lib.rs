@@ -47,6 +47,7 @@
 mod blocking;
 mod idle;
 pub mod io;
+mod monitor;
 mod parker;
 mod registry;
 mod scheduler;
@@ -57,6 +58,7 @@ mod task_ref;
 mod timer;
 mod worker;
 
+pub use monitor::{LongSchedule, DEFAULT_LONG_SCHEDULE};
 pub use scheduler::{Builder, Scheduler, SpawnError, SpawnOpts};
 pub use task::Park;
 pub use task_ref::{Outcome, TaskOwner, TaskRef};
@@ -68,6 +70,7 @@ pub use timer::TimerRef;
 #[doc(hidden)]
 pub mod protocol {
     pub use crate::idle::Idle;
+    pub use crate::monitor::NextSlot;
     pub use crate::state::{State, ToParked, ToRunning, ToScheduled};
 }
 

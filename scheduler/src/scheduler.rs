@@ -13,6 +13,7 @@ use crate::blocking::BlockingPool;
 use crate::context::Context;
 use crate::idle::Idle;
 use crate::io::Driver;
+use crate::monitor::{self, Hook, Lane, LongSchedule, Monitor};
 use crate::parker::Parker;
 use crate::registry::Registry;
 use crate::stack::{Stack, StackError, StackPool, DEFAULT_STACK_SIZE};
@@ -100,6 +101,7 @@ pub(crate) struct Config {
     pub(crate) stack_size: usize,
     pub(crate) trap: bool,
     pub(crate) chaos: bool,
+    pub(crate) long_schedule: Option<Duration>,
 }
 
 /// Builds a [`Scheduler`].
@@ -108,9 +110,19 @@ pub(crate) struct Config {
 /// let sched = bream_scheduler::Scheduler::builder().workers(2).build().unwrap();
 /// sched.shutdown();
 /// ```
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Builder {
     config: Config,
+    long_schedule_hook: Option<Hook>,
+}
+
+impl fmt::Debug for Builder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Builder")
+            .field("config", &self.config)
+            .field("long_schedule_hook", &self.long_schedule_hook.is_some())
+            .finish()
+    }
 }
 
 impl Builder {
@@ -144,6 +156,60 @@ impl Builder {
         self
     }
 
+    /// Report a task that keeps its worker for `threshold` or longer without
+    /// yielding (the BEAM's `system_monitor` `long_schedule`): a `tracing`
+    /// warning, and the [`on_long_schedule`](Self::on_long_schedule) hook.
+    /// Default: 100 ms. `None`: no reports. Either way the monitor thread
+    /// moves the task waiting in a stuck worker's `next` slot to another
+    /// worker (monitor.rs).
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let sched = bream_scheduler::Scheduler::builder()
+    ///     .long_schedule(Some(Duration::from_millis(20)))
+    ///     .build()
+    ///     .unwrap();
+    /// sched.shutdown();
+    /// ```
+    pub fn long_schedule(mut self, threshold: Option<Duration>) -> Self {
+        self.config.long_schedule = threshold;
+        self
+    }
+
+    /// Call `f` with every [`LongSchedule`] report (on the monitor thread:
+    /// keep it short; a panic in it is caught and logged).
+    ///
+    /// ```
+    /// use std::sync::atomic::{AtomicBool, Ordering};
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use bream_scheduler::{Outcome, Scheduler, SpawnOpts, TaskOwner};
+    ///
+    /// struct Quiet;
+    /// impl TaskOwner for Quiet {
+    ///     fn on_exit(&self, _: Outcome) {}
+    ///     fn as_any(&self) -> &dyn std::any::Any { self }
+    /// }
+    /// let seen = Arc::new(AtomicBool::new(false));
+    /// let s = seen.clone();
+    /// let sched = Scheduler::builder()
+    ///     .long_schedule(Some(Duration::from_millis(5)))
+    ///     .on_long_schedule(move |r| { assert!(r.running_for >= Duration::from_millis(5)); s.store(true, Ordering::SeqCst) })
+    ///     .build()
+    ///     .unwrap();
+    /// let spin = seen.clone();
+    /// // A task that never yields until it has been reported.
+    /// let t = sched.spawn(SpawnOpts::default(), Arc::new(Quiet), move || {
+    ///     while !spin.load(Ordering::SeqCst) { std::hint::spin_loop() }
+    /// }).unwrap();
+    /// while t.outcome().is_none() { std::thread::yield_now() }
+    /// sched.shutdown();
+    /// ```
+    pub fn on_long_schedule(mut self, f: impl Fn(LongSchedule) + Send + Sync + 'static) -> Self {
+        self.long_schedule_hook = Some(Arc::new(f));
+        self
+    }
+
     /// Start the workers.
     pub fn build(self) -> io::Result<Scheduler> {
         let n = self.config.workers;
@@ -160,6 +226,8 @@ impl Builder {
             default_pool: StackPool::new(self.config.stack_size)?,
             pools: RwLock::new(Vec::new()),
             registry: Registry::new(n + 1),
+            lanes: (0..n).map(|_| Lane::new()).collect(),
+            monitor: Monitor::new(self.config.long_schedule, self.long_schedule_hook),
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
             config: self.config,
@@ -177,6 +245,12 @@ impl Builder {
                 .spawn(move || worker::run(s, index, deque, overflow))?;
             threads.push(h);
         }
+        let s = shared.clone();
+        threads.push(
+            std::thread::Builder::new()
+                .name("bream-monitor".into())
+                .spawn(move || monitor::run(s))?,
+        );
         drop(threads);
         Ok(Scheduler { shared })
     }
@@ -208,6 +282,11 @@ pub(crate) struct Shared {
     pools: RwLock<Vec<StackPool>>,
     /// Every live task (registry.rs).
     pub(crate) registry: Registry,
+    /// `lanes[i]`: what worker i publishes for the monitor, and its `next`
+    /// slot (monitor.rs).
+    pub(crate) lanes: Box<[Lane]>,
+    /// The long-schedule monitor's settings and sleep (monitor.rs).
+    pub(crate) monitor: Monitor,
     /// Set once by `shutdown`; workers stop at their next scheduling round.
     /// Release/Acquire: the workers' reads see everything shutdown did before.
     pub(crate) shutdown: AtomicBool,
@@ -337,7 +416,9 @@ impl Scheduler {
                 stack_size: DEFAULT_STACK_SIZE,
                 trap: true,
                 chaos: false,
+                long_schedule: Some(monitor::DEFAULT_LONG_SCHEDULE),
             },
+            long_schedule_hook: None,
         }
     }
 
@@ -446,6 +527,7 @@ impl Scheduler {
         for p in sh.parkers.iter() {
             p.unpark(&sh.driver);
         }
+        sh.monitor.wake_for_shutdown();
         let threads = std::mem::take(&mut *sh.threads.lock());
         for t in threads {
             let _ = t.join();

@@ -16,9 +16,13 @@
 /// Atomics: std's, or loom's under `--cfg bream_loom`.
 pub(crate) mod atomic {
     #[cfg(bream_loom)]
-    pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use loom::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
     #[cfg(not(bream_loom))]
-    pub(crate) use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+    pub(crate) use std::sync::atomic::{
+        AtomicBool, AtomicPtr, AtomicU32, AtomicU64, AtomicUsize, Ordering,
+    };
 }
 
 #[cfg(bream_loom)]

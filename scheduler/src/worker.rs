@@ -51,6 +51,7 @@ use std::sync::Arc;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use crate::context::{Context, Exit, Resumed};
+use crate::monitor::Lane;
 use crate::scheduler::Shared;
 use crate::state::{ToParked, ToRunning, ToScheduled};
 use crate::sync::atomic::Ordering;
@@ -85,8 +86,8 @@ pub(crate) struct WorkerCtx {
     pub(crate) index: usize,
     /// The local queue. Owner end: this thread; others steal via `Shared::stealers`.
     local: Deque<TaskRef>,
-    /// Go's `runnext`: the task the running one unparked last.
-    next: Cell<Option<TaskRef>>,
+    /// This worker's count of its lane's `runs` (see [`WorkerCtx::lane`]).
+    runs: Cell<u32>,
     /// The running task's handle (in `run_task`'s frame), or null between tasks.
     pub(crate) current: Cell<*const TaskRef>,
     /// See [`Request`].
@@ -144,7 +145,7 @@ pub(crate) fn schedule_local(shared: &Arc<Shared>, task: TaskRef) -> Result<(), 
     };
     let chaos = shared.config.chaos && w.rng.borrow_mut().bool();
     if !w.current.get().is_null() && !chaos {
-        if let Some(prev) = w.next.replace(Some(task)) {
+        if let Some(prev) = w.lane().put_next(task) {
             w.local.push(prev);
             shared.notify_parked();
         }
@@ -168,7 +169,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Deque<TaskRef>, over
         shared,
         index,
         local,
-        next: Cell::new(None),
+        runs: Cell::new(0),
         current: Cell::new(ptr::null()),
         request: Cell::new(Request::None),
         budget: Cell::new(BUDGET),
@@ -186,11 +187,28 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Deque<TaskRef>, over
     // Shutdown: drop the handles still queued here. The tasks themselves are
     // in the registry, which shutdown unwinds; a handle left in the deque
     // would keep `Shared` alive through the stealers (a reference cycle).
-    drop(w.next.take());
+    drop(w.lane().take_next());
     while w.local.pop().is_some() {}
 }
 
 impl WorkerCtx {
+    /// What this worker publishes for the monitor (monitor.rs): its `next`
+    /// slot (Go's `runnext`: the task the running one unparked last) and its
+    /// run counter.
+    #[inline]
+    fn lane(&self) -> &Lane {
+        &self.shared.lanes[self.index]
+    }
+
+    /// Bumps the run counter: odd while a task runs (monitor.rs).
+    #[inline]
+    fn count_run(&self) {
+        let r = self.runs.get().wrapping_add(1);
+        self.runs.set(r);
+        // Relaxed: a hint for the monitor (see `Lane::runs`).
+        self.lane().runs.store(r, Ordering::Relaxed);
+    }
+
     fn run_loop(&self) {
         while !self.shared.shutdown.load(Ordering::Acquire) {
             if let Some(t) = self.find_local() {
@@ -218,7 +236,7 @@ impl WorkerCtx {
                 return Some(t);
             }
         }
-        if let Some(t) = self.next.take() {
+        if let Some(t) = self.lane().take_next() {
             if self.budget.get() > 0 {
                 return Some(t); // inherits the slice
             }
@@ -320,10 +338,7 @@ impl WorkerCtx {
     }
 
     fn has_local_work(&self) -> bool {
-        let next = self.next.take();
-        let has = next.is_some();
-        self.next.set(next);
-        has || !self.local.is_empty()
+        self.lane().has_next() || !self.local.is_empty()
     }
 
     /// Step 6: the sleep half of idle.rs's recipe.
@@ -346,12 +361,16 @@ impl WorkerCtx {
             if sh.shutdown.load(Ordering::Acquire) {
                 return;
             }
+            // Counted unparked again (by us or by our waker) before the
+            // monitor is kicked: the order its Dekker pair needs (monitor.rs).
             if self.has_local_work() {
                 self.searching.set(!sh.idle.unpark_worker_by_id(self.index));
+                sh.monitor.kick();
                 return;
             }
             if !sh.idle.is_parked(self.index) {
                 self.searching.set(true);
+                sh.monitor.kick();
                 return;
             }
         }
@@ -373,7 +392,9 @@ impl WorkerCtx {
             // or kept by `ToParked::Notified`), and no other reference from
             // `context_mut` is alive.
             let ctx = unsafe { task.task.context_mut() };
+            self.count_run();
             let resumed = ctx.as_mut().expect("a running task has a context").resume();
+            self.count_run();
             self.current.set(ptr::null());
             let exit = match resumed {
                 Resumed::Finished(exit) => exit,

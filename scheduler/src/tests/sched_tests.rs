@@ -95,8 +95,12 @@ fn an_idle_scheduler_puts_every_worker_to_sleep() {
     // futex or epoll_wait: state S). A worker that spun would never be S.
     let mut tries = 0;
     loop {
+        // The long-schedule monitor too: it sleeps without a timeout while
+        // every worker is parked (monitor.rs), so an idle runtime makes no
+        // periodic wake-up.
         let asleep = s.shared.idle.num_unparked() == 0
-            && worker_thread_states().iter().filter(|&&c| c == 'S').count() == 3;
+            && worker_thread_states().iter().filter(|&&c| c == 'S').count() == 3
+            && s.shared.monitor.is_asleep();
         if asleep {
             break;
         }

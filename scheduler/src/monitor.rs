@@ -1,0 +1,333 @@
+//! The monitor: a thread that watches for a task that runs too long without
+//! giving its worker back (Go's `sysmon`, the BEAM's `system_monitor`
+//! `long_schedule`).
+//!
+//! # The problem
+//!
+//! Scheduling is cooperative: a task gives its worker back only at a yield
+//! point (a receive that waits, a spent budget, `yield_now`, ...). Rust code
+//! that computes for a second without calling bream keeps its worker for that
+//! second. The other workers steal what is queued behind it, but two things
+//! stay stuck:
+//!
+//! 1. The worker's **`next` slot**: the task the running one woke last, which
+//!    would have run right after it. Nobody steals it (stealing it at once
+//!    would split every ping-pong pair across two cores), so it waits for the
+//!    long task to end.
+//! 2. **Nobody is told.** A BEAM engineer expects `long_schedule` reports: the
+//!    one tool that finds the function that forgot to yield.
+//!
+//! # What the monitor does
+//!
+//! Each worker publishes, in its [`Lane`], a counter `runs` that it bumps
+//! (plain stores, no read-modify-write) as it resumes a task and again when
+//! the task gives the worker back: odd while a task runs. Every tick the
+//! monitor reads each lane:
+//!
+//! - the same odd value as at the previous tick: the same task has run for at
+//!   least a tick. The monitor takes the `next` slot's task (one atomic swap:
+//!   the worker itself takes it with a swap too, so exactly one of them gets
+//!   it), queues it on the shared injector and wakes a parked worker for it;
+//! - once the task has run for `long_schedule` or more: one report, through
+//!   `tracing` (a warning) and the [`Builder::on_long_schedule`] hook.
+//!
+//! # Sleeping
+//!
+//! An idle runtime uses no CPU: when every worker is parked there is nothing to
+//! watch, so the monitor sleeps without a timeout, and the first worker to wake
+//! up wakes it ([`Monitor::kick`]). The two sides form a Dekker pair over
+//! SeqCst accesses: the monitor sets `deep` and then reads the idle counters;
+//! a waking worker is counted unparked (SeqCst, idle.rs) and then reads
+//! `deep`. At least one of them sees the other, so the monitor never sleeps
+//! deeply while a worker runs.
+//!
+//! [`Builder::on_long_schedule`]: crate::Builder::on_long_schedule
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use crate::scheduler::Shared;
+use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use crate::sync::{lock, Condvar, Mutex};
+use crate::task_ref::{Task, TaskRef};
+
+/// The default `long_schedule` threshold: a task that keeps its worker this
+/// long is reported. 100 ms: ten times the BEAM's time slice of a few
+/// milliseconds, and long enough that a report is always worth reading.
+pub const DEFAULT_LONG_SCHEDULE: Duration = Duration::from_millis(100);
+
+/// The longest tick: how late a stuck `next` task is rescued, at most.
+const MAX_TICK: Duration = Duration::from_millis(10);
+
+/// A report of a task that has kept its worker for a long time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LongSchedule {
+    /// The worker it runs on.
+    pub worker: usize,
+    /// How long it has run without giving the worker back, at least.
+    pub running_for: Duration,
+}
+
+/// The hook [`Builder::on_long_schedule`](crate::Builder::on_long_schedule)
+/// installs.
+pub(crate) type Hook = Arc<dyn Fn(LongSchedule) + Send + Sync>;
+
+/// What one worker publishes for the monitor. One per worker, in `Shared`,
+/// on its own cache lines (the monitor reads them rarely; the worker writes
+/// them on every task switch).
+#[repr(align(128))]
+pub(crate) struct Lane {
+    /// Odd while a task runs on the worker. Written only by the worker
+    /// (Relaxed stores of its own count), read by the monitor (Relaxed: a
+    /// hint; nothing else is read through it).
+    pub(crate) runs: AtomicU32,
+    /// The worker's `next` slot (worker.rs), shared with the monitor.
+    next: NextSlot<Task>,
+}
+
+impl Lane {
+    pub(crate) fn new() -> Lane {
+        Lane {
+            runs: AtomicU32::new(0),
+            next: NextSlot::new(),
+        }
+    }
+
+    /// Puts `t` in the `next` slot; returns the task it displaced.
+    #[inline]
+    pub(crate) fn put_next(&self, t: TaskRef) -> Option<TaskRef> {
+        let prev = self.next.put(Arc::into_raw(t.task).cast_mut());
+        // SAFETY: what the slot hands back came from `Arc::into_raw` above
+        // (in an earlier call), and the slot gave it to us alone.
+        (!prev.is_null()).then(|| unsafe { from_raw(prev) })
+    }
+
+    /// Takes the `next` slot's task, if any (the worker, or the monitor).
+    #[inline]
+    pub(crate) fn take_next(&self) -> Option<TaskRef> {
+        let p = self.next.take();
+        // SAFETY: as in `put_next`.
+        (!p.is_null()).then(|| unsafe { from_raw(p) })
+    }
+
+    /// True if the slot holds a task (a hint: it may be taken meanwhile).
+    pub(crate) fn has_next(&self) -> bool {
+        self.next.is_occupied()
+    }
+}
+
+impl Drop for Lane {
+    fn drop(&mut self) {
+        drop(self.take_next());
+    }
+}
+
+/// # Safety
+/// `p` came from `Arc::into_raw` of a task handle, and the caller owns that
+/// count.
+unsafe fn from_raw(p: *mut Task) -> TaskRef {
+    // SAFETY: the caller's contract.
+    let task = unsafe { Arc::from_raw(p) };
+    TaskRef { task }
+}
+
+/// A one-item slot that two threads may take from: its owner (a worker)
+/// puts and takes, a thief (the monitor) takes. It holds an owned pointer
+/// (the caller's `Arc::into_raw`); every operation is one atomic swap, so
+/// whoever swaps a pointer out owns it, exactly once. Public for the loom
+/// model in `loom-tests/tests/scheduler.rs`.
+pub struct NextSlot<T> {
+    ptr: AtomicPtr<T>,
+}
+
+impl<T> Default for NextSlot<T> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<T> NextSlot<T> {
+    /// An empty slot.
+    pub fn new() -> Self {
+        NextSlot {
+            ptr: AtomicPtr::new(std::ptr::null_mut()),
+        }
+    }
+
+    /// Puts `p` (owned; not null) in; returns what was there (owned now by
+    /// the caller), or null.
+    #[inline]
+    pub fn put(&self, p: *mut T) -> *mut T {
+        // AcqRel: Release publishes what `p` points to to whoever swaps it
+        // out; Acquire pairs with the Release of the swap that put `prev`.
+        self.ptr.swap(p, Ordering::AcqRel)
+    }
+
+    /// Takes what is in (owned now by the caller), or null.
+    #[inline]
+    pub fn take(&self) -> *mut T {
+        if self.ptr.load(Ordering::Relaxed).is_null() {
+            return std::ptr::null_mut(); // no locked instruction for an empty slot
+        }
+        // AcqRel: as in `put`.
+        self.ptr.swap(std::ptr::null_mut(), Ordering::AcqRel)
+    }
+
+    /// True if something is in (a hint: a thief may take it meanwhile).
+    #[inline]
+    pub fn is_occupied(&self) -> bool {
+        !self.ptr.load(Ordering::Relaxed).is_null()
+    }
+}
+
+/// The monitor's sleep and its wake-up.
+pub(crate) struct Monitor {
+    /// The report threshold; `None`: no reports (the `next` rescue still runs).
+    pub(crate) long_schedule: Option<Duration>,
+    /// Called with each report.
+    pub(crate) hook: Option<Hook>,
+    /// True while the monitor sleeps without a timeout (every worker parked).
+    /// SeqCst: the Dekker pair of the module essay.
+    deep: AtomicBool,
+    /// Guards the sleep; holds nothing.
+    mutex: Mutex<()>,
+    condvar: Condvar,
+}
+
+impl Monitor {
+    pub(crate) fn new(long_schedule: Option<Duration>, hook: Option<Hook>) -> Monitor {
+        Monitor {
+            long_schedule,
+            hook,
+            deep: AtomicBool::new(false),
+            mutex: Mutex::new(()),
+            condvar: Condvar::new(),
+        }
+    }
+
+    /// A worker woke up: wake the monitor if it sleeps without a timeout.
+    /// Called after the worker is counted unparked (SeqCst, idle.rs).
+    pub(crate) fn kick(&self) {
+        if self.deep.load(Ordering::SeqCst) {
+            let _g = lock(&self.mutex);
+            self.condvar.notify_one();
+        }
+    }
+
+    /// True while the monitor sleeps without a timeout (tests).
+    #[cfg(test)]
+    pub(crate) fn is_asleep(&self) -> bool {
+        self.deep.load(Ordering::SeqCst)
+    }
+
+    /// Shutdown: wake the monitor whatever it sleeps on (it then sees the
+    /// flag and returns).
+    pub(crate) fn wake_for_shutdown(&self) {
+        let _g = lock(&self.mutex);
+        self.condvar.notify_all();
+    }
+
+    /// The tick: short enough to catch the threshold, at most [`MAX_TICK`].
+    fn tick(&self) -> Duration {
+        self.long_schedule.map_or(MAX_TICK, |t| {
+            (t / 2).clamp(Duration::from_micros(100), MAX_TICK)
+        })
+    }
+}
+
+/// What the monitor remembers of one worker between ticks.
+#[derive(Clone, Copy, Default)]
+struct Seen {
+    /// `runs` at the last tick.
+    runs: u32,
+    /// When that (odd) value was first seen.
+    since: Option<Instant>,
+    /// Whether the run was reported already.
+    reported: bool,
+}
+
+/// The monitor thread's body.
+pub(crate) fn run(sh: Arc<Shared>) {
+    let m = &sh.monitor;
+    let mut seen = vec![Seen::default(); sh.lanes.len()];
+    loop {
+        sleep(&sh);
+        if sh.shutdown.load(Ordering::Acquire) {
+            return;
+        }
+        let now = Instant::now();
+        for (i, lane) in sh.lanes.iter().enumerate() {
+            // Relaxed: a hint (see `Lane::runs`).
+            let runs = lane.runs.load(Ordering::Relaxed);
+            let s = &mut seen[i];
+            if runs % 2 == 0 || runs != s.runs {
+                *s = Seen {
+                    runs,
+                    since: (runs % 2 == 1).then_some(now),
+                    reported: false,
+                };
+                continue;
+            }
+            // The same task has run since the last tick at least.
+            if let Some(t) = lane.take_next() {
+                sh.injector.push(t);
+                sh.notify_parked();
+            }
+            let running_for = now - s.since.unwrap_or(now);
+            if let Some(limit) = m.long_schedule {
+                if !s.reported && running_for >= limit {
+                    s.reported = true;
+                    report(
+                        m,
+                        LongSchedule {
+                            worker: i,
+                            running_for,
+                        },
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// Sleeps one tick, or until kicked if every worker is parked.
+fn sleep(sh: &Shared) {
+    let m = &sh.monitor;
+    let g = lock(&m.mutex);
+    if sh.shutdown.load(Ordering::Acquire) {
+        return;
+    }
+    m.deep.store(true, Ordering::SeqCst);
+    let g = if sh.idle.num_unparked() == 0 {
+        // A spurious wake-up only costs a round of the loop.
+        m.condvar.wait(g).unwrap_or_else(|e| e.into_inner())
+    } else {
+        m.deep.store(false, Ordering::SeqCst);
+        m.condvar
+            .wait_timeout(g, m.tick())
+            .unwrap_or_else(|e| e.into_inner())
+            .0
+    };
+    m.deep.store(false, Ordering::SeqCst);
+    drop(g);
+}
+
+fn report(m: &Monitor, r: LongSchedule) {
+    tracing::warn!(
+        worker = r.worker,
+        running_for_ms = r.running_for.as_millis() as u64,
+        "bream-scheduler: long schedule: a task has run {:?} on worker {} without \
+         yielding; its worker serves nobody else meanwhile (call task::yield_now \
+         or task::reduce in long loops, or move the work to task::blocking)",
+        r.running_for,
+        r.worker
+    );
+    if let Some(h) = &m.hook {
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(r))) {
+            tracing::error!(
+                "bream-scheduler: the long_schedule hook panicked: {}",
+                crate::context::panic_message(&*p)
+            );
+        }
+    }
+}
