@@ -133,7 +133,7 @@ unsafe fn from_raw(p: *mut Task) -> TaskRef {
 
 /// A one-item slot that two threads may take from: its owner (a worker)
 /// puts and takes, a thief (the monitor) takes. It holds an owned pointer
-/// (the caller's `Arc::into_raw`); every operation is one atomic swap, so
+/// (the caller's `Arc::into_raw`); every take is one atomic swap, so
 /// whoever swaps a pointer out owns it, exactly once. Public for the loom
 /// model in `loom-tests/tests/scheduler.rs`.
 pub struct NextSlot<T> {
@@ -155,11 +155,20 @@ impl<T> NextSlot<T> {
     }
 
     /// Puts `p` (owned; not null) in; returns what was there (owned now by
-    /// the caller), or null.
+    /// the caller), or null. Only the owner puts.
     #[inline]
     pub fn put(&self, p: *mut T) -> *mut T {
-        // AcqRel: Release publishes what `p` points to to whoever swaps it
-        // out; Acquire pairs with the Release of the swap that put `prev`.
+        // Into an empty slot, a plain store: only the owner (this thread)
+        // ever makes the slot non-null, and a thief only swaps out a value it
+        // saw non-null, so nobody can fill the slot between this load and
+        // the store. Release: publishes what `p` points to to the thread that
+        // swaps it out (its Acquire).
+        if self.ptr.load(Ordering::Relaxed).is_null() {
+            self.ptr.store(p, Ordering::Release);
+            return std::ptr::null_mut();
+        }
+        // AcqRel: Release as above; Acquire pairs with the Release that put
+        // the value we take out.
         self.ptr.swap(p, Ordering::AcqRel)
     }
 
