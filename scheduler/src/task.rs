@@ -166,15 +166,22 @@ pub fn park() {
     if t.task.state.try_consume_notification() {
         return;
     }
-    // For the waker's prefetch (`Task::prefetch_stack`): about where this
-    // task's stack pointer is (the address of a local of this frame).
+    note_stack(t);
+    suspend_with(w, Request::Park);
+}
+
+/// For the waker's prefetch (`Task::prefetch_for_resume`): notes about where
+/// the parking task's stack pointer is (the address of a local of this
+/// frame, which the caller's frame sits just above). `#[inline(always)]` so
+/// the local is in the parking function's own frame.
+#[inline(always)]
+fn note_stack(t: &TaskRef) {
     let here = 0u8;
     // Relaxed: a hint.
     t.task.parked_sp.store(
         std::ptr::addr_of!(here) as usize,
         std::sync::atomic::Ordering::Relaxed,
     );
-    suspend_with(w, Request::Park);
 }
 
 /// [`park`] with a deadline: returns [`Park::TimedOut`] once `d` has passed
@@ -194,6 +201,7 @@ pub fn park_timeout(d: Duration) -> Park {
         worker("park_timeout").task_consume();
         return Park::TimedOut;
     };
+    note_stack(t);
     suspend_with(w, Request::Park);
     if sh.timers.cancel(key) {
         Park::Unparked
