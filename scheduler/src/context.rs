@@ -8,6 +8,7 @@
 //! pub(crate) struct Context;                    // Send (proof below), !Sync
 //! impl Context {
 //!     pub(crate) fn new(stack: Stack, f: impl FnOnce() + Send + 'static) -> Context;
+//!                                               // stack bound (get) or not (reserve)
 //!     pub(crate) fn resume(&mut self) -> Resumed;   // panics if already finished
 //!     pub(crate) fn is_finished(&self) -> bool;
 //!     pub(crate) fn into_stack(self) -> Option<Stack>; // force-unwinds a suspended one first;
@@ -27,9 +28,21 @@
 //! # Vocabulary
 //!
 //! - A **context** is one corosensei `Coroutine` on one pooled [`Stack`]. It is
-//!   *not started* (the closure sits at the top of its stack), *suspended* (its
-//!   frames sit on its stack, below a saved stack pointer), *running* (some thread
-//!   is inside `resume`), or *finished* (its stack holds nothing).
+//!   *not started* (the closure sits at the top of its stack, or waits in the
+//!   context itself: see below), *suspended* (its frames sit on its stack, below
+//!   a saved stack pointer), *running* (some thread is inside `resume`), or
+//!   *finished* (its stack holds nothing).
+//! - A context made on an **unbound** stack (`StackPool::reserve`) with a
+//!   closure of up to [`WAITING_WORDS`] words is **waiting**: the closure sits in
+//!   the `Context` value, the stack has no slot, and the first `resume` binds the
+//!   stack and moves the closure onto it. A task spawned but not yet run then
+//!   holds no stack memory, and the stack's first write (a page fault if the
+//!   slot is fresh) comes just before the task runs on it, cache-hot. In a
+//!   breadth-first tree (skynet) most spawned tasks wait behind their siblings:
+//!   only the ones that have run and parked hold stacks (docs/stacks.md,
+//!   "Binding a stack at the first resume"). If binding fails then (the kernel
+//!   refused a guard page), the context finishes at once with
+//!   `Exit::Panicked("the task could not start: ...")`.
 //! - The **running record** ([`Running`]) lives in the frame of `resume` while a
 //!   context runs, and a thread-local pointer (`CURRENT`) names it. `suspend`,
 //!   `in_context`, the panic hook and the SIGSEGV handler all find the running
@@ -92,7 +105,7 @@
 
 use std::any::Any;
 use std::cell::Cell;
-use std::mem::ManuallyDrop;
+use std::mem::{ManuallyDrop, MaybeUninit};
 use std::num::NonZeroUsize;
 use std::panic::{self, AssertUnwindSafe};
 use std::ptr;
@@ -179,8 +192,36 @@ pub(crate) fn in_context() -> bool {
 /// A stackful coroutine on a pooled stack: not started, suspended, or finished
 /// (never observed running: `resume` holds `&mut self` while it runs).
 pub(crate) struct Context {
+    /// Where the context is in its life; see [`State`].
+    state: State,
+}
+
+/// The states of a [`Context`]. A context made with a bound stack, or with a
+/// closure too big to wait in [`Waiting`], starts `OnStack`; one made with an
+/// unbound stack (`StackPool::reserve`) and a small closure starts `Waiting`
+/// and moves to `OnStack` (or `Failed`) at its first `resume`.
+enum State {
+    /// Not started, no stack memory yet: the closure waits off-stack.
+    Waiting(Waiting),
+    /// On its stack: not started, suspended or finished.
+    OnStack(OnStack),
+    /// Its stack could not be bound at the first resume (the kernel refused a
+    /// guard page); the closure was dropped without running. `message` is taken
+    /// by the `resume` that reports it. Finished.
+    Failed {
+        /// The unbound stack (dropping it gives back its reservation).
+        stack: Stack,
+        /// Why, until `resume` has reported it.
+        message: Option<String>,
+    },
+    /// Taken apart by `into_stack`. Finished.
+    Gone,
+}
+
+/// A context on its stack.
+struct OnStack {
     /// The coroutine, owning its stack. `ManuallyDrop`: dropped only once it is
-    /// finished, leaked if it cannot be unwound (see `unwind`).
+    /// finished, leaked if it cannot be unwound (see `Context::unwind`).
     co: ManuallyDrop<Co>,
     /// The guard page of the stack (copied out: corosensei does not lend the stack).
     guard: (usize, usize),
@@ -189,9 +230,93 @@ pub(crate) struct Context {
     yielder: *const Yielder<(), ()>,
 }
 
+/// Words of closure a [`Waiting`] context holds (skynet's closure is 3; a
+/// bigger one makes the context bind its stack at once, as before).
+const WAITING_WORDS: usize = 4;
+
+/// A context whose stack is not bound yet: the closure, type-erased, in a
+/// buffer of its own, and the two functions that know its type.
+struct Waiting {
+    /// The unbound stack; `None` once `start` took it.
+    stack: Option<Stack>,
+    /// The closure `F`, while `start` is `Some` (`size_of::<F>()` fits and
+    /// `align_of::<F>()` is at most a word's: checked by `Waiting::fits`).
+    buf: MaybeUninit<[usize; WAITING_WORDS]>,
+    /// Moves the closure out of `buf` onto the stack; `None` once done.
+    start: Option<unsafe fn(*mut u8, Stack) -> Co>,
+    /// Drops the closure in `buf` (when the context is dropped unstarted).
+    drop_closure: unsafe fn(*mut u8),
+}
+
+impl Waiting {
+    /// Whether a closure of type `F` can wait in a `Waiting`.
+    fn fits<F>() -> bool {
+        std::mem::size_of::<F>() <= std::mem::size_of::<[usize; WAITING_WORDS]>()
+            && std::mem::align_of::<F>() <= std::mem::align_of::<usize>()
+    }
+
+    /// `f` waiting for `stack` (unbound). The caller checked `fits::<F>()`.
+    fn new<F: FnOnce() + Send + 'static>(stack: Stack, f: F) -> Waiting {
+        debug_assert!(Self::fits::<F>());
+        let mut buf = MaybeUninit::<[usize; WAITING_WORDS]>::uninit();
+        // SAFETY: `buf` is large and aligned enough for `F` (`fits`); it is
+        // written once here and read once by `start_closure` or dropped once
+        // by `drop_closure`, never both (`start` is taken before the read).
+        unsafe { buf.as_mut_ptr().cast::<F>().write(f) };
+        Waiting {
+            stack: Some(stack),
+            buf,
+            start: Some(start_closure::<F>),
+            drop_closure: drop_closure::<F>,
+        }
+    }
+
+    /// The coroutine: the closure moved onto the (now bound) stack.
+    fn start(&mut self) -> Co {
+        let start = self.start.take().expect("a waiting context starts once");
+        let stack = self.stack.take().expect("the stack is still here");
+        // SAFETY: `start` was `Some`, so `buf` holds the closure of the type
+        // `start` was instantiated with; taking `start` first means it is
+        // moved out exactly once (even if `with_stack` unwinds).
+        unsafe { start(self.buf.as_mut_ptr().cast(), stack) }
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if self.start.is_some() {
+            // SAFETY: `start` is `Some`: the closure is still in `buf`, and this
+            // is the only drop of it.
+            unsafe { (self.drop_closure)(self.buf.as_mut_ptr().cast()) };
+        }
+    }
+}
+
+/// `Waiting::start` for a closure of type `F`.
+///
+/// # Safety
+///
+/// `buf` holds an `F` that nothing else will read or drop.
+unsafe fn start_closure<F: FnOnce() + Send + 'static>(buf: *mut u8, stack: Stack) -> Co {
+    // SAFETY: by this function's contract.
+    let f = unsafe { buf.cast::<F>().read() };
+    Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| body(y, f))
+}
+
+/// `Waiting`'s drop of a closure of type `F`.
+///
+/// # Safety
+///
+/// `buf` holds an `F` that nothing else will read or drop.
+unsafe fn drop_closure<F>(buf: *mut u8) {
+    // SAFETY: by this function's contract.
+    unsafe { ptr::drop_in_place(buf.cast::<F>()) }
+}
+
 // SAFETY: `Context` may move to another thread while it is not started, suspended
 // or finished (never while running: `resume` borrows it mutably). What moves:
-// 1. The closure, while not started: it is `Send` (bound on `new`).
+// 1. The closure, while not started, in `Waiting::buf` or on the stack: it is
+//    `Send` (bound on `new`).
 // 2. The stack memory: a process-wide private mapping, valid on every thread; the
 //    `Stack` handle is `Send` (an address and an `Arc`).
 // 3. The frames on a suspended stack: bream's own frames (the body below, the
@@ -214,6 +339,7 @@ unsafe impl Send for Context {}
 // its guard page, installed by stack/pool.rs before the stack is first handed out;
 // (b) stack/pool.rs rounds every stack up to at least 2 pages. `base` and `limit` are
 // page-aligned, hence STACK_ALIGNMENT-aligned, and non-zero (mmap'd addresses).
+// Only bound stacks reach corosensei: `Context` binds a stack before `with_stack`.
 unsafe impl corosensei::stack::Stack for Stack {
     fn base(&self) -> StackPointer {
         StackPointer::new(Stack::base(self)).expect("a mapped stack is not at 0")
@@ -227,10 +353,23 @@ unsafe impl corosensei::stack::Stack for Stack {
 impl Context {
     /// A context that will run `f` on `stack` when first resumed.
     ///
-    /// A closure of up to [`INLINE_CLOSURE_MAX`] bytes is moved onto the top of
-    /// the stack (no allocation); a larger one is boxed first, as corosensei
-    /// refuses to place more than 1 KiB there.
-    pub(crate) fn new<F: FnOnce() + Send + 'static>(stack: Stack, f: F) -> Context {
+    /// With an unbound `stack` (`StackPool::reserve`) and a closure of up to
+    /// [`WAITING_WORDS`] words, nothing touches the stack yet: the closure waits
+    /// in the context and the stack is bound at the first resume (docs/stacks.md,
+    /// "Binding a stack at the first resume"). Otherwise the stack is bound now
+    /// and a closure of up to [`INLINE_CLOSURE_MAX`] bytes is moved onto its
+    /// top (no allocation); a larger one is boxed first, as corosensei refuses
+    /// to place more than 1 KiB there.
+    pub(crate) fn new<F: FnOnce() + Send + 'static>(mut stack: Stack, f: F) -> Context {
+        install_panic_hook();
+        if !stack.is_bound() && Waiting::fits::<F>() {
+            return Context {
+                state: State::Waiting(Waiting::new(stack, f)),
+            };
+        }
+        if let Err(e) = stack.bind() {
+            return Context::failed(stack, &e);
+        }
         if std::mem::size_of::<F>() <= INLINE_CLOSURE_MAX {
             Self::with_body(stack, f)
         } else {
@@ -239,15 +378,24 @@ impl Context {
         }
     }
 
-    /// `new`, once the closure is small enough.
+    /// `new`, once the stack is bound and the closure small enough.
     fn with_body<F: FnOnce() + Send + 'static>(stack: Stack, f: F) -> Context {
-        install_panic_hook();
         let guard = stack.guard();
         let co = Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| body(y, f));
         Context {
-            co: ManuallyDrop::new(co),
-            guard,
-            yielder: ptr::null(),
+            state: State::OnStack(OnStack::new(co, guard)),
+        }
+    }
+
+    /// A context whose stack could not be bound: it finishes at its first
+    /// resume with a panic that says why.
+    #[cold]
+    fn failed(stack: Stack, e: &crate::stack::StackError) -> Context {
+        Context {
+            state: State::Failed {
+                stack,
+                message: Some(format!("the task could not start: {e}")),
+            },
         }
     }
 
@@ -258,10 +406,18 @@ impl Context {
     /// If the context has finished already.
     #[inline]
     pub(crate) fn resume(&mut self) -> Resumed {
+        if !matches!(self.state, State::OnStack(_)) {
+            if let Some(finished) = self.start() {
+                return finished;
+            }
+        }
+        let State::OnStack(on) = &mut self.state else {
+            unreachable!("`start` leaves the context on its stack or reports why not")
+        };
         let running = Running {
-            yielder: Cell::new(self.yielder),
-            trap: self.co.trap_handler(),
-            guard: self.guard,
+            yielder: Cell::new(on.yielder),
+            trap: on.co.trap_handler(),
+            guard: on.guard,
             unwinding: false,
         };
         // The record is complete before `CURRENT` names it, and named before the
@@ -272,54 +428,106 @@ impl Context {
         // changes thread.
         let prev = CURRENT.replace(&running);
         compiler_fence(Ordering::SeqCst);
-        let result = self.co.resume(());
+        let result = on.co.resume(());
         CURRENT.set(prev);
-        self.yielder = running.yielder.get();
+        on.yielder = running.yielder.get();
         match result {
             CoroutineResult::Yield(()) => Resumed::Suspended,
             CoroutineResult::Return(exit) => Resumed::Finished(exit),
         }
     }
 
+    /// The first resume of a context that is not on its stack: binds the stack
+    /// and moves the waiting closure onto it (`None`: go on and run it), or
+    /// reports that it could not (`Some`: the context is finished).
+    ///
+    /// # Panics
+    ///
+    /// If the context has finished already.
+    fn start(&mut self) -> Option<Resumed> {
+        match &mut self.state {
+            State::Waiting(w) => {
+                let stack = w.stack.as_mut().expect("a waiting context has its stack");
+                if let Err(e) = stack.bind() {
+                    let stack = w.stack.take().expect("checked above");
+                    // Drops the closure, unrun.
+                    *self = Context::failed(stack, &e);
+                    return self.start();
+                }
+                let guard = stack.guard();
+                let co = w.start();
+                self.state = State::OnStack(OnStack::new(co, guard));
+                None
+            }
+            State::Failed { message, .. } => {
+                let message = message.take().expect("resumed a finished context");
+                Some(Resumed::Finished(Exit::Panicked(message)))
+            }
+            State::OnStack(_) => None,
+            State::Gone => unreachable!("a context taken apart cannot be resumed"),
+        }
+    }
+
     /// True once the context has finished.
     #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
     pub(crate) fn is_finished(&self) -> bool {
-        self.co.done()
+        match &self.state {
+            State::Waiting(_) => false,
+            State::OnStack(on) => on.co.done(),
+            State::Failed { message, .. } => message.is_none(),
+            State::Gone => true,
+        }
+    }
+
+    /// True once the context has its stack memory (always, unless it is
+    /// waiting for its first resume).
+    #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
+    pub(crate) fn is_on_stack(&self) -> bool {
+        matches!(self.state, State::OnStack(_))
     }
 
     /// The stack back, for the pool. A finished or never-started context gives it
-    /// at once (a never-started closure is dropped); a suspended one is first
-    /// force-unwound: its frames' destructors run, on its own stack. `None` if
-    /// the task would not unwind (module essay, point 4): the stack is leaked.
-    pub(crate) fn into_stack(self) -> Option<Stack> {
-        let mut this = ManuallyDrop::new(self);
-        let finished = this.unwind();
-        // SAFETY: `this` is never used or dropped again (ManuallyDrop), so `co`
-        // is taken exactly once.
-        let co = unsafe { ManuallyDrop::take(&mut this.co) };
-        if finished {
-            Some(co.into_stack())
-        } else {
-            std::mem::forget(co);
-            None
+    /// at once (a never-started closure is dropped; a waiting context's stack is
+    /// still unbound); a suspended one is first force-unwound: its frames'
+    /// destructors run, on its own stack. `None` if the task would not unwind
+    /// (module essay, point 4): the stack is leaked.
+    pub(crate) fn into_stack(mut self) -> Option<Stack> {
+        let finished = self.unwind();
+        match std::mem::replace(&mut self.state, State::Gone) {
+            State::Waiting(mut w) => w.stack.take(),
+            State::Failed { stack, .. } => Some(stack),
+            State::OnStack(on) => {
+                let co = ManuallyDrop::into_inner(on.co);
+                if finished {
+                    Some(co.into_stack())
+                } else {
+                    std::mem::forget(co);
+                    None
+                }
+            }
+            State::Gone => None,
         }
     }
 
     /// Force-unwinds a suspended context (no-op otherwise), with a running record
     /// in place so that the body lets the unwind through and `in_context` holds.
-    /// Returns whether the context is finished now.
+    /// Returns whether the context is finished now (a context that is not on
+    /// its stack has no frames: true).
     fn unwind(&mut self) -> bool {
-        if self.co.done() {
+        let State::OnStack(on) = &mut self.state else {
+            return true;
+        };
+        if on.co.done() {
             return true;
         }
-        if !self.co.started() {
-            self.co.force_unwind(); // drops the closure; runs no code on the stack
+        if !on.co.started() {
+            on.co.force_unwind(); // drops the closure; runs no code on the stack
             return true;
         }
         let running = Running {
-            yielder: Cell::new(self.yielder),
-            trap: self.co.trap_handler(),
-            guard: self.guard,
+            yielder: Cell::new(on.yielder),
+            trap: on.co.trap_handler(),
+            guard: on.guard,
             unwinding: true,
         };
         compiler_fence(Ordering::SeqCst); // as in `resume`
@@ -329,14 +537,14 @@ impl Context {
             // corosensei panics if the unwind did not reach the root: the task
             // caught the payload, or a destructor overflowed its stack (then the
             // context is finished all the same). Either way, look at `done`.
-            let _ = panic::catch_unwind(AssertUnwindSafe(|| self.co.force_unwind()));
-            if self.co.done() {
+            let _ = panic::catch_unwind(AssertUnwindSafe(|| on.co.force_unwind()));
+            if on.co.done() {
                 break;
             }
         }
         set_current(prev);
-        self.yielder = running.yielder.get();
-        let finished = self.co.done();
+        on.yielder = running.yielder.get();
+        let finished = on.co.done();
         if !finished {
             tracing::error!(
                 "bream-scheduler: a task caught the unwind that cancels it and suspended \
@@ -347,24 +555,43 @@ impl Context {
     }
 }
 
+impl OnStack {
+    /// A coroutine not started yet, on a stack whose guard page is `guard`.
+    fn new(co: Co, guard: (usize, usize)) -> OnStack {
+        OnStack {
+            co: ManuallyDrop::new(co),
+            guard,
+            yielder: ptr::null(),
+        }
+    }
+}
+
 /// How many times a suspended context is force-unwound before it is leaked.
 const UNWIND_TRIES: usize = 3;
 
 impl Drop for Context {
     fn drop(&mut self) {
         if self.unwind() {
-            // SAFETY: `co` is dropped here once; `self` is being dropped.
-            unsafe { ManuallyDrop::drop(&mut self.co) };
+            if let State::OnStack(on) = &mut self.state {
+                // SAFETY: `co` is dropped here once; `self` is being dropped.
+                unsafe { ManuallyDrop::drop(&mut on.co) };
+            }
         }
         // Else leaked: dropping it would make corosensei try (and abort) again.
+        // Any other state drops its parts (closure, unbound stack) as usual.
     }
 }
 
 impl std::fmt::Debug for Context {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let started = match &self.state {
+            State::OnStack(on) => on.co.started(),
+            State::Waiting(_) => false,
+            State::Failed { .. } | State::Gone => true,
+        };
         f.debug_struct("Context")
-            .field("started", &self.co.started())
-            .field("finished", &self.co.done())
+            .field("started", &started)
+            .field("finished", &self.is_finished())
             .finish()
     }
 }
@@ -536,4 +763,88 @@ pub(crate) unsafe fn on_fault(fault: usize, sp: usize, trap: bool) -> Fault {
         lr: regs.lr,
     };
     Fault::Trapped(regs)
+}
+
+#[cfg(all(test, not(bream_loom)))]
+mod tests {
+    use std::sync::Arc;
+
+    use super::{suspend, Context, Exit, Resumed};
+    use crate::stack::{GuardMode, StackPool};
+
+    /// A pool whose `reserve` hands out unbound stacks (madvise mode; in
+    /// mprotect mode `reserve` is `get`, checked by the first test).
+    fn pool() -> StackPool {
+        StackPool::new(16 * 1024).unwrap()
+    }
+
+    fn lazy(pool: &StackPool) -> bool {
+        pool.stats().guard == GuardMode::Madvise
+    }
+
+    #[test]
+    fn a_context_on_a_reserved_stack_takes_its_slot_at_its_first_resume() {
+        let pool = pool();
+        let mut c = Context::new(pool.reserve().unwrap(), suspend);
+        let s = pool.stats();
+        if !lazy(&pool) {
+            assert!(c.is_on_stack() && s.in_use == 1 && s.reserved == 0, "{s:?}");
+            return;
+        }
+        assert!(!c.is_on_stack());
+        assert_eq!((s.reserved, s.in_use, s.carved), (1, 0, 0), "{s:?}");
+        assert_eq!(c.resume(), Resumed::Suspended);
+        assert!(c.is_on_stack());
+        let s = pool.stats();
+        assert_eq!((s.reserved, s.in_use), (0, 1), "{s:?}");
+        assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
+        drop(c);
+        assert_eq!(pool.stats().in_use, 0);
+    }
+
+    #[test]
+    fn a_context_dropped_unrun_drops_its_closure_and_its_reservation() {
+        let pool = pool();
+        let token = Arc::new(());
+        let t = Arc::clone(&token);
+        let c = Context::new(pool.reserve().unwrap(), move || drop(t));
+        assert_eq!(Arc::strong_count(&token), 2, "the closure waits, alive");
+        let stack = c
+            .into_stack()
+            .expect("an unrun context gives its stack back");
+        assert_eq!(stack.is_bound(), !lazy(&pool));
+        assert_eq!(Arc::strong_count(&token), 1, "the closure was dropped");
+        drop(stack);
+        let t = Arc::clone(&token);
+        drop(Context::new(pool.reserve().unwrap(), move || drop(t)));
+        assert_eq!(Arc::strong_count(&token), 1);
+        let s = pool.stats();
+        assert_eq!((s.reserved, s.in_use), (0, 0), "{s:?}");
+    }
+
+    #[test]
+    fn a_closure_too_big_to_wait_binds_its_stack_at_once() {
+        let pool = pool();
+        let big = [7u64; 8];
+        let mut c = Context::new(pool.reserve().unwrap(), move || assert_eq!(big[7], 7));
+        assert!(c.is_on_stack());
+        assert_eq!(pool.stats().reserved, 0);
+        assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
+    }
+
+    #[test]
+    fn reservations_map_room_for_themselves_and_carve_nothing() {
+        let pool = pool();
+        if !lazy(&pool) {
+            return; // mprotect mode: `reserve` is `get` (first test)
+        }
+        let stacks: Vec<_> = (0..1000).map(|_| pool.reserve().unwrap()).collect();
+        let s = pool.stats();
+        assert_eq!((s.reserved, s.carved, s.in_use), (1000, 0, 0), "{s:?}");
+        let slot = pool.stack_size() + crate::stack::page_size();
+        let room: usize = pool.slab_ranges().iter().map(|(a, b)| (b - a) / slot).sum();
+        assert!(room >= 1000, "{room} slots mapped for 1000 reservations");
+        drop(stacks);
+        assert_eq!(pool.stats().reserved, 0);
+    }
 }

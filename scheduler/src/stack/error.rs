@@ -65,8 +65,10 @@ pub(crate) struct StackStats {
     pub(crate) slabs: usize,
     /// Slots carved (guard installed) so far: every stack ever handed out once.
     pub(crate) carved: usize,
-    /// Stacks handed out and not yet returned.
+    /// Stacks handed out with a slot and not yet returned.
     pub(crate) in_use: usize,
+    /// Unbound stacks handed out by `reserve` and not yet bound or dropped.
+    pub(crate) reserved: usize,
     /// Free stacks that kept their pages (warm and pending release).
     pub(crate) warm: usize,
     /// Free stacks whose pages went back to the kernel.

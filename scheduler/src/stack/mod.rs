@@ -14,11 +14,16 @@
 //! impl StackPool {
 //!     pub(crate) fn new(stack_size: usize) -> io::Result<StackPool>;
 //!     pub(crate) fn get(&self) -> Result<Stack, StackError>;
+//!     pub(crate) fn reserve(&self) -> Result<Stack, StackError>; // unbound: a slot at bind()
 //!     pub(crate) fn put(&self, s: Stack);        // same as drop(s)
 //!     pub(crate) fn stats(&self) -> StackStats;   // slabs, carved, in use, warm, cold, guard mode
 //!     pub(crate) fn stack_size(&self) -> usize;  // usable bytes, page-rounded
 //! }
 //! pub(crate) struct Stack;                       // Send + Sync; dropping it returns it to its pool
+//! impl Stack {
+//!     pub(crate) fn is_bound(&self) -> bool;
+//!     pub(crate) fn bind(&mut self) -> Result<(), StackError>; // Context's first resume
+//! }
 //! pub(crate) enum StackError { NoMemory { .. }, MapCountLimit { .. } }   // Display names the knob
 //! pub(crate) enum GuardMode { Madvise, Mprotect }
 //! pub(crate) struct SignalStack;                 // memory for a sigaltstack (trap.rs)
@@ -68,6 +73,11 @@
 //!   markers survive it) and become **cold**. So a burst of a million exits does
 //!   not keep a million touched pages, and steady churn never reaches the kernel.
 //!   `get` prefers warm, then pending, then cold, then carving.
+//! - `reserve` hands out an **unbound** stack: no slot yet, only the promise of
+//!   one (it maps a slab if the free and uncarved slots would not cover every
+//!   reservation, so an `mmap` failure still comes at spawn). `Stack::bind`
+//!   takes the slot as `get` would; the context calls it at its first resume.
+//!   In mprotect mode `reserve` is `get`.
 //!
 //! # The fallback
 //!
@@ -91,6 +101,8 @@ mod os;
 mod pool;
 
 pub(crate) use error::{StackError, StackStats};
+#[cfg(all(test, not(bream_loom)))] // context.rs's tests
+pub(crate) use os::page_size;
 #[cfg(test)]
 pub(crate) use os::{count_vmas, probe_guard_mode, resident_pages};
 pub(crate) use os::{GuardMode, SignalStack};

@@ -64,10 +64,19 @@ struct Slab {
 /// The lock-guarded state of a pool. Touched by any thread under `Shared::inner`.
 #[derive(Debug)]
 struct Inner {
-    /// Every slab, oldest first. The last one is being carved.
+    /// Every slab, oldest first.
     slabs: Vec<Slab>,
-    /// Slots of the last slab carved so far.
-    carved_in_last: usize,
+    /// Runs of mapped slots not carved yet: `(first slot address, slots)`.
+    /// Usually one (the newest slab's tail); two when a reservation mapped a
+    /// slab before the previous one was used up. `carve` takes from the first.
+    fresh: Vec<(usize, usize)>,
+    /// Slots in `fresh`, all runs together.
+    fresh_slots: usize,
+    /// Unbound stacks handed out by `reserve` (each will take a slot when it
+    /// is bound, or none if dropped first). `reserve` keeps
+    /// `free + fresh_slots >= reserved`, so binding does not map (unless `get`
+    /// took the room meanwhile: then `carve` maps, as it would for `get`).
+    reserved: usize,
     /// Free stacks with their pages (slot addresses), LIFO.
     warm: Vec<usize>,
     /// Free stacks past WARM_CAP waiting for a batch release (slot addresses).
@@ -109,12 +118,17 @@ pub(crate) struct StackPool {
     shared: Arc<Shared>,
 }
 
+/// `Stack::slot` of a stack that has no slot yet (from `StackPool::reserve`).
+/// No slab is mapped at address 0.
+const UNBOUND: usize = 0;
+
 /// One task stack: `[guard page][usable bytes]`, growing down from `base`.
 ///
-/// Owns its slot exclusively until dropped, which returns it to its pool.
+/// Owns its slot exclusively until dropped, which returns it to its pool. A
+/// stack from [`StackPool::reserve`] has no slot until [`Stack::bind`].
 #[derive(Debug)]
 pub(crate) struct Stack {
-    /// Lowest address of the slot (the guard page starts here).
+    /// Lowest address of the slot (the guard page starts here), or [`UNBOUND`].
     slot: usize,
     /// The pool the slot belongs to; keeps the slab mapped.
     shared: Arc<Shared>,
@@ -145,7 +159,9 @@ impl StackPool {
         };
         let inner = Inner {
             slabs: Vec::new(),
-            carved_in_last: 0,
+            fresh: Vec::new(),
+            fresh_slots: 0,
+            reserved: 0,
             warm: Vec::new(),
             pending: Vec::new(),
             cold: Vec::new(),
@@ -170,17 +186,40 @@ impl StackPool {
     /// carved slot (one `madvise`/`mprotect`; one `mmap` when a slab is full).
     pub(crate) fn get(&self) -> Result<Stack, StackError> {
         let mut inner = self.shared.inner.lock();
-        let popped = inner.warm.pop();
-        let popped = popped.or_else(|| inner.pending.pop());
-        let popped = popped.or_else(|| inner.cold.pop());
-        let slot = match popped {
-            Some(slot) => slot,
-            None => self.shared.carve(&mut inner)?,
-        };
-        inner.in_use += 1;
+        let slot = self.shared.take_slot(&mut inner)?;
         drop(inner);
         Ok(Stack {
             slot,
+            shared: Arc::clone(&self.shared),
+        })
+    }
+
+    /// A stack that takes its slot only when [`Stack::bind`] is called (the
+    /// context binds it at its first resume): a task spawned but not yet run
+    /// holds no stack memory, and the first write to the stack comes just
+    /// before the task runs on it, not long before. Any `mmap` a slot needs
+    /// is made here, so the error comes at spawn as with [`StackPool::get`];
+    /// binding can then fail only if the kernel refuses a guard page. In
+    /// mprotect mode (every carve is a VMA to count) this is `get`.
+    // The scheduler's `stack_for` is to call this instead of `get` (its file is
+    // not this module's; until then only the tests do).
+    #[cfg_attr(not(test), allow(dead_code))]
+    pub(crate) fn reserve(&self) -> Result<Stack, StackError> {
+        if self.shared.guard == GuardMode::Mprotect {
+            return self.get();
+        }
+        let mut inner = self.shared.inner.lock();
+        inner.reserved += 1;
+        let free = inner.warm.len() + inner.pending.len() + inner.cold.len();
+        if free + inner.fresh_slots < inner.reserved {
+            if let Err(e) = self.shared.map_slab(&mut inner) {
+                inner.reserved -= 1;
+                return Err(e);
+            }
+        }
+        drop(inner);
+        Ok(Stack {
+            slot: UNBOUND,
             shared: Arc::clone(&self.shared),
         })
     }
@@ -220,6 +259,7 @@ impl StackPool {
             slabs: inner.slabs.len(),
             carved: inner.carved,
             in_use: inner.in_use,
+            reserved: inner.reserved,
             warm: inner.warm.len() + inner.pending.len(),
             cold: inner.cold.len(),
             vmas_added: inner.vmas_added,
@@ -235,16 +275,10 @@ impl Shared {
     /// `process_madvise` where the kernel allows. Returns
     /// one slot; the others go on the warm list. Cold path.
     fn carve(&self, inner: &mut Inner) -> Result<usize, StackError> {
-        let full = inner
-            .slabs
-            .last()
-            .is_none_or(|s| inner.carved_in_last == s.slots);
-        if full {
+        if inner.fresh.is_empty() {
             self.map_slab(inner)?;
         }
-        let slab = inner.slabs.last().expect("a slab was just mapped");
-        let first = slab.addr + inner.carved_in_last * self.slot_size;
-        let left = slab.slots - inner.carved_in_last;
+        let (first, left) = inner.fresh[0];
         let n = match self.guard {
             GuardMode::Madvise => left.min(CARVE_BATCH),
             GuardMode::Mprotect => {
@@ -257,10 +291,29 @@ impl Shared {
         if self.guard == GuardMode::Mprotect {
             inner.vmas_added += 2;
         }
-        inner.carved_in_last += n;
+        if n == left {
+            inner.fresh.remove(0);
+        } else {
+            inner.fresh[0] = (first + n * self.slot_size, left - n);
+        }
+        inner.fresh_slots -= n;
         inner.carved += n;
         inner.warm.extend(slots[1..].iter().rev());
         Ok(slots[0])
+    }
+
+    /// A free slot for a stack being handed out or bound: warm, else pending,
+    /// else cold, else newly carved. Counts it in use.
+    fn take_slot(&self, inner: &mut Inner) -> Result<usize, StackError> {
+        let popped = inner.warm.pop();
+        let popped = popped.or_else(|| inner.pending.pop());
+        let popped = popped.or_else(|| inner.cold.pop());
+        let slot = match popped {
+            Some(slot) => slot,
+            None => self.carve(inner)?,
+        };
+        inner.in_use += 1;
+        Ok(slot)
     }
 
     /// Maps the next slab: twice the previous one, capped.
@@ -286,7 +339,8 @@ impl Shared {
             addr: addr as usize,
             slots,
         });
-        inner.carved_in_last = 0;
+        inner.fresh.push((addr as usize, slots));
+        inner.fresh_slots += slots;
         if self.guard == GuardMode::Mprotect {
             inner.vmas_added += 1;
         }
@@ -422,19 +476,43 @@ impl Drop for Shared {
 }
 
 impl Stack {
+    /// True once the stack has its slot (always, unless it came from
+    /// [`StackPool::reserve`] and has not been bound yet).
+    pub(crate) fn is_bound(&self) -> bool {
+        self.slot != UNBOUND
+    }
+
+    /// Gives an unbound stack its slot (no-op if it has one): warm, pending,
+    /// cold or newly carved, as [`StackPool::get`] would. Its reservation made
+    /// room, so it maps no slab (unless `get` on the same pool took that room)
+    /// and fails only if the kernel refuses to install a guard page.
+    pub(crate) fn bind(&mut self) -> Result<(), StackError> {
+        if self.is_bound() {
+            return Ok(());
+        }
+        let mut inner = self.shared.inner.lock();
+        let slot = self.shared.take_slot(&mut inner)?;
+        inner.reserved -= 1;
+        self.slot = slot;
+        Ok(())
+    }
+
     /// Highest address of the stack (exclusive); the stack grows down from here.
     /// Page-aligned, so aligned to corosensei's `STACK_ALIGNMENT` (16).
     pub(crate) fn base(&self) -> usize {
+        debug_assert!(self.is_bound(), "an unbound stack has no memory");
         self.slot + self.shared.slot_size
     }
 
     /// Lowest address of the stack including its guard page.
     pub(crate) fn limit(&self) -> usize {
+        debug_assert!(self.is_bound(), "an unbound stack has no memory");
         self.slot
     }
 
     /// The guard page: `[start, end)`. A fault in here is a stack overflow.
     pub(crate) fn guard(&self) -> (usize, usize) {
+        debug_assert!(self.is_bound(), "an unbound stack has no memory");
         (self.slot, self.slot + self.shared.page)
     }
 
@@ -454,7 +532,11 @@ impl Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
-        self.shared.give_back(self.slot);
+        if self.is_bound() {
+            self.shared.give_back(self.slot);
+        } else {
+            self.shared.inner.lock().reserved -= 1;
+        }
     }
 }
 
