@@ -116,7 +116,7 @@ use corosensei::stack::StackPointer;
 use corosensei::trap::CoroutineTrapHandler;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
-use crate::stack::Stack;
+use crate::stack::{page_size, Stack};
 
 /// How a finished context ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -223,8 +223,10 @@ struct OnStack {
     /// The coroutine, owning its stack. `ManuallyDrop`: dropped only once it is
     /// finished, leaked if it cannot be unwound (see `Context::unwind`).
     co: ManuallyDrop<Co>,
-    /// The guard page of the stack (copied out: corosensei does not lend the stack).
-    guard: (usize, usize),
+    /// The lowest address of the stack's guard page, one page long (copied out:
+    /// corosensei does not lend the stack; one word, not two, so that a
+    /// `Context` stays 64 bytes).
+    guard: usize,
     /// The coroutine's `Yielder` once it has started, else null. Written by
     /// `resume` on the thread resuming it.
     yielder: *const Yielder<(), ()>,
@@ -239,14 +241,17 @@ const WAITING_WORDS: usize = 4;
 struct Waiting {
     /// The unbound stack; `None` once `start` took it.
     stack: Option<Stack>,
-    /// The closure `F`, while `start` is `Some` (`size_of::<F>()` fits and
+    /// The closure `F`, while `erased` is `Some` (`size_of::<F>()` fits and
     /// `align_of::<F>()` is at most a word's: checked by `Waiting::fits`).
     buf: MaybeUninit<[usize; WAITING_WORDS]>,
-    /// Moves the closure out of `buf` onto the stack; `None` once done.
-    start: Option<unsafe fn(*mut u8, Stack) -> Co>,
-    /// Drops the closure in `buf` (when the context is dropped unstarted).
-    drop_closure: unsafe fn(*mut u8),
+    /// [`erased::<F>`](erased): given a stack, moves the closure out of `buf`
+    /// onto it; given none, drops it. `None` once either was done. (One
+    /// function, not two, so that a `Context` stays 64 bytes.)
+    erased: Option<Erased>,
 }
+
+/// The type of [`erased`]`::<F>`, whatever `F`.
+type Erased = unsafe fn(*mut u8, Option<Stack>) -> Option<Co>;
 
 impl Waiting {
     /// Whether a closure of type `F` can wait in a `Waiting`.
@@ -260,57 +265,55 @@ impl Waiting {
         debug_assert!(Self::fits::<F>());
         let mut buf = MaybeUninit::<[usize; WAITING_WORDS]>::uninit();
         // SAFETY: `buf` is large and aligned enough for `F` (`fits`); it is
-        // written once here and read once by `start_closure` or dropped once
-        // by `drop_closure`, never both (`start` is taken before the read).
+        // written once here and then moved out or dropped once by `erased`
+        // (which is taken before it is called).
         unsafe { buf.as_mut_ptr().cast::<F>().write(f) };
         Waiting {
             stack: Some(stack),
             buf,
-            start: Some(start_closure::<F>),
-            drop_closure: drop_closure::<F>,
+            erased: Some(erased::<F>),
         }
     }
 
     /// The coroutine: the closure moved onto the (now bound) stack.
     fn start(&mut self) -> Co {
-        let start = self.start.take().expect("a waiting context starts once");
+        let erased = self.erased.take().expect("a waiting context starts once");
         let stack = self.stack.take().expect("the stack is still here");
-        // SAFETY: `start` was `Some`, so `buf` holds the closure of the type
-        // `start` was instantiated with; taking `start` first means it is
-        // moved out exactly once (even if `with_stack` unwinds).
-        unsafe { start(self.buf.as_mut_ptr().cast(), stack) }
+        // SAFETY: `erased` was `Some`, so `buf` holds the closure of the type
+        // `erased` was instantiated with; taking `erased` first means the
+        // closure is moved out exactly once (even if `with_stack` unwinds).
+        let co = unsafe { erased(self.buf.as_mut_ptr().cast(), Some(stack)) };
+        co.expect("given a stack, `erased` returns the coroutine")
     }
 }
 
 impl Drop for Waiting {
     fn drop(&mut self) {
-        if self.start.is_some() {
-            // SAFETY: `start` is `Some`: the closure is still in `buf`, and this
-            // is the only drop of it.
-            unsafe { (self.drop_closure)(self.buf.as_mut_ptr().cast()) };
+        if let Some(erased) = self.erased.take() {
+            // SAFETY: `erased` was `Some`: the closure is still in `buf`, and
+            // this is the only drop of it.
+            unsafe { erased(self.buf.as_mut_ptr().cast(), None) };
         }
     }
 }
 
-/// `Waiting::start` for a closure of type `F`.
+/// What `Waiting` does with its closure of type `F`: with `Some(stack)`,
+/// moves it onto the stack and returns the coroutine; with `None`, drops it.
 ///
 /// # Safety
 ///
 /// `buf` holds an `F` that nothing else will read or drop.
-unsafe fn start_closure<F: FnOnce() + Send + 'static>(buf: *mut u8, stack: Stack) -> Co {
+unsafe fn erased<F: FnOnce() + Send + 'static>(buf: *mut u8, stack: Option<Stack>) -> Option<Co> {
+    let Some(stack) = stack else {
+        // SAFETY: by this function's contract.
+        unsafe { ptr::drop_in_place(buf.cast::<F>()) };
+        return None;
+    };
     // SAFETY: by this function's contract.
     let f = unsafe { buf.cast::<F>().read() };
-    Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| body(y, f))
-}
-
-/// `Waiting`'s drop of a closure of type `F`.
-///
-/// # Safety
-///
-/// `buf` holds an `F` that nothing else will read or drop.
-unsafe fn drop_closure<F>(buf: *mut u8) {
-    // SAFETY: by this function's contract.
-    unsafe { ptr::drop_in_place(buf.cast::<F>()) }
+    Some(Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| {
+        body(y, f)
+    }))
 }
 
 // SAFETY: `Context` may move to another thread while it is not started, suspended
@@ -380,7 +383,7 @@ impl Context {
 
     /// `new`, once the stack is bound and the closure small enough.
     fn with_body<F: FnOnce() + Send + 'static>(stack: Stack, f: F) -> Context {
-        let guard = stack.guard();
+        let guard = stack.guard().0;
         let co = Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| body(y, f));
         Context {
             state: State::OnStack(OnStack::new(co, guard)),
@@ -417,7 +420,7 @@ impl Context {
         let running = Running {
             yielder: Cell::new(on.yielder),
             trap: on.co.trap_handler(),
-            guard: on.guard,
+            guard: on.guard_page(),
             unwinding: false,
         };
         // The record is complete before `CURRENT` names it, and named before the
@@ -454,7 +457,7 @@ impl Context {
                     *self = Context::failed(stack, &e);
                     return self.start();
                 }
-                let guard = stack.guard();
+                let guard = stack.guard().0;
                 let co = w.start();
                 self.state = State::OnStack(OnStack::new(co, guard));
                 None
@@ -481,7 +484,7 @@ impl Context {
 
     /// True once the context has its stack memory (always, unless it is
     /// waiting for its first resume).
-    #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
+    #[cfg_attr(any(not(test), bream_loom), allow(dead_code))] // tests and diagnostics
     pub(crate) fn is_on_stack(&self) -> bool {
         matches!(self.state, State::OnStack(_))
     }
@@ -527,7 +530,7 @@ impl Context {
         let running = Running {
             yielder: Cell::new(on.yielder),
             trap: on.co.trap_handler(),
-            guard: on.guard,
+            guard: on.guard_page(),
             unwinding: true,
         };
         compiler_fence(Ordering::SeqCst); // as in `resume`
@@ -556,13 +559,18 @@ impl Context {
 }
 
 impl OnStack {
-    /// A coroutine not started yet, on a stack whose guard page is `guard`.
-    fn new(co: Co, guard: (usize, usize)) -> OnStack {
+    /// A coroutine not started yet, on a stack whose guard page starts at `guard`.
+    fn new(co: Co, guard: usize) -> OnStack {
         OnStack {
             co: ManuallyDrop::new(co),
             guard,
             yielder: ptr::null(),
         }
+    }
+
+    /// The guard page, `[start, end)`.
+    fn guard_page(&self) -> (usize, usize) {
+        (self.guard, self.guard + page_size())
     }
 }
 
@@ -780,6 +788,13 @@ mod tests {
 
     fn lazy(pool: &StackPool) -> bool {
         pool.stats().guard == GuardMode::Madvise
+    }
+
+    /// Every task carries one inside its heap record: a regression guard (64
+    /// bytes before the waiting state, and 64 still).
+    #[test]
+    fn a_context_is_64_bytes() {
+        assert_eq!(std::mem::size_of::<Context>(), 64);
     }
 
     #[test]

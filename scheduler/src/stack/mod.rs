@@ -101,11 +101,9 @@ mod os;
 mod pool;
 
 pub(crate) use error::{StackError, StackStats};
-#[cfg(all(test, not(bream_loom)))] // context.rs's tests
-pub(crate) use os::page_size;
 #[cfg(test)]
 pub(crate) use os::{count_vmas, probe_guard_mode, resident_pages};
-pub(crate) use os::{GuardMode, SignalStack};
+pub(crate) use os::{page_size, GuardMode, SignalStack};
 pub(crate) use pool::{Stack, StackPool, DEFAULT_STACK_SIZE};
 #[cfg(test)]
 pub(crate) use pool::{CARVE_BATCH, RELEASE_BATCH, WARM_CAP};
