@@ -350,29 +350,37 @@ impl Shared {
     /// Stacks handed out and not yet returned, over every pool (tests).
     #[cfg(test)]
     pub(crate) fn stacks_in_use(&self) -> usize {
-        let others: usize = self.pools.read().iter().map(|p| p.stats().in_use).sum();
-        self.default_pool.stats().in_use + others
+        // Reserved stacks count too: a leaked reservation is a leaked stack.
+        let count = |p: &StackPool| {
+            let st = p.stats();
+            st.in_use + st.reserved
+        };
+        let others: usize = self.pools.read().iter().map(count).sum();
+        count(&self.default_pool) + others
     }
 
-    /// A stack of at least `size` usable bytes (the default size if `None`).
+    /// A stack of at least `size` usable bytes (the default size if `None`),
+    /// reserved: it takes its memory at the task's first resume
+    /// (`StackPool::reserve`, docs/stacks.md), so a task queued but not yet
+    /// run holds none.
     fn stack_for(&self, size: Option<usize>) -> Result<Stack, SpawnError> {
         let default = self.default_pool.stack_size();
         let want = match size {
             Some(s) if s > default => s.next_power_of_two(),
-            _ => return Ok(self.default_pool.get()?),
+            _ => return Ok(self.default_pool.reserve()?),
         };
         if let Some(p) = self.pools.read().iter().find(|p| p.stack_size() >= want) {
-            return Ok(p.get()?);
+            return Ok(p.reserve()?);
         }
         let mut pools = self.pools.write();
         if let Some(p) = pools.iter().find(|p| p.stack_size() >= want) {
-            return Ok(p.get()?);
+            return Ok(p.reserve()?);
         }
         let p = StackPool::new(want).map_err(|source| SpawnError::NoStackMemory {
             stack_size: want,
             source,
         })?;
-        let stack = p.get()?;
+        let stack = p.reserve()?;
         pools.push(p);
         Ok(stack)
     }

@@ -201,9 +201,6 @@ impl StackPool {
     /// is made here, so the error comes at spawn as with [`StackPool::get`];
     /// binding can then fail only if the kernel refuses a guard page. In
     /// mprotect mode (every carve is a VMA to count) this is `get`.
-    // The scheduler's `stack_for` is to call this instead of `get` (its file is
-    // not this module's; until then only the tests do).
-    #[cfg_attr(any(not(test), bream_loom), allow(dead_code))]
     pub(crate) fn reserve(&self) -> Result<Stack, StackError> {
         if self.shared.guard == GuardMode::Mprotect {
             return self.get();
