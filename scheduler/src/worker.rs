@@ -137,14 +137,21 @@ pub(crate) fn current_index(shared: &Arc<Shared>) -> Option<usize> {
 }
 
 /// Put a runnable task on this thread's worker if it is one of `shared`'s:
-/// from a running task into the `next` slot, otherwise at the back of the
-/// local deque. `Err(task)` on a foreign thread (the caller uses the injector).
+/// into the `next` slot from a running task (or between tasks if the slot is
+/// free), otherwise at the back of the local deque. `Err(task)` on a foreign thread (the caller uses the injector).
 pub(crate) fn schedule_local(shared: &Arc<Shared>, task: TaskRef) -> Result<(), TaskRef> {
     let Some(w) = worker_of(shared) else {
         return Err(task);
     };
     let chaos = shared.config.chaos && w.rng.borrow_mut().bool();
-    if !w.current.get().is_null() && !chaos {
+    // From a running task, the `next` slot. Between tasks too (a task's exit
+    // hook, a timer, I/O on this worker), if the slot is free: this worker
+    // is about to look for work and takes it at once, where a push to the
+    // deque would wake a parked worker to steal it, a futex call and a
+    // migration to another core for every exit that wakes a waiting process
+    // (measured on `runtime/spawn_exit`: see docs/scheduler.md).
+    let running = !w.current.get().is_null();
+    if !chaos && (running || !w.lane().has_next()) {
         if let Some(prev) = w.lane().put_next(task) {
             w.local.push(prev);
             shared.notify_parked();
