@@ -165,7 +165,7 @@ fn pass(me: Me) {
         // A destructor running during an unwind: never start a second one.
         return;
     }
-    let killed = me.owned().killed.borrow().clone();
+    let killed = me.owned().rare_get(|r| r.killed.clone()).flatten();
     if let Some(reason) = killed {
         die(me, reason);
     }
@@ -207,7 +207,7 @@ fn pass(me: Me) {
 /// Ends the process with `reason`: records it and unwinds its stack. The signal
 /// counter stays non-zero, so any later bream call unwinds again.
 pub(crate) fn die(me: Me, reason: ExitReason) -> ! {
-    me.owned().killed.replace(Some(reason));
+    me.owned().rare_set(|r| r.killed = Some(reason));
     // Make sure later calls take the slow path even if this kill came from
     // `exit(self_pid(), ..)` handled before its counter was bumped.
     me.signals.fetch_add(1, Ordering::Relaxed);
@@ -220,14 +220,13 @@ pub(crate) fn final_reason(p: &Process, outcome: bream_scheduler::Outcome) -> Ex
     use bream_scheduler::Outcome;
     // SAFETY: called from `on_exit`: the task has finished.
     let owned = unsafe { p.owned_after_task() };
-    if let Some(r) = owned.killed.borrow_mut().take() {
+    if let Some(r) = owned.rare_get(|r| r.killed.take()).flatten() {
         return r;
     }
     match outcome {
         Outcome::Returned => owned
-            .reason
-            .borrow_mut()
-            .take()
+            .rare_get(|r| r.reason.take())
+            .flatten()
             .unwrap_or(ExitReason::Normal),
         Outcome::Panicked(m) => ExitReason::Panic(m),
         Outcome::StackOverflow => ExitReason::StackOverflow,
@@ -278,9 +277,9 @@ pub(crate) unsafe fn terminate(p: &Process, reason: ExitReason, notify: bool) {
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
         let mut rx = owned.rx.borrow_mut();
         while rx.try_recv_any().is_some() {}
-        owned.continuation.borrow_mut().take();
+        drop(owned.rare_get(|r| r.continuation.take()));
     }));
-    let hook = owned.exit_hook.borrow_mut().take();
+    let hook = owned.rare_get(|r| r.exit_hook.take()).flatten();
     if let Some(hook) = hook {
         let _ = panic::catch_unwind(AssertUnwindSafe(|| hook(&reason)));
     }

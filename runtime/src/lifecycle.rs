@@ -73,7 +73,8 @@ impl TaskOwner for Process {
         // SAFETY: `on_exit` runs once per task, after it has finished.
         let owned = unsafe { self.owned_after_task() };
         let cancelled = matches!(outcome, Outcome::Cancelled);
-        if !cancelled && owned.continuation.borrow().is_some() && owned.killed.borrow().is_none() {
+        let hibernating = owned.rare_get(|r| r.continuation.is_some() && r.killed.is_none());
+        if !cancelled && hibernating == Some(true) {
             return hibernate_without_stack(self);
         }
         let reason = exit::final_reason(self, outcome);
@@ -104,8 +105,10 @@ pub(crate) fn create<F: FnOnce() + Send + 'static>(
     // size); record what the process really gets.
     let stack = opts.stack_size.unwrap_or(rt.stack_size).next_power_of_two();
     let p = Arc::new(Process::new(pid, Arc::clone(rt), stack, opts.trap_exit));
-    // SAFETY: the process has no task yet.
-    unsafe { p.owned_after_task() }.exit_hook.replace(hook);
+    if let Some(hook) = hook {
+        // SAFETY: the process has no task yet.
+        unsafe { p.owned_after_task() }.rare_set(|r| r.exit_hook = Some(hook));
+    }
     let mut monitor = None;
     if let Some(parent) = parent {
         if opts.link {
@@ -196,7 +199,7 @@ fn caught(me: Me, payload: Box<dyn Any + Send>) {
     let payload = match payload.downcast::<ExitPayload>() {
         Ok(e) => {
             if let Some(reason) = e.0 {
-                me.owned().reason.replace(Some(reason));
+                me.owned().rare_set(|r| r.reason = Some(reason));
             }
             return;
         }
@@ -204,7 +207,7 @@ fn caught(me: Me, payload: Box<dyn Any + Send>) {
     };
     match payload.downcast::<HibernatePayload>() {
         Ok(h) => {
-            me.owned().continuation.replace(Some(h.0));
+            me.owned().rare_set(|r| r.continuation = Some(h.0));
         }
         Err(p) => panic::resume_unwind(p),
     }
@@ -276,7 +279,7 @@ pub(crate) fn restart(p: Arc<Process>) {
     let started = start_task(&p, stack, || {
         let me = enter();
         me.owned().rx.borrow_mut().finish_wait();
-        let k = me.owned().continuation.borrow_mut().take();
+        let k = me.owned().rare_get(|r| r.continuation.take()).flatten();
         run_code(move || {
             if let Some(k) = k {
                 k();

@@ -36,7 +36,7 @@ pub(crate) fn unwrap_alias(me: Me, env: &mut Envelope) -> bool {
     let Some(a) = env.take::<AliasMsg>() else {
         return true;
     };
-    if me.owned().aliases.borrow().contains(&a.id) {
+    if me.owned().rare_get(|r| r.aliases.contains(&a.id)) == Some(true) {
         *env = a.msg;
         true
     } else {
@@ -322,7 +322,7 @@ pub fn make_ref() -> Ref {
 pub fn alias() -> Alias {
     let me = current("alias");
     let id = me.rt.new_ref().0;
-    me.owned().aliases.borrow_mut().insert(id);
+    me.owned().rare_set(|r| r.aliases.insert(id));
     Alias { pid: me.pid, id }
 }
 
@@ -342,7 +342,7 @@ pub fn alias() -> Alias {
 /// Outside a bream process.
 pub fn unalias(a: Alias) -> bool {
     let me = current("unalias");
-    a.pid == me.pid && me.owned().aliases.borrow_mut().remove(&a.id)
+    a.pid == me.pid && me.owned().rare_get(|r| r.aliases.remove(&a.id)) == Some(true)
 }
 
 /// Sends `msg` through alias `a`: it reaches the alias's process only if the
