@@ -160,7 +160,11 @@ impl Table {
     pub(crate) fn set_task(&self, pid: Pid, task: Option<TaskRef>) {
         if let Some(slot) = self.slot(pid.index()) {
             let mut e = slot.entry.write();
-            if e.process.as_ref().is_some_and(|p| p.pid == pid) {
+            // The slot's generation, not the record's pid (see `with_entry`):
+            // equal while the process occupies the slot, and on the line we
+            // hold, where the record is one more cache miss.
+            // Relaxed: stable under the lock (written under the write lock).
+            if e.process.is_some() && slot.generation.load(Ordering::Relaxed) == pid.generation() {
                 e.task = task;
             }
         }
