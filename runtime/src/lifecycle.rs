@@ -169,6 +169,7 @@ fn start_task(
     let owner: Arc<dyn TaskOwner> = Arc::clone(p) as Arc<dyn TaskOwner>;
     let mut opts = bream_scheduler::SpawnOpts::default();
     opts.stack_size = Some(stack);
+    opts.tag = p.pid.to_bits(); // names the process in a long-schedule report
     p.rt.scheduler.spawn(opts, owner, body).map(drop)
 }
 

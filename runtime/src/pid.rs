@@ -44,6 +44,17 @@ impl Pid {
     pub(crate) fn generation(self) -> u32 {
         self.generation
     }
+
+    /// The pid as one number (the scheduler's task tag, which names the task
+    /// in a long-schedule report).
+    pub(crate) fn to_bits(self) -> u64 {
+        (u64::from(self.index) << 32) | u64::from(self.generation)
+    }
+
+    /// The inverse of [`to_bits`](Pid::to_bits).
+    pub(crate) fn from_bits(bits: u64) -> Pid {
+        Pid::new((bits >> 32) as u32, bits as u32)
+    }
 }
 
 impl fmt::Display for Pid {

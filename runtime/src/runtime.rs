@@ -189,7 +189,8 @@ impl Builder {
         let mut b = Scheduler::builder()
             .trap_stack_overflow(self.trap_stack_overflow)
             .chaos(self.chaos)
-            .long_schedule(self.long_schedule);
+            .long_schedule(self.long_schedule)
+            .on_long_schedule(report_long_schedule);
         if let Some(n) = self.workers {
             b = b.workers(n);
         }
@@ -208,6 +209,22 @@ impl Builder {
             shared: Some(shared),
         })
     }
+}
+
+/// The long-schedule report, naming the process (the BEAM's
+/// `{monitor, Pid, long_schedule, Info}` names it too).
+fn report_long_schedule(r: bream_scheduler::LongSchedule) {
+    let pid = Pid::from_bits(r.tag);
+    tracing::warn!(
+        %pid,
+        worker = r.worker,
+        running_for_ms = r.running_for.as_millis() as u64,
+        "bream: long schedule: process {pid} has run {:?} without yielding \
+         (a receive that waits, a spent reduction budget, yield_now); its worker \
+         serves nobody else meanwhile (call bream::yield_now or bream::reduce in \
+         long loops, or move the work to bream::blocking)",
+        r.running_for
+    );
 }
 
 /// A bream runtime: worker threads, a process table, a registry.

@@ -1,6 +1,8 @@
 //! Crash reports: OTP's proc_lib writes a crash report for every process that
 //! exits with a reason other than `normal` or `shutdown` (OTP "proc_lib"
-//! reference manual, "crash report"); bream sends them through `tracing`.
+//! reference manual, "crash report"); bream sends them through `tracing`. Also
+//! long-schedule reports (`erlang:system_monitor/2`, ERTS reference manual),
+//! which bream writes the same way.
 //! This file installs its own global subscriber, so it is a test binary of its
 //! own.
 
@@ -61,4 +63,33 @@ fn abnormal_exits_are_reported_and_normal_ones_are_not() {
     for pid in quiet {
         assert!(!log.contains(&pid.to_string()), "{pid} in {log}");
     }
+
+    // A process that computes without yielding is reported as a long schedule
+    // (`erlang:system_monitor/2`, `{long_schedule, Time}`), by its pid. It
+    // spins until the report is in the log.
+    let rt = bream::Runtime::builder()
+        .long_schedule(Some(std::time::Duration::from_millis(5)))
+        .build()
+        .unwrap();
+    let seen = buf.clone();
+    let spinner = rt.block_on(move || {
+        let (pid, m) = bream::spawn_monitor(move || {
+            let me = bream::self_pid().to_string();
+            loop {
+                let log = String::from_utf8(seen.0.lock().unwrap().clone()).unwrap();
+                if log.contains(&format!("long schedule: process {me}")) {
+                    break;
+                }
+                std::hint::spin_loop();
+            }
+        });
+        let _ = receive! { d: Down if d.monitor == m => d };
+        pid
+    });
+    rt.shutdown();
+    let log = String::from_utf8(buf.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains(&format!("long schedule: process {spinner} has run")),
+        "{log}"
+    );
 }

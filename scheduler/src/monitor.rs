@@ -28,8 +28,9 @@
 //!   least a tick. The monitor takes the `next` slot's task (one atomic swap:
 //!   the worker itself takes it with a swap too, so exactly one of them gets
 //!   it), queues it on the shared injector and wakes a parked worker for it;
-//! - once the task has run for `long_schedule` or more: one report, through
-//!   `tracing` (a warning) and the [`Builder::on_long_schedule`] hook.
+//! - once the task has run for `long_schedule` or more: one report, to the
+//!   [`Builder::on_long_schedule`] hook if one is set (the runtime sets one
+//!   that names the pid), else as a `tracing` warning.
 //!
 //! # Sleeping
 //!
@@ -47,7 +48,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::scheduler::Shared;
-use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering};
+use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use crate::sync::{lock, Condvar, Mutex};
 use crate::task_ref::{Task, TaskRef};
 
@@ -66,6 +67,8 @@ pub struct LongSchedule {
     pub worker: usize,
     /// How long it has run without giving the worker back, at least.
     pub running_for: Duration,
+    /// The task's `SpawnOpts::tag` (the runtime's pid of the process).
+    pub tag: u64,
 }
 
 /// The hook [`Builder::on_long_schedule`](crate::Builder::on_long_schedule)
@@ -81,6 +84,11 @@ pub(crate) struct Lane {
     /// (Relaxed stores of its own count), read by the monitor (Relaxed: a
     /// hint; nothing else is read through it).
     pub(crate) runs: AtomicU32,
+    /// The running task's `SpawnOpts::tag`, stored (Relaxed) by the worker
+    /// before it bumps `runs` to an odd value; read by the monitor with it.
+    /// A hint: a tag read across two runs names the newer task, and the
+    /// monitor reads it again whenever `runs` changes.
+    pub(crate) tag: AtomicU64,
     /// The worker's `next` slot (worker.rs), shared with the monitor.
     next: NextSlot<Task>,
 }
@@ -89,6 +97,7 @@ impl Lane {
     pub(crate) fn new() -> Lane {
         Lane {
             runs: AtomicU32::new(0),
+            tag: AtomicU64::new(0),
             next: NextSlot::new(),
         }
     }
@@ -251,6 +260,8 @@ struct Seen {
     runs: u32,
     /// When that (odd) value was first seen.
     since: Option<Instant>,
+    /// The running task's tag, read when `runs` was.
+    tag: u64,
     /// Whether the run was reported already.
     reported: bool,
 }
@@ -273,6 +284,8 @@ pub(crate) fn run(sh: Arc<Shared>) {
                 *s = Seen {
                     runs,
                     since: (runs % 2 == 1).then_some(now),
+                    // Relaxed: a hint (see `Lane::tag`).
+                    tag: lane.tag.load(Ordering::Relaxed),
                     reported: false,
                 };
                 continue;
@@ -291,6 +304,7 @@ pub(crate) fn run(sh: Arc<Shared>) {
                         LongSchedule {
                             worker: i,
                             running_for,
+                            tag: s.tag,
                         },
                     );
                 }
@@ -322,6 +336,15 @@ fn sleep(sh: &Shared) {
 }
 
 fn report(m: &Monitor, r: LongSchedule) {
+    if let Some(h) = &m.hook {
+        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(r))) {
+            tracing::error!(
+                "bream-scheduler: the long_schedule hook panicked: {}",
+                crate::context::panic_message(&*p)
+            );
+        }
+        return;
+    }
     tracing::warn!(
         worker = r.worker,
         running_for_ms = r.running_for.as_millis() as u64,
@@ -331,12 +354,4 @@ fn report(m: &Monitor, r: LongSchedule) {
         r.running_for,
         r.worker
     );
-    if let Some(h) = &m.hook {
-        if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(r))) {
-            tracing::error!(
-                "bream-scheduler: the long_schedule hook panicked: {}",
-                crate::context::panic_message(&*p)
-            );
-        }
-    }
 }

@@ -30,6 +30,9 @@ pub struct SpawnOpts {
     /// ([`Builder::stack_size`]). Rounded up to a power of two (each size has
     /// its own pool).
     pub stack_size: Option<usize>,
+    /// A number of the caller's choosing that names the task in a
+    /// [`LongSchedule`] report (the runtime passes its pid). Default 0.
+    pub tag: u64,
 }
 
 /// Why a spawn failed. The message names the knob to turn.
@@ -176,8 +179,9 @@ impl Builder {
         self
     }
 
-    /// Call `f` with every [`LongSchedule`] report (on the monitor thread:
-    /// keep it short; a panic in it is caught and logged).
+    /// Call `f` with every [`LongSchedule`] report, instead of the default
+    /// `tracing` warning (on the monitor thread: keep it short; a panic in it
+    /// is caught and logged).
     ///
     /// ```
     /// use std::sync::atomic::{AtomicBool, Ordering};
@@ -455,7 +459,7 @@ impl Scheduler {
         let context = Context::new(stack, f);
         let shard = worker::current_index(sh).unwrap_or(sh.config.workers);
         let task = sh.registry.insert(shard, |key| TaskRef {
-            task: Arc::new(Task::new(context, owner, sh.clone(), key)),
+            task: Arc::new(Task::new(context, owner, sh.clone(), key, opts.tag)),
         });
         // A shutdown that began meanwhile may have drained the registry
         // already (SeqCst here and in `shutdown`; the registry's lock orders

@@ -70,6 +70,8 @@ pub(crate) struct Task {
     /// (see [`Task::prefetch_for_resume`]). Only a hint: a stale or torn value
     /// costs a useless prefetch, never a fault.
     pub(crate) parked_sp: AtomicUsize,
+    /// `SpawnOpts::tag`: names the task in a long-schedule report. Immutable.
+    pub(crate) tag: u64,
 }
 
 // SAFETY: `Task` is shared between threads through `Arc`. Its `UnsafeCell`s
@@ -92,6 +94,7 @@ impl Task {
         owner: Arc<dyn TaskOwner>,
         shared: Arc<Shared>,
         key: Key,
+        tag: u64,
     ) -> Task {
         Task {
             state: State::new(),
@@ -101,6 +104,7 @@ impl Task {
             shared,
             key,
             parked_sp: AtomicUsize::new(0),
+            tag,
         }
     }
 

@@ -399,6 +399,8 @@ impl WorkerCtx {
             // or kept by `ToParked::Notified`), and no other reference from
             // `context_mut` is alive.
             let ctx = unsafe { task.task.context_mut() };
+            // Relaxed: a hint for the monitor (see `Lane::tag`).
+            self.lane().tag.store(task.task.tag, Ordering::Relaxed);
             self.count_run();
             let resumed = ctx.as_mut().expect("a running task has a context").resume();
             self.count_run();

@@ -60,6 +60,7 @@ fn bigger_stack_on_request() {
     let (owner, rx) = report();
     let opts = SpawnOpts {
         stack_size: Some(1 << 20),
+        ..Default::default()
     };
     s.spawn(opts, owner, || {
         // ~600 KiB of frames: overflows the default 64 KiB, fits in 1 MiB.

@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use std::time::Duration;
 
-use bream_scheduler::{task, Outcome, Scheduler};
+use bream_scheduler::{task, Outcome, Scheduler, SpawnOpts};
 use common::{report, spawn};
 
 #[test]
@@ -30,14 +30,20 @@ fn a_task_that_never_yields_is_reported_once() {
     let (owner, outcomes) = report();
     let seen = reports.clone();
     // Spins, never calling the scheduler, until the monitor has reported it.
-    spawn(&s, &owner, move || {
+    let opts = SpawnOpts {
+        tag: 42,
+        ..Default::default()
+    };
+    s.spawn(opts, owner.clone(), move || {
         while seen.load(Ordering::SeqCst) == 0 {
             std::hint::spin_loop();
         }
-    });
+    })
+    .unwrap();
     let rep = rx.recv().unwrap();
     assert!(rep.running_for >= Duration::from_millis(2), "{rep:?}");
     assert!(rep.worker < 2);
+    assert_eq!(rep.tag, 42, "the report names the task by its spawn tag");
     assert_eq!(outcomes.recv().unwrap(), Outcome::Returned);
     // A task that yields is never reported, however long it runs in all.
     let (owner2, outcomes2) = report();

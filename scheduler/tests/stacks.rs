@@ -94,6 +94,7 @@ fn the_stack_size_is_honoured() {
     // A bigger stack for one task.
     let big = SpawnOpts {
         stack_size: Some(256 * 1024),
+        ..Default::default()
     };
     small
         .spawn(big, owner.clone(), || {

@@ -118,6 +118,7 @@ fn shutdown_returns_every_stack_and_forgets_every_task() {
     let (o, rx) = owner();
     let big = SpawnOpts {
         stack_size: Some(256 * 1024),
+        ..Default::default()
     };
     for i in 0..100 {
         let opts = if i % 10 == 0 {
