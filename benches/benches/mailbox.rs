@@ -39,6 +39,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use bream_mailbox::{mailbox, From, Receiver, Sender};
+#[path = "common/clock.rs"]
+mod clock;
+
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 
 /// Criterion's measurement of this thread's CPU time.
@@ -50,15 +53,7 @@ mod thread_cpu {
     pub struct ThreadCpu;
 
     fn now_ns() -> u64 {
-        let mut ts = libc::timespec {
-            tv_sec: 0,
-            tv_nsec: 0,
-        };
-        // SAFETY: `ts` is a valid, writable timespec; the clock id is a
-        // constant the kernel supports for the calling thread.
-        let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-        assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID) failed");
-        ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+        super::clock::thread_cpu().as_nanos() as u64
     }
 
     impl Measurement for ThreadCpu {

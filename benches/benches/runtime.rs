@@ -31,50 +31,18 @@
 //! --bench runtime`. Numbers: docs/processes.md, "Costs".
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bream::{Down, Pid, Runtime};
+#[path = "common/clock.rs"]
+mod clock;
+
+use clock::{Clock, Stamp};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 struct Ping(Pid);
 struct Pong;
 struct Stop;
-
-/// Which clock a bench reads.
-#[derive(Clone, Copy)]
-enum Clock {
-    Wall,
-    ProcessCpu,
-}
-
-/// A point in time on `clock`.
-#[derive(Clone, Copy)]
-struct Stamp(Clock, Instant, Duration);
-
-fn cpu_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec and the clock id is a constant
-    // every Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-impl Stamp {
-    fn now(clock: Clock) -> Stamp {
-        Stamp(clock, Instant::now(), cpu_now())
-    }
-
-    fn elapsed(self) -> Duration {
-        match self.0 {
-            Clock::Wall => self.1.elapsed(),
-            Clock::ProcessCpu => cpu_now().saturating_sub(self.2),
-        }
-    }
-}
 
 fn ping_pong(rt: &Runtime, iters: u64, clock: Clock) -> Duration {
     rt.block_on(move || {

@@ -39,6 +39,9 @@ use std::sync::{mpsc, Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use bream_scheduler::{task, Outcome, Scheduler, SpawnOpts, TaskOwner, TaskRef};
+#[path = "common/clock.rs"]
+mod clock;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// An owner that does nothing.
@@ -69,21 +72,8 @@ fn wall() -> Duration {
     ORIGIN.get_or_init(Instant::now).elapsed()
 }
 
-/// CPU time of the calling thread.
-fn thread_cpu() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec; the clock id is a constant
-    // every Linux supports.
-    let r = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(r, 0);
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
 /// Both clocks, with the group-name prefix each reports under.
-const CLOCKS: [(&str, Clock); 2] = [("scheduler", wall), ("scheduler_cpu", thread_cpu)];
+const CLOCKS: [(&str, Clock); 2] = [("scheduler", wall), ("scheduler_cpu", clock::thread_cpu)];
 
 fn yields(c: &mut Criterion) {
     for (prefix, clock) in CLOCKS {
@@ -199,8 +189,10 @@ fn unpark_to_run(c: &mut Criterion) {
                 while !t.is_parked() {
                     std::hint::spin_loop();
                 }
-                // Let the worker fall asleep, as it would between messages.
-                std::thread::sleep(Duration::from_micros(50));
+                // Wait until the workers are asleep, as between messages.
+                while !workers_asleep() {
+                    std::hint::spin_loop();
+                }
                 let sent = epoch.elapsed().as_nanos() as u64;
                 round.store(i, Ordering::Release);
                 t.unpark();
@@ -220,6 +212,26 @@ fn unpark_to_run(c: &mut Criterion) {
     });
     g.finish();
     s.shutdown();
+}
+
+/// True when every scheduler worker thread of this OS process sleeps in the
+/// kernel (state `S` in /proc: a futex or `epoll_wait`). Read outside the
+/// timed part of a sample.
+fn workers_asleep() -> bool {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return true; // no /proc: measure whatever state they are in
+    };
+    tasks.flatten().all(|t| {
+        let dir = t.path();
+        let comm = std::fs::read_to_string(dir.join("comm")).unwrap_or_default();
+        if !comm.starts_with("bream-worker") {
+            return true;
+        }
+        let stat = std::fs::read_to_string(dir.join("stat")).unwrap_or_default();
+        // "pid (comm) S ...": the state follows the last ')'.
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| rest.trim_start().starts_with('S'))
+    })
 }
 
 criterion_group! {

@@ -28,10 +28,14 @@
 //! "Cost of a call".
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bream::Runtime;
 use bream_stdlib::gen_server::{self, CallResult, From, GenServer, Init, Next, ServerRef};
+#[path = "common/clock.rs"]
+mod clock;
+
+use clock::{Clock, Stamp};
 use criterion::{criterion_group, criterion_main, Criterion};
 
 /// A server that answers each call with its argument plus what it was cast.
@@ -54,42 +58,6 @@ impl GenServer for Echo {
     fn handle_cast(&mut self, n: u64) -> Next<Self> {
         self.0 = n;
         Next::Wait
-    }
-}
-
-/// Which clock a bench reads.
-#[derive(Clone, Copy)]
-enum Clock {
-    Wall,
-    ProcessCpu,
-}
-
-/// A point in time on `clock`.
-#[derive(Clone, Copy)]
-struct Stamp(Clock, Instant, Duration);
-
-fn cpu_now() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid, writable timespec and the clock id is a constant
-    // every Linux supports.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_PROCESS_CPUTIME_ID) failed");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-impl Stamp {
-    fn now(clock: Clock) -> Stamp {
-        Stamp(clock, Instant::now(), cpu_now())
-    }
-
-    fn elapsed(self) -> Duration {
-        match self.0 {
-            Clock::Wall => self.1.elapsed(),
-            Clock::ProcessCpu => cpu_now().saturating_sub(self.2),
-        }
     }
 }
 
