@@ -163,7 +163,7 @@ fn init_and_loop<S: GenServer>(origin: Origin, name: Option<&'static str>, args:
         Ok(Init::Fail(error)) => fail_init(&origin, fail(error), Some(ExitReason::Shutdown)),
         Err(payload) => {
             let message = panic_message(&*payload).unwrap_or_default();
-            let error = fail(StartError::Init(ExitReason::Panic(message)));
+            let error = fail(StartError::Init(ExitReason::Panic(message.into())));
             tell_starter(&origin, error);
             resume_unwind(payload)
         }
@@ -307,7 +307,7 @@ impl<S: GenServer> Server<S> {
             Ok(r) => r,
             Err(payload) => {
                 if let Some(message) = panic_message(&*payload) {
-                    let reason = ExitReason::Panic(message);
+                    let reason = ExitReason::Panic(message.into());
                     // A panic in terminate itself ends the process with the
                     // first panic, which is the one worth reporting.
                     let _ = catch_unwind(AssertUnwindSafe(|| self.state.terminate(&reason)));
