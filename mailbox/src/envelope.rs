@@ -60,6 +60,10 @@ pub(crate) struct Header {
     /// Whether the payload is present. Touched only by the block's owner: the
     /// [`Envelope`] holder, or the receiver while the block is queued.
     full: bool,
+    /// A priority message (sent through a priority alias): written by the
+    /// sender before the push, read by the receiver after its pop (the push's
+    /// Release publishes it). In what was padding: the header stays 3 words.
+    pub(crate) priority: bool,
 }
 
 /// The concrete block for payload type `T`.
@@ -99,6 +103,7 @@ impl Header {
             next: AtomicPtr::new(ptr::null_mut()),
             vtable: VTableOf::<Stub>::V,
             full: false,
+            priority: false,
         }
     }
 }
@@ -204,6 +209,7 @@ impl Envelope {
                 next: AtomicPtr::new(ptr::null_mut()),
                 vtable: vt,
                 full: true,
+                priority: false,
             },
             value: MaybeUninit::new(v),
         };
@@ -216,6 +222,28 @@ impl Envelope {
     pub fn is<T: 'static>(&self) -> bool {
         let (vt, full) = self.facts();
         full && is_type::<T>(vt)
+    }
+
+    /// Marks the message as a priority message: a receiver that enabled
+    /// priority ([`Receiver::enable_priority`](crate::Receiver::enable_priority))
+    /// sees it before every ordinary message it has not received yet; any
+    /// other receiver treats it as ordinary.
+    pub fn set_priority(&mut self, on: bool) {
+        // SAFETY: we own the block; its header is initialized.
+        unsafe { (*self.ptr.as_ptr()).priority = on };
+    }
+
+    /// Whether [`set_priority`](Envelope::set_priority) marked it.
+    pub fn is_priority(&self) -> bool {
+        // SAFETY: as in `set_priority`.
+        unsafe { (*self.ptr.as_ptr()).priority }
+    }
+
+    /// The payload's size in bytes (`size_of` of its type, as the sender
+    /// sized it; not what it owns on the heap).
+    pub fn payload_size(&self) -> usize {
+        let vt = self.facts().0;
+        vt.layout.size() - vt.offset
     }
 
     /// True after a [`take`](Envelope::take) that was not followed by a `put`.

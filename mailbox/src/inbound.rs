@@ -27,7 +27,7 @@
 use core::ptr::{self, NonNull};
 
 use crate::envelope::{free, Header};
-use crate::sync::{AtomicBool, AtomicPtr, AtomicUsize, Ordering};
+use crate::sync::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
 use crate::waiter;
 
 /// What producers write.
@@ -36,14 +36,31 @@ pub(crate) struct ProducerSide {
     /// every push; also swapped by the receiver when it re-inserts the stub, and
     /// CASed by the receiver's waiting handshake.
     pub(crate) tail: AtomicPtr<Header>,
-    /// Messages ever pushed. `fetch_add(Relaxed)` by each push, before its swap;
-    /// read by `len`. See [`Inner::len`] for why that is enough.
+    /// Messages ever pushed. `fetch_add(Relaxed)` by each push, before its swap
+    /// (a bounded push reserves its place with a CAS instead, see
+    /// `bounded.rs`); read by `len`. See [`Inner::len`] for why that is enough.
     pushed: AtomicUsize,
-    /// Set (Relaxed) when the receiver is dropped; pushes then drop their message
-    /// instead of queueing it. A hint: a push racing with the drop may still
-    /// queue, and `Inner::drop` frees what it queued.
-    closed: AtomicBool,
+    /// [`CLOSED`] | [`BOUNDED`] | [`SENDER_WAITING`]. Loaded (Relaxed) by every
+    /// push: zero is the plain mailbox's fast path, the same one load and
+    /// branch the `closed` flag it replaced cost. `CLOSED` is set (Relaxed) when
+    /// the receiver is dropped: pushes then drop their message instead of
+    /// queueing it; a hint, a push racing with the drop may still queue, and
+    /// `Inner::drop` frees what it queued. `BOUNDED` is set at construction and
+    /// never changes. `SENDER_WAITING` is set by a blocked sender and cleared
+    /// by the receiver (bounded.rs has the handshake).
+    pub(crate) flags: AtomicU8,
+    /// The bound of a bounded mailbox (`BOUNDED` set); unused otherwise.
+    /// Immutable. It sits in what was padding after the flags byte, so the
+    /// shared state is still one cache line.
+    pub(crate) limit: u32,
 }
+
+/// `ProducerSide::flags`: the receiver is gone.
+pub(crate) const CLOSED: u8 = 1;
+/// `ProducerSide::flags`: the mailbox has a bound (`limit`).
+pub(crate) const BOUNDED: u8 = 2;
+/// `ProducerSide::flags`: a sender waits for room (bounded.rs).
+pub(crate) const SENDER_WAITING: u8 = 4;
 
 /// What the receiver writes.
 pub(crate) struct ConsumerSide {
@@ -60,7 +77,7 @@ pub(crate) struct ConsumerSide {
 /// # One cache line
 ///
 /// Everything a message's trip touches here (the push's `tail`, `pushed` and
-/// `closed`, the stub's `next` when the queue was empty, the receiver's
+/// `flags`, the stub's `next` when the queue was empty, the receiver's
 /// `removed`) sits in one 64-byte line. Producers and the receiver then share
 /// that line, which a textbook queue avoids by padding each side to its own
 /// line (this struct did, at 384 bytes). bream has a mailbox per process and
@@ -90,12 +107,13 @@ pub(crate) struct Inner {
 impl Inner {
     /// A new, empty queue: `tail` points at the stub. The caller must call
     /// [`Inner::init`] once the value is at its final address (inside the `Arc`).
-    pub(crate) fn new() -> Self {
+    pub(crate) fn new(limit: Option<u32>) -> Self {
         Inner {
             producers: ProducerSide {
                 tail: AtomicPtr::new(ptr::null_mut()),
                 pushed: AtomicUsize::new(0),
-                closed: AtomicBool::new(false),
+                flags: AtomicU8::new(if limit.is_some() { BOUNDED } else { 0 }),
+                limit: limit.unwrap_or(u32::MAX),
             },
             stub: Header::stub(),
             consumer: ConsumerSide {
@@ -128,10 +146,21 @@ impl Inner {
     /// given to the queue.
     #[inline]
     pub(crate) unsafe fn push(&self, node: NonNull<Header>) -> bool {
+        self.producers.pushed.fetch_add(1, Ordering::Relaxed);
+        // SAFETY: the caller's contract.
+        unsafe { self.link(node) }
+    }
+
+    /// Producer side: appends `node`, whose place `pushed` already counts
+    /// (a push, or a bounded push's reservation). Returns `push`'s answer.
+    ///
+    /// # Safety
+    /// As [`push`](Self::push); `pushed` has been incremented for this node.
+    #[inline]
+    pub(crate) unsafe fn link(&self, node: NonNull<Header>) -> bool {
         let node = node.as_ptr();
         // SAFETY: the caller owns `node`; no one else sees it yet.
         unsafe { (*node).next.store(ptr::null_mut(), Ordering::Relaxed) };
-        self.producers.pushed.fetch_add(1, Ordering::Relaxed);
         // AcqRel. Release: publishes `node` (its header, payload and null `next`)
         // to the next push, which swaps it out and writes `node.next`, and to the
         // receiver's tail load in `pop`. Acquire: synchronizes with the swap that
@@ -149,10 +178,26 @@ impl Inner {
         wake
     }
 
-    /// True once the receiver is gone (a hint, see `ProducerSide::closed`).
+    /// True once the receiver is gone (a hint, see `ProducerSide::flags`).
     #[inline]
     pub(crate) fn is_closed(&self) -> bool {
-        self.producers.closed.load(Ordering::Relaxed)
+        self.flags() & CLOSED != 0
+    }
+
+    /// The flags byte (Relaxed): zero for an open, unbounded mailbox.
+    #[inline]
+    pub(crate) fn flags(&self) -> u8 {
+        self.producers.flags.load(Ordering::Relaxed)
+    }
+
+    /// Messages ever removed by the receiver (Acquire, see [`Inner::len`]).
+    pub(crate) fn removed(&self) -> usize {
+        self.consumer.removed.load(Ordering::Acquire)
+    }
+
+    /// The place counter bounded pushes reserve with (bounded.rs).
+    pub(crate) fn pushed_counter(&self) -> &AtomicUsize {
+        &self.producers.pushed
     }
 
     /// Messages in the mailbox as seen from any thread.
@@ -182,7 +227,7 @@ impl Inner {
 
     /// Receiver side, as its drop begins: pushes may stop queueing.
     pub(crate) fn mark_closed(&self) {
-        self.producers.closed.store(true, Ordering::Relaxed);
+        self.producers.flags.fetch_or(CLOSED, Ordering::Relaxed);
     }
 
     /// Receiver side, as its drop ends: remember where `head` is.

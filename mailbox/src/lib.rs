@@ -123,9 +123,11 @@
 
 #![deny(unsafe_op_in_unsafe_fn)]
 
+mod bounded;
 #[cfg(not(bream_loom))]
 mod cache;
 mod envelope;
+mod extra;
 mod inbound;
 mod receiver;
 mod save;
@@ -135,12 +137,30 @@ mod waiter;
 
 pub use envelope::Envelope;
 pub use receiver::{From, Marker, Receiver};
-pub use sender::{Push, Sender};
+pub use sender::{Push, Refused, Sender};
 
 /// Creates a mailbox: one receiving end for the owner, and a first sender.
 /// More senders come from [`Sender::clone`] or [`Receiver::sender`].
 pub fn mailbox() -> (Sender, Receiver) {
-    let inner = sync::Arc::new(inbound::Inner::new());
+    let inner = sync::Arc::new(inbound::Inner::new(None));
+    inner.init();
+    (Sender::new(inner.clone()), Receiver::new(inner))
+}
+
+/// Creates a bounded mailbox: [`Sender::try_push`] refuses a message while
+/// `limit` messages are in it (at least 1, at most `u32::MAX - 1`), and the
+/// queue never holds more (`bounded.rs` has the argument). [`Sender::push`]
+/// ignores the bound (for signals that must never be refused).
+///
+/// ```
+/// let (tx, _rx) = bream_mailbox::mailbox_bounded(1);
+/// assert!(tx.try_push(1u8).is_ok());
+/// assert!(tx.try_push(2u8).unwrap_err().is_full());
+/// assert_eq!(tx.limit(), Some(1));
+/// ```
+pub fn mailbox_bounded(limit: usize) -> (Sender, Receiver) {
+    let limit = limit.clamp(1, u32::MAX as usize - 1) as u32;
+    let inner = sync::Arc::new(inbound::Inner::new(Some(limit)));
     inner.init();
     (Sender::new(inner.clone()), Receiver::new(inner))
 }

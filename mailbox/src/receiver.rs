@@ -51,6 +51,9 @@ pub struct Receiver {
     waiting: bool,
     /// Messages removed so far (mirrored into `Inner` for `Sender::len`).
     removed: usize,
+    /// What only a bounded or priority-enabled mailbox has (`extra.rs`);
+    /// `None` for a plain one, whose receive path tests this once per scan.
+    pub(crate) extra: Option<Box<crate::extra::Extra>>,
 }
 
 // SAFETY: the raw pointers in `consumer` and `save` point to message blocks (and
@@ -71,7 +74,9 @@ impl Receiver {
             marker_id: 0,
             waiting: false,
             removed: 0,
+            extra: None,
         }
+        .with_bound()
     }
 
     /// A new sending handle to this mailbox.
@@ -101,6 +106,9 @@ impl Receiver {
     /// assert!(rx.try_recv_any().is_none());
     /// ```
     pub fn try_recv_any(&mut self) -> Option<Envelope> {
+        if self.extra.is_some() {
+            return self.select_extra(From::Start, |_| Some(())).map(|(_, e)| e);
+        }
         let n = match self.save.pop_front() {
             Some(n) => n,
             None => self.pop_inbound()?,
@@ -120,7 +128,7 @@ impl Receiver {
     /// assert_eq!(rx.len(), 1);
     /// ```
     pub fn try_recv<T: 'static>(&mut self) -> Option<T> {
-        if self.save.tail().is_null() {
+        if self.save.tail().is_null() && self.extra.is_none() {
             // Fast path: nothing saved, so the oldest inbound message is the
             // oldest message. Take it directly if it is a `T`.
             let n = self.pop_inbound()?;
@@ -182,6 +190,9 @@ impl Receiver {
         from: From,
         f: impl FnMut(&mut Envelope) -> Option<K>,
     ) -> Option<(K, Envelope)> {
+        if self.extra.is_some() {
+            return self.select_extra(from, f);
+        }
         let start = self.start(from);
         // Nothing to visit (a receiver about to wait, its every message seen):
         // answer without setting up a scan.
@@ -189,20 +200,25 @@ impl Receiver {
         if unsafe { self.save.after(start) }.is_null() && self.consumer.is_empty(&self.inner) {
             return None;
         }
-        self.scan(start, f)
+        self.scan(start, f, true)
     }
 
     /// `select`'s scan, from the node after `prev` (null: from the first).
-    fn scan<K>(
+    /// With `pull` false it stops at the end of the save queue.
+    pub(crate) fn scan<K>(
         &mut self,
         mut prev: *mut Header,
         mut f: impl FnMut(&mut Envelope) -> Option<K>,
+        pull: bool,
     ) -> Option<(K, Envelope)> {
         loop {
             // SAFETY: `prev` is null or a node of the save queue: it is the mark,
             // or a node the previous iteration left in place.
             let cur = unsafe { self.save.after(prev) };
             let step = if cur.is_null() {
+                if !pull {
+                    return None;
+                }
                 // Past the save queue: the next message is a fresh one from the
                 // inbound queue. It joins the save queue only if it stays.
                 let n = self.pop_inbound()?;
@@ -250,6 +266,9 @@ impl Receiver {
     /// assert_eq!(visited, 1); // the backlog was skipped
     /// ```
     pub fn set_marker(&mut self) -> Marker {
+        if self.extra.is_some() {
+            self.drain_inbound();
+        }
         while let Some(n) = self.pop_inbound() {
             // SAFETY: `n` was just popped; the receiver owns it.
             unsafe { self.save.push_back(n) };
@@ -317,12 +336,16 @@ impl Receiver {
         self.cancel_wait();
     }
 
+    pub(crate) fn inner(&self) -> &Inner {
+        &self.inner
+    }
+
     fn mailbox_id(&self) -> usize {
         ptr::from_ref::<Inner>(&self.inner).addr()
     }
 
     /// The node a scan from `from` starts after (null: the first node).
-    fn start(&self, from: From) -> *mut Header {
+    pub(crate) fn start(&self, from: From) -> *mut Header {
         match from {
             From::Marker(m) if m.mailbox == self.mailbox_id() && m.id == self.marker_id => {
                 self.save.mark
@@ -331,9 +354,14 @@ impl Receiver {
         }
     }
 
-    fn pop_inbound(&mut self) -> Option<NonNull<Header>> {
+    pub(crate) fn pop_inbound(&mut self) -> Option<NonNull<Header>> {
         // SAFETY: the receiver is the inbound queue's one consumer.
         unsafe { self.consumer.pop(&self.inner) }
+    }
+
+    /// Messages removed so far by this receiver.
+    pub(crate) fn removed_count(&self) -> usize {
+        self.removed
     }
 
     fn count_removed(&mut self) {

@@ -43,6 +43,11 @@ impl SaveQueue {
         }
     }
 
+    /// True if no message is saved.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.head.is_null()
+    }
+
     /// The newest saved message (null if none).
     pub(crate) fn tail(&self) -> *mut Header {
         self.tail

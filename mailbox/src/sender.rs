@@ -2,9 +2,33 @@
 
 use core::fmt;
 
+use crate::bounded;
 use crate::envelope::Envelope;
-use crate::inbound::Inner;
+use crate::inbound::{Inner, BOUNDED, CLOSED};
 use crate::sync::Arc;
+
+/// Why [`Sender::try_push`] handed a message back.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Refused<T> {
+    /// The mailbox is bounded and holds as many messages as its bound.
+    Full(T),
+    /// The receiver is gone.
+    Closed(T),
+}
+
+impl<T> Refused<T> {
+    /// The message that was refused.
+    pub fn into_inner(self) -> T {
+        match self {
+            Refused::Full(m) | Refused::Closed(m) => m,
+        }
+    }
+
+    /// True for [`Refused::Full`].
+    pub fn is_full(&self) -> bool {
+        matches!(self, Refused::Full(_))
+    }
+}
 
 /// What a push tells its caller.
 #[must_use = "on `Wake` the caller must schedule the receiver"]
@@ -43,6 +67,10 @@ impl Sender {
     ///
     /// If the receiver has been dropped the message is dropped here (sending to
     /// a dead process is not an error in Erlang) and `Queued` is returned.
+    ///
+    /// A bound is not checked: `push` always queues (the runtime's exit and
+    /// down signals use it; they must never be refused). Messages that must
+    /// respect a bound use [`try_push`](Sender::try_push).
     #[inline]
     pub fn push<T: Send + 'static>(&self, msg: T) -> Push {
         if self.inner.is_closed() {
@@ -64,6 +92,107 @@ impl Sender {
         } else {
             Push::Queued
         }
+    }
+
+    /// Queues `msg` unless the mailbox is bounded and full, or closed: then the
+    /// message is handed back. On a plain (unbounded, open) mailbox this is
+    /// [`push`](Sender::push): one load and one branch decide, as there.
+    ///
+    /// ```
+    /// use bream_mailbox::{mailbox_bounded, Refused};
+    ///
+    /// let (tx, mut rx) = mailbox_bounded(2);
+    /// assert!(tx.try_push(1u8).is_ok());
+    /// assert!(tx.try_push(2u8).is_ok());
+    /// assert_eq!(tx.try_push(3u8), Err(Refused::Full(3)));
+    /// assert_eq!(rx.try_recv::<u8>(), Some(1));
+    /// assert!(tx.try_push(3u8).is_ok()); // room again
+    /// ```
+    ///
+    /// # Errors
+    /// [`Refused`], with the message.
+    #[inline]
+    pub fn try_push<T: Send + 'static>(&self, msg: T) -> Result<Push, Refused<T>> {
+        if self.inner.flags() == 0 {
+            // SAFETY: a fresh block we own, given to the queue.
+            let wake = unsafe { self.inner.push(Envelope::new(msg).into_raw()) };
+            return Ok(if wake { Push::Wake } else { Push::Queued });
+        }
+        self.try_push_slow(msg)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn try_push_slow<T: Send + 'static>(&self, msg: T) -> Result<Push, Refused<T>> {
+        let flags = self.inner.flags();
+        if flags & CLOSED != 0 {
+            return Err(Refused::Closed(msg));
+        }
+        if flags & BOUNDED != 0 && !bounded::try_reserve(&self.inner) {
+            return Err(Refused::Full(msg));
+        }
+        // SAFETY: a fresh block we own; its place is counted (reserved above,
+        // or counted by `push`'s own increment for an unbounded mailbox).
+        let wake = unsafe {
+            if flags & BOUNDED != 0 {
+                self.inner.link(Envelope::new(msg).into_raw())
+            } else {
+                self.inner.push(Envelope::new(msg).into_raw())
+            }
+        };
+        Ok(if wake { Push::Wake } else { Push::Queued })
+    }
+
+    /// [`try_push`](Sender::try_push) for a message already in an envelope.
+    /// An empty envelope is not a message: it is dropped and `Queued` returned.
+    ///
+    /// # Errors
+    /// [`Refused`], with the envelope.
+    #[inline]
+    pub fn try_push_envelope(&self, env: Envelope) -> Result<Push, Refused<Envelope>> {
+        if self.inner.flags() == 0 {
+            return Ok(self.push_envelope(env));
+        }
+        self.try_push_envelope_slow(env)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn try_push_envelope_slow(&self, env: Envelope) -> Result<Push, Refused<Envelope>> {
+        if env.is_empty() {
+            return Ok(Push::Queued);
+        }
+        let flags = self.inner.flags();
+        if flags & CLOSED != 0 {
+            return Err(Refused::Closed(env));
+        }
+        if flags & BOUNDED != 0 && !bounded::try_reserve(&self.inner) {
+            return Err(Refused::Full(env));
+        }
+        // SAFETY: as in `try_push_slow`.
+        let wake = unsafe {
+            if flags & BOUNDED != 0 {
+                self.inner.link(env.into_raw())
+            } else {
+                self.inner.push(env.into_raw())
+            }
+        };
+        Ok(if wake { Push::Wake } else { Push::Queued })
+    }
+
+    /// A sender about to wait for room in a full bounded mailbox announces
+    /// itself (mailbox/src/bounded.rs, "Waiting for room", step 2): the
+    /// receiver's next receive then runs its room callback
+    /// ([`Receiver::on_room`](crate::Receiver::on_room)). Returns true if
+    /// there is room already: try again instead of waiting. Register where
+    /// the callback will find you *before* calling this.
+    pub fn announce_waiting(&self) -> bool {
+        bounded::announce_waiting(&self.inner)
+    }
+
+    /// The bound of a bounded mailbox (`None`: unbounded).
+    pub fn limit(&self) -> Option<usize> {
+        (self.inner.flags() & BOUNDED != 0).then_some(self.inner.producers.limit as usize)
     }
 
     /// Messages in the mailbox (saved and inbound), from any thread. Exact when

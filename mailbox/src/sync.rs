@@ -12,7 +12,7 @@
 pub(crate) use loom::{
     alloc::{alloc, dealloc},
     sync::{
-        atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
+        atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering},
         Arc,
     },
 };
@@ -23,6 +23,6 @@ pub(crate) use loom::{
 pub(crate) use crate::cache::{alloc, dealloc};
 #[cfg(not(bream_loom))]
 pub(crate) use std::sync::{
-    atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
+    atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering},
     Arc,
 };
