@@ -133,6 +133,8 @@ fn decide(me: Me, sig: Signal) -> Verdict {
             let trapping = me.owned().trap_exit.get();
             match reason {
                 ExitReason::Kill if !link => Verdict::Die(ExitReason::Killed),
+                // bounded.rs's Overflow::Kill: untrappable, as OTP's max_heap_size kill.
+                ExitReason::MailboxFull { .. } if !link && from == me.pid => Verdict::Die(reason),
                 reason if trapping => Verdict::Deliver(Envelope::new(Exit { from, reason })),
                 ExitReason::Normal if !link && from == me.pid => Verdict::Die(ExitReason::Normal),
                 ExitReason::Normal => Verdict::Drop,
@@ -284,7 +286,7 @@ pub(crate) unsafe fn terminate(p: &Process, reason: ExitReason, notify: bool) {
     // not take the worker down with it.
     let _ = panic::catch_unwind(AssertUnwindSafe(|| {
         let mut rx = owned.rx.borrow_mut();
-        while rx.try_recv_any().is_some() {}
+        crate::dead_letters::drain_at_exit(p, &mut rx);
         drop(owned.rare_get(|r| r.continuation.take()));
     }));
     let hook = owned.rare_get(|r| r.exit_hook.take()).flatten();

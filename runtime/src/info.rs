@@ -26,6 +26,8 @@ pub struct ProcessInfo {
     pub registered_name: Option<&'static str>,
     /// Its stack size in bytes.
     pub stack_size: usize,
+    /// Its mailbox limit (`SpawnOpts::mailbox_limit`); `None`: unbounded.
+    pub mailbox_limit: Option<usize>,
 }
 
 fn info_of(p: &Process) -> ProcessInfo {
@@ -61,6 +63,7 @@ fn info_of(p: &Process) -> ProcessInfo {
         monitored_by,
         registered_name: p.rt.registry.name_of(p.pid),
         stack_size: p.stack_size,
+        mailbox_limit: p.tx.limit(),
     }
 }
 

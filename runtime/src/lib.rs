@@ -44,12 +44,15 @@
 
 #![warn(missing_docs)]
 
+mod bounded;
+pub mod dead_letters;
 mod exit;
 mod info;
 mod lifecycle;
 mod links;
 mod macros;
 mod pid;
+mod priority;
 mod process;
 mod reason;
 mod receive;
@@ -83,6 +86,9 @@ pub use registry::RegisterError;
 pub use runtime::{
     run, Builder, Runtime, DEFAULT_MAX_PROCESSES, DEFAULT_UNMATCHED_MESSAGE_WARNING,
 };
+pub use bounded::{send_timeout, try_send, MailboxLimit, Overflow, SendTimeoutError, TrySendError};
+pub use dead_letters::stats;
+pub use priority::{alias_priority, send_priority};
 pub use spawn::{spawn, spawn_link, spawn_monitor, spawn_opt, try_spawn, SpawnError, SpawnOpts};
 pub use time::{
     blocking, cancel_timer, hibernate, reduce, send_after, send_after_named, send_interval, sleep,

@@ -104,7 +104,17 @@ pub(crate) fn create<F: FnOnce() + Send + 'static>(
     // The scheduler rounds a stack size up to a power of two (one pool per
     // size); record what the process really gets.
     let stack = opts.stack_size.unwrap_or(rt.stack_size).next_power_of_two();
-    let p = Arc::new(Process::new(pid, Arc::clone(rt), stack, opts.trap_exit));
+    let p = Arc::new(Process::new(
+        pid,
+        Arc::clone(rt),
+        stack,
+        opts.trap_exit,
+        opts.mailbox_limit,
+    ));
+    if let Some(limit) = opts.mailbox_limit {
+        // SAFETY: the process has no task yet.
+        unsafe { crate::bounded::install(rt, &p, limit) };
+    }
     if let Some(hook) = hook {
         // SAFETY: the process has no task yet.
         unsafe { p.owned_after_task() }.rare_set(|r| r.exit_hook = Some(hook));
@@ -124,6 +134,7 @@ pub(crate) fn create<F: FnOnce() + Send + 'static>(
     }
     rt.table.install(Arc::clone(&p));
     let undo = |rt: &Shared| {
+        crate::bounded::forget(&p);
         rt.registry.forget(pid);
         if let Some(parent) = parent {
             parent.relations.remove_link(pid);

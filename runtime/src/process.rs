@@ -170,8 +170,14 @@ impl Owned {
 unsafe impl Sync for Owned {}
 
 impl Process {
-    pub(crate) fn new(pid: Pid, rt: Arc<Shared>, stack_size: usize, trap_exit: bool) -> Process {
-        let (tx, rx) = bream_mailbox::mailbox();
+    pub(crate) fn new(
+        pid: Pid,
+        rt: Arc<Shared>,
+        stack_size: usize,
+        trap_exit: bool,
+        limit: Option<crate::MailboxLimit>,
+    ) -> Process {
+        let (tx, rx) = crate::bounded::new_mailbox(limit);
         Process {
             pid,
             rt,

@@ -53,6 +53,13 @@ pub enum ExitReason {
     StackOverflow,
     /// Any other reason, chosen by the program.
     Other(String),
+    /// A message found the process's bounded mailbox full and its policy
+    /// was [`Overflow::Kill`](crate::Overflow::Kill) (OTP's `max_heap_size`
+    /// kill): `limit` messages were queued. Cannot be trapped.
+    MailboxFull {
+        /// The mailbox limit.
+        limit: usize,
+    },
 }
 
 impl ExitReason {
@@ -80,6 +87,7 @@ impl fmt::Display for ExitReason {
                 None => write!(f, "panic: {}", p.message()),
             },
             ExitReason::StackOverflow => f.write_str("stack overflow"),
+            ExitReason::MailboxFull { limit } => write!(f, "mailbox full ({limit} messages)"),
             ExitReason::Other(s) => f.write_str(s),
         }
     }

@@ -44,8 +44,8 @@ use crate::process::{current, with_status, Me, Status};
 /// A message sent with [`send_alias`]: delivered (unwrapped in place) only while
 /// the alias is active.
 pub(crate) struct AliasMsg {
-    id: u64,
-    msg: Envelope,
+    pub(crate) id: u64,
+    pub(crate) msg: Envelope,
 }
 
 /// Unwraps an alias message in place if its alias is active; false if it is not
@@ -264,6 +264,10 @@ pub fn message(env: Envelope) -> Message {
 pub struct Message(Envelope);
 
 impl Message {
+    pub(crate) fn from_envelope(env: Envelope) -> Message {
+        Message(env)
+    }
+
     /// A message holding `v` (to [`forward`](Message::forward), or to test code
     /// that takes a `Message`).
     pub fn new<T: Send + 'static>(v: T) -> Message {
@@ -314,7 +318,9 @@ impl Message {
     pub fn forward(self, pid: Pid) {
         let me = current("Message::forward");
         exit::handle_signals(me);
-        me.rt.deliver_envelope(pid, self.0);
+        if let Err(u) = me.rt.try_deliver_envelope(pid, self.0) {
+            crate::bounded::undelivered(&me.rt, Some(me), pid, u);
+        }
         let o = me.owned();
         o.reductions.set(o.reductions.get() + 1);
         task::reduce(1);
@@ -462,7 +468,9 @@ pub fn send<T: Send + 'static>(pid: Pid, msg: T) {
     let me = current("send");
     // First: a process that was killed sends nothing more.
     exit::handle_signals(me);
-    me.rt.deliver(pid, msg);
+    if let Err(u) = me.rt.try_deliver(pid, msg) {
+        crate::bounded::undelivered(&me.rt, Some(me), pid, u.map(crate::bounded::Plain));
+    }
     let o = me.owned();
     o.reductions.set(o.reductions.get() + 1);
     task::reduce(1);
@@ -504,7 +512,10 @@ pub fn send_named<T: Send + 'static>(name: &str, msg: T) -> Result<(), NotRegist
             send(pid, msg);
             Ok(())
         }
-        None => Err(NotRegistered(msg)),
+        None => {
+            crate::dead_letters::record_unregistered(&me.rt, name, me.pid, type_name::<T>());
+            Err(NotRegistered(msg))
+        }
     }
 }
 

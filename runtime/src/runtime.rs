@@ -42,6 +42,10 @@ pub(crate) struct Shared {
     /// How long a receive waits before it reports messages no arm takes
     /// (receive.rs, "The unmatched-message warning"). Immutable.
     pub(crate) unmatched_warning: Option<Duration>,
+    /// Dead-letter counters and subscribers (dead_letters.rs).
+    pub(crate) dead_letters: crate::dead_letters::DeadLetters,
+    /// Bounded processes' policies (bounded.rs).
+    pub(crate) bounds: crate::bounded::Bounds,
 }
 
 impl Shared {
@@ -49,41 +53,18 @@ impl Shared {
         Ref(self.refs.fetch_add(1, Ordering::Relaxed))
     }
 
-    /// Pushes a message to `pid` and wakes it if it waits. False if `pid` is not
-    /// alive (the message is dropped).
+    /// Pushes a message to `pid` and wakes it if it waits, from a sender that
+    /// is not a process (a timer, a socket). False if `pid` is not alive. A
+    /// message that does not get in is a dead letter (bounded.rs's policies,
+    /// with no waiting: the sender is not a process).
     #[inline]
     pub(crate) fn deliver<T: Send + 'static>(&self, pid: Pid, msg: T) -> bool {
-        let restart = self
-            .table
-            .with_entry(pid, |e| match e.tx.as_ref()?.push(msg) {
-                Push::Queued => None,
-                Push::Wake => wake(e),
-            });
-        match restart {
-            None => false,
-            Some(None) => true,
-            Some(Some(p)) => {
-                lifecycle::restart(p);
-                true
-            }
-        }
-    }
-
-    /// Pushes a message that is already in an envelope (`Message::forward`).
-    /// False if `pid` is not alive (the message is dropped).
-    pub(crate) fn deliver_envelope(&self, pid: Pid, env: bream_mailbox::Envelope) -> bool {
-        let restart = self
-            .table
-            .with_entry(pid, |e| match e.tx.as_ref()?.push_envelope(env) {
-                Push::Queued => None,
-                Push::Wake => wake(e),
-            });
-        match restart {
-            None => false,
-            Some(None) => true,
-            Some(Some(p)) => {
-                lifecycle::restart(p);
-                true
+        match self.try_deliver(pid, msg) {
+            Ok(()) => true,
+            Err(u) => {
+                let alive = matches!(u, crate::bounded::Undelivered::Full(_));
+                crate::bounded::undelivered(self, None, pid, u.map(crate::bounded::Plain));
+                alive
             }
         }
     }
@@ -125,7 +106,7 @@ impl Shared {
 /// before it announces waiting, and a restart sets `hib` back to `AWAKE` before
 /// the new task records itself. So only a slot without a task needs `hib`.
 #[inline]
-fn wake(e: &Entry) -> Option<Arc<Process>> {
+pub(crate) fn wake(e: &Entry) -> Option<Arc<Process>> {
     if let Some(t) = &e.task {
         t.unpark();
         return None;
@@ -155,6 +136,7 @@ pub struct Builder {
     chaos: bool,
     long_schedule: Option<Duration>,
     unmatched_warning: Option<Duration>,
+    log_dead_letters: bool,
 }
 
 /// The default of [`Builder::unmatched_message_warning`]: 2 s in debug builds,
@@ -241,6 +223,14 @@ impl Builder {
         self
     }
 
+    /// Log every dead letter (bream::dead_letters) through `tracing` at `info`
+    /// level, within the dead-letter rate (default: off; they are counted
+    /// either way).
+    pub fn log_dead_letters(mut self, on: bool) -> Self {
+        self.log_dead_letters = on;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -268,6 +258,8 @@ impl Builder {
             scheduler,
             refs: AtomicU64::new(1),
             unmatched_warning: self.unmatched_warning,
+            dead_letters: crate::dead_letters::DeadLetters::new(self.log_dead_letters),
+            bounds: crate::bounded::Bounds::default(),
         });
         Ok(Runtime {
             shared: Some(shared),
@@ -317,6 +309,7 @@ impl Runtime {
             chaos: std::env::var_os("BREAM_CHAOS").is_some_and(|v| v == "1"),
             long_schedule: Some(bream_scheduler::DEFAULT_LONG_SCHEDULE),
             unmatched_warning: DEFAULT_UNMATCHED_MESSAGE_WARNING,
+            log_dead_letters: false,
         }
     }
 
@@ -328,7 +321,7 @@ impl Runtime {
         Runtime::builder().build()
     }
 
-    fn shared(&self) -> &Arc<Shared> {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
         self.shared.as_ref().expect("runtime is shut down")
     }
 

@@ -35,6 +35,9 @@ pub struct SpawnOpts {
     pub stack_size: Option<usize>,
     /// Register the new process under this name before it runs.
     pub name: Option<&'static str>,
+    /// Bound its mailbox, and say what happens to a message that finds it
+    /// full (bounded.rs; default: unbounded, as in Erlang).
+    pub mailbox_limit: Option<crate::MailboxLimit>,
 }
 
 /// Why a process could not be spawned. Nothing is half-created: no link,
