@@ -16,7 +16,7 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
-use bream_mailbox::{mailbox, From, Push, Receiver};
+use bream_mailbox::{mailbox, mailbox_bounded, Envelope, From, Push, Receiver};
 
 /// Receives until `n` messages of type `(usize, u32)` have arrived, checking
 /// per-producer FIFO; yields while a push is half done.
@@ -219,5 +219,160 @@ fn announcement_publishes_the_receivers_prior_writes_to_the_waker() {
             rx.finish_wait();
         }
         producer.join().unwrap();
+    });
+}
+
+/// Bounded push racing with receive (mailbox/src/bounded.rs): one sender
+/// pushes two messages into a mailbox bounded at 1, waiting for room the way
+/// the runtime's `Overflow::Block` does (announce, re-check, wait for the
+/// room callback); the receiver takes both. Proves: the queue never holds
+/// more than its bound (checked on both sides after every step), and a
+/// blocked sender is never left waiting (a lost wake-up would leave the
+/// sender in `Notify::wait` with no one to notify: loom reports a deadlock).
+///
+/// Planted bug (tried, fails): `announce_waiting` checking for room *before*
+/// setting `SENDER_WAITING` instead of after. The receiver can then make
+/// room and find no bit between the sender's check and its announcement;
+/// the sender then sleeps in `Notify::wait` for good, and loom stops the
+/// model when the receiver, waiting for the second message, spins past the
+/// path-length limit (loom/src/rt/path.rs: "Model exceeded maximum number of
+/// branches"), in the first iterations.
+#[test]
+fn bounded_block_no_lost_wakeup_and_never_above_the_bound() {
+    loom::model(|| {
+        let (tx, mut rx) = mailbox_bounded(1);
+        let room = Arc::new(loom::sync::Notify::new());
+        {
+            let room = room.clone();
+            rx.on_room(move || room.notify());
+        }
+        let sender = thread::spawn(move || {
+            for i in 0..2u32 {
+                let mut m = i;
+                loop {
+                    match tx.try_push(m) {
+                        Ok(_) => break,
+                        Err(r) => {
+                            m = r.into_inner();
+                            // Registered already (the one `room`); announce.
+                            if tx.announce_waiting() {
+                                continue;
+                            }
+                            room.wait();
+                        }
+                    }
+                }
+                assert!(tx.len() <= 1, "above the bound");
+            }
+        });
+        let mut next = 0u32;
+        while next < 2 {
+            assert!(rx.len() <= 1, "above the bound");
+            match rx.try_recv::<u32>() {
+                Some(v) => {
+                    assert_eq!(v, next);
+                    next += 1;
+                }
+                None => thread::yield_now(),
+            }
+        }
+        sender.join().unwrap();
+    });
+}
+
+/// A priority push racing with a selective scan (mailbox/src/extra.rs): a
+/// producer pushes an ordinary message, then a priority one, then raises a
+/// flag. A receive that starts after it saw the flag must return the
+/// priority message first; every message arrives exactly once (and loom's
+/// allocator checks none leaks).
+///
+/// Planted bug (tried, fails): `select_extra` scanning the save queue before
+/// the priority list; the first receive after the flag returns the ordinary
+/// message and the assertion fires.
+#[test]
+fn priority_push_racing_with_a_selective_scan() {
+    loom::model(|| {
+        let (tx, mut rx) = mailbox();
+        rx.enable_priority();
+        let done = Arc::new(AtomicUsize::new(0));
+        let producer = {
+            let done = done.clone();
+            thread::spawn(move || {
+                let _ = tx.push(0u32);
+                let mut p = Envelope::new(1u32);
+                p.set_priority(true);
+                let _ = tx.push_envelope(p);
+                done.store(1, Ordering::Release);
+            })
+        };
+        let mut got = Vec::new();
+        while got.len() < 2 {
+            let all_pushed = done.load(Ordering::Acquire) == 1;
+            // A selective receive over both lists: any u32.
+            match rx.select(From::Start, |e| e.is::<u32>().then_some(())) {
+                Some((_, env)) => {
+                    let v = env.downcast::<u32>().unwrap();
+                    if all_pushed && got.is_empty() {
+                        assert_eq!(v, 1, "the priority message must come first");
+                    }
+                    got.push(v);
+                }
+                None => thread::yield_now(),
+            }
+        }
+        got.sort_unstable();
+        assert_eq!(got, [0, 1], "exactly once");
+        producer.join().unwrap();
+    });
+}
+
+/// A dead letter at exit racing with a push: the runtime's protocol
+/// (runtime/src/dead_letters.rs, "Exactly once"), modelled with the real
+/// mailbox and a loom `RwLock` standing in for the process table's slot (the
+/// real table needs a live runtime). A sender pushes under the slot's read
+/// lock, or counts a dead letter (`NoProcess`) if the slot is empty; the
+/// exiting receiver receives one message, clears the slot under the write
+/// lock, then drains and counts what is left (`LeftAtExit`). Proves:
+/// received + left at exit + no process = sent, under every interleaving.
+///
+/// Planted bug (tried, fails): draining *before* clearing the slot. A push
+/// then lands after the drain, is freed uncounted when the last sender
+/// goes, and the sum comes out one short.
+#[test]
+fn dead_letter_at_exit_races_with_push() {
+    loom::model(|| {
+        let (tx, mut rx) = mailbox();
+        let slot = Arc::new(loom::sync::RwLock::new(Some(tx)));
+        let dead = Arc::new(AtomicUsize::new(0));
+        let sender = {
+            let (slot, dead) = (slot.clone(), dead.clone());
+            thread::spawn(move || {
+                for i in 0..2u32 {
+                    let g = slot.read().unwrap();
+                    match &*g {
+                        Some(tx) => {
+                            if tx.try_push(i).is_err() {
+                                dead.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        None => {
+                            dead.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                }
+            })
+        };
+        let mut received = usize::from(rx.try_recv::<u32>().is_some());
+        // The exit: clear the slot, then drain.
+        let gone = slot.write().unwrap().take();
+        drop(gone);
+        let mut left = 0;
+        while rx.try_recv_any().is_some() {
+            left += 1;
+        }
+        sender.join().unwrap();
+        // Nothing can arrive any more: the slot is empty.
+        received += usize::from(rx.try_recv::<u32>().is_some());
+        assert_eq!(received + left + dead.load(Ordering::Relaxed), 2);
     });
 }
