@@ -22,6 +22,16 @@
 //!     - `empty_with_marker`: the same scan on an otherwise empty mailbox.
 //!
 //!   Target: `behind_10k_with_marker` within 2x of `empty_with_marker`.
+//! - `mailbox/policies/*` (issue 14): one push and one receive, as
+//!   `push_pop/try_recv_any`, on each kind of mailbox:
+//!     - `plain_try_push`: a plain mailbox through `try_push` (what the
+//!       runtime's send now calls): must equal `push_pop/try_recv_any`;
+//!     - `bounded_1024`: a mailbox bounded at 1,024 (CAS reservation, the
+//!       receiver's room RMW);
+//!     - `priority_enabled_ordinary`: a receiver that enabled priority,
+//!       receiving an ordinary message (the sorting scan);
+//!     - `priority_behind_1k`: a priority message received ahead of 1,000
+//!       ordinary ones that stay queued.
 //!
 //! The machine these run on is shared (2 cores, other engineers compiling), so
 //! wall-clock samples include time the bench thread spent preempted. The
@@ -38,7 +48,7 @@ use std::hint::black_box;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use bream_mailbox::{mailbox, From, Receiver, Sender};
+use bream_mailbox::{mailbox, mailbox_bounded, Envelope, From, Receiver, Sender};
 #[path = "common/clock.rs"]
 mod clock;
 
@@ -215,15 +225,59 @@ fn marker_scan<M: criterion::measurement::Measurement>(c: &mut Criterion<M>, gro
     g.finish();
 }
 
+/// Each policy's push and receive beside the plain mailbox's (module doc).
+fn policies<M: criterion::measurement::Measurement>(c: &mut Criterion<M>, group: &str) {
+    let mut g = c.benchmark_group(format!("{group}/policies"));
+    g.throughput(Throughput::Elements(1));
+    let (tx, mut rx) = mailbox();
+    g.bench_function("plain_try_push", |b| {
+        b.iter(|| {
+            let _ = tx.try_push(black_box(7u64));
+            black_box(rx.try_recv_any())
+        })
+    });
+    let (tx, mut rx) = mailbox_bounded(1024);
+    g.bench_function("bounded_1024", |b| {
+        b.iter(|| {
+            let _ = tx.try_push(black_box(7u64));
+            black_box(rx.try_recv_any())
+        })
+    });
+    let (tx, mut rx) = mailbox();
+    rx.enable_priority();
+    g.bench_function("priority_enabled_ordinary", |b| {
+        b.iter(|| {
+            let _ = tx.push(black_box(7u64));
+            black_box(rx.try_recv_any())
+        })
+    });
+    let (tx, mut rx) = mailbox();
+    rx.enable_priority();
+    for i in 0..1000u32 {
+        let _ = tx.push(i);
+    }
+    g.bench_function("priority_behind_1k", |b| {
+        b.iter(|| {
+            let mut e = Envelope::new(black_box(7u64));
+            e.set_priority(true);
+            let _ = tx.push_envelope(e);
+            black_box(rx.try_recv::<u64>())
+        })
+    });
+    g.finish();
+}
+
 fn wall(c: &mut Criterion) {
     push_pop(c, "mailbox");
     fan_in(c);
     marker_scan(c, "mailbox");
+    policies(c, "mailbox");
 }
 
 fn cpu(c: &mut Criterion<thread_cpu::ThreadCpu>) {
     push_pop(c, "mailbox_cpu");
     marker_scan(c, "mailbox_cpu");
+    policies(c, "mailbox_cpu");
 }
 
 fn config<M: criterion::measurement::Measurement>(c: Criterion<M>) -> Criterion<M> {

@@ -8,6 +8,11 @@
 //!   Two sends, two receives, two parks and two wake-ups; the woken process runs
 //!   next on the same worker (the scheduler's `next` slot). Target (issue 4):
 //!   at most 120 ns.
+//! - `runtime/ping_pong_bounded_{block,drop}`, `runtime/ping_pong_priority`
+//!   (issue 14): the same round trip with the ponger's mailbox bounded at
+//!   1,024 (Block, then Drop policy: the bound is never reached, so this is
+//!   the cost of the bounded path itself), and with the pings sent through
+//!   a priority alias. Compare each with `runtime/ping_pong`.
 //! - `runtime/send_receive_self`: one process sends a `u64` to itself and
 //!   receives it: the runtime's cost around the mailbox (no park, no wake-up).
 //! - `runtime/spawn_exit`: `spawn_monitor` a process that returns at once, and
@@ -45,13 +50,67 @@ struct Pong;
 struct Stop;
 
 fn ping_pong(rt: &Runtime, iters: u64, clock: Clock) -> Duration {
+    ping_pong_with(rt, iters, clock, None)
+}
+
+/// `ping_pong` with the ponger's mailbox bounded (issue 14): the cost of the
+/// bounded path (reservation, room check) and of each policy beside it.
+fn ping_pong_bounded_block(rt: &Runtime, iters: u64, clock: Clock) -> Duration {
+    let l = bream::MailboxLimit::new(1024, bream::Overflow::Block);
+    ping_pong_with(rt, iters, clock, Some(l))
+}
+
+fn ping_pong_bounded_drop(rt: &Runtime, iters: u64, clock: Clock) -> Duration {
+    let l = bream::MailboxLimit::new(1024, bream::Overflow::Drop);
+    ping_pong_with(rt, iters, clock, Some(l))
+}
+
+/// `ping_pong` where the ponger made a priority alias and the pings come
+/// through it with priority.
+fn ping_pong_priority(rt: &Runtime, iters: u64, clock: Clock) -> Duration {
     rt.block_on(move || {
-        let ponger = bream::spawn(|| loop {
+        let me = bream::self_pid();
+        let ponger = bream::spawn(move || {
+            bream::send(me, bream::alias_priority());
+            loop {
+                bream::receive! {
+                    Ping(from): Ping => bream::send(from, Pong),
+                    _s: Stop => break,
+                }
+            }
+        });
+        let urgent: bream::Alias = bream::receive();
+        bream::send_priority(urgent, Ping(me));
+        bream::receive::<Pong>();
+        let t = Stamp::now(clock);
+        for _ in 0..iters {
+            bream::send_priority(urgent, Ping(me));
+            black_box(bream::receive::<Pong>());
+        }
+        let d = t.elapsed();
+        bream::send(ponger, Stop);
+        d
+    })
+}
+
+fn ping_pong_with(
+    rt: &Runtime,
+    iters: u64,
+    clock: Clock,
+    limit: Option<bream::MailboxLimit>,
+) -> Duration {
+    rt.block_on(move || {
+        let opts = bream::SpawnOpts {
+            mailbox_limit: limit,
+            ..Default::default()
+        };
+        let (ponger, _) = bream::spawn_opt(opts, || loop {
             bream::receive! {
                 Ping(from): Ping => bream::send(from, Pong),
                 _s: Stop => break,
             }
-        });
+        })
+        .expect("spawn");
         let me = bream::self_pid();
         // One warm-up round trip: the ponger is parked in its receive.
         bream::send(ponger, Ping(me));
@@ -107,8 +166,11 @@ fn monitor_down(rt: &Runtime, iters: u64, clock: Clock) -> Duration {
 
 type Bench = fn(&Runtime, u64, Clock) -> Duration;
 
-const BENCHES: [(&str, Bench); 4] = [
+const BENCHES: [(&str, Bench); 7] = [
     ("ping_pong", ping_pong),
+    ("ping_pong_bounded_block", ping_pong_bounded_block),
+    ("ping_pong_bounded_drop", ping_pong_bounded_drop),
+    ("ping_pong_priority", ping_pong_priority),
     ("send_receive_self", send_receive_self),
     ("spawn_exit", spawn_exit),
     ("monitor_down", monitor_down),

@@ -1,0 +1,130 @@
+//! Chapter 13: backpressure — a bounded mailbox, what happens past its
+//! bound, a priority message, and the dead letters.
+//!
+//! What it teaches:
+//! - `SpawnOpts::mailbox_limit`: a slow consumer with `Overflow::Block`
+//!   makes its four fast producers wait (they park; no worker is blocked),
+//!   so its mailbox never holds more than the bound, and nothing is lost;
+//! - `Overflow::Drop`: past the bound, messages become dead letters, and
+//!   `bream::dead_letters` counts them (sent = received + dropped, exactly);
+//! - a priority alias (`alias_priority` + `send_priority`): a "status?"
+//!   request overtakes a full mailbox's backlog (OTP 28's priority
+//!   messages);
+//! - `try_send`: a sender that would rather not wait gets its message back.
+//!
+//! What it prints: the consumer's count and the largest queue it saw (never
+//! above 64), the Drop figures, the status answer that overtook the
+//! backlog, and the dead-letter counts by reason.
+//!
+//! Run: `cargo run -p bream --example 13_backpressure`
+
+use std::time::Duration;
+
+use bream::dead_letters::{self, DeadLetter};
+use bream::{receive, MailboxLimit, Overflow, Pid, SpawnOpts, TrySendError};
+
+const BOUND: usize = 64;
+const PER_PRODUCER: u64 = 25_000;
+
+#[derive(Debug)]
+struct Status(Pid);
+#[derive(Debug)]
+struct Done(Pid);
+
+/// A slow consumer: counts `u64`s, answers `Status` with its queue length.
+fn consumer() {
+    let me = bream::self_pid();
+    let urgent = bream::alias_priority();
+    let (mut count, mut peak) = (0u64, 0usize);
+    loop {
+        receive! {
+            _n: u64 => {
+                count += 1;
+                if count % 1000 == 0 {
+                    let len = bream::process_info(me).map_or(0, |i| i.message_queue_len);
+                    peak = peak.max(len);
+                    bream::sleep(Duration::from_micros(200)); // slow
+                }
+            },
+            Status(to): Status => bream::send(to, (urgent, count, peak)),
+            Done(to): Done => {
+                bream::send(to, (count, peak));
+                return;
+            },
+        }
+    }
+}
+
+fn main() {
+    bream::run(|| {
+        let me = bream::self_pid();
+
+        // 1. Block: four fast producers, one slow consumer.
+        let opts = SpawnOpts {
+            mailbox_limit: Some(MailboxLimit::new(BOUND, Overflow::Block)),
+            ..Default::default()
+        };
+        let (slow, _) = bream::spawn_opt(opts, consumer).expect("spawn");
+        let producers: Vec<_> = (0..4)
+            .map(|_| {
+                bream::spawn_monitor(move || {
+                    for i in 0..PER_PRODUCER {
+                        bream::send(slow, i); // parks while the mailbox is full
+                    }
+                })
+            })
+            .collect();
+        for _ in &producers {
+            let _: bream::Down = receive();
+        }
+        bream::send(slow, Done(me));
+        let (count, peak): (u64, usize) = receive();
+        println!("block: consumer received {count} of {}, largest queue {peak} (bound {BOUND})",
+            4 * PER_PRODUCER);
+
+        // 2. Drop: the same flood into a mailbox that drops past its bound.
+        let opts = SpawnOpts {
+            mailbox_limit: Some(MailboxLimit::new(BOUND, Overflow::Drop)),
+            ..Default::default()
+        };
+        let (lossy, _) = bream::spawn_opt(opts, consumer).expect("spawn");
+        let sent = 10_000u64;
+        for i in 0..sent {
+            bream::send(lossy, i);
+        }
+        let mut done = Done(me);
+        while let Err(TrySendError::Full(d)) = bream::try_send(lossy, done) {
+            done = d; // `try_send` handed it back: try again shortly
+            bream::sleep(Duration::from_millis(1));
+        }
+        let (received, _): (u64, usize) = receive();
+        let dropped = dead_letters::counts().mailbox_full;
+        println!("drop: sent {sent}, received {received}, dropped {dropped}: {}",
+            if received + dropped == sent { "exactly accounted for" } else { "MISCOUNTED" });
+
+        // 3. A status request with priority overtakes whatever is queued.
+        let (server, _) = bream::spawn_monitor(consumer);
+        // Learn the server's priority alias from a first status answer.
+        bream::send(server, Status(me));
+        let (urgent, _, _): (bream::Alias, u64, usize) = receive();
+        for i in 0..100_000u64 {
+            bream::send(server, i);
+        }
+        bream::send_priority(urgent, Status(me));
+        let (_, seen, _): (bream::Alias, u64, usize) = receive();
+        println!("priority: status answered after {seen} of 100000 queued messages");
+        bream::exit(server, bream::ExitReason::Kill);
+        let _: bream::Down = receive();
+
+        // 4. Dead letters: subscribe, then send to a process that is gone.
+        dead_letters::subscribe();
+        bream::send(slow, "anyone?"); // `slow` returned after Done
+        let d: DeadLetter = receive();
+        println!("dead letter: a {} to {:?}: {:?}", d.type_name, d.to, d.reason);
+        let c = dead_letters::counts();
+        println!(
+            "dead letters: no process {}, full mailbox {}, left at exit {}",
+            c.no_process, c.mailbox_full, c.left_at_exit
+        );
+    });
+}
