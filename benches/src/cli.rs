@@ -51,6 +51,8 @@ enum Cmd {
     Call(RunOpts),
     #[command(about = Workload::Timers.summary())]
     Timers(RunOpts),
+    #[command(about = Workload::Backpressure.summary())]
+    Backpressure(RunOpts),
     /// Every workload, one after the other, on bream.
     All(RunOpts),
     /// Run bream and every peer found on this machine, interleaved, and print one table.
@@ -71,7 +73,7 @@ pub struct RunOpts {
     /// Round trips (pingpong), messages per sender (fanin), receives (selective), calls (call).
     #[arg(long)]
     pub messages: Option<u64>,
-    /// Senders (fanin).
+    /// Senders (fanin, backpressure).
     #[arg(long)]
     pub senders: Option<u64>,
     /// Unmatched messages in the mailbox (selective).
@@ -148,7 +150,11 @@ pub fn workloads_named(what: &str) -> Result<Vec<Workload>, String> {
         return Ok(Workload::ALL.to_vec());
     }
     Workload::from_name(what).map(|w| vec![w]).ok_or_else(|| {
-        let names: Vec<_> = Workload::ALL.iter().map(|w| w.name()).collect();
+        let names: Vec<_> = Workload::ALL
+            .iter()
+            .chain(&Workload::BY_NAME_ONLY)
+            .map(|w| w.name())
+            .collect();
         format!(
             "unknown workload {what:?}: expected one of {} or all",
             names.join(", ")
@@ -200,6 +206,7 @@ pub fn parse() -> Command {
         Some(Cmd::Selective(o)) => (Workload::Selective, o),
         Some(Cmd::Call(o)) => (Workload::Call, o),
         Some(Cmd::Timers(o)) => (Workload::Timers, o),
+        Some(Cmd::Backpressure(o)) => (Workload::Backpressure, o),
     };
     Command::Run {
         workloads: vec![w],

@@ -142,7 +142,10 @@ impl Record {
             duration_ns(self.max_ns as f64)
         );
         println!("  per {op:<10} {}", duration_ns(self.per_op_ns));
-        if matches!(workload, Workload::Ring | Workload::Fanin) {
+        if matches!(
+            workload,
+            Workload::Ring | Workload::Fanin | Workload::Backpressure
+        ) {
             println!("  throughput    {:.2} M messages/s", 1e3 / self.per_op_ns);
         }
         if let Some(b) = self.bytes_per_process {

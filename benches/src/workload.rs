@@ -16,6 +16,8 @@ pub enum Workload {
     Selective,
     Call,
     Timers,
+    /// Not in `ALL` (only bream, tokio and Go implement it): run by name.
+    Backpressure,
 }
 
 /// The two parameters every implementation takes on its command line
@@ -60,11 +62,20 @@ impl Workload {
             Workload::Selective => "selective",
             Workload::Call => "call",
             Workload::Timers => "timers",
+            Workload::Backpressure => "backpressure",
         }
     }
 
+    /// Workloads run only by name (`bream-bench backpressure`,
+    /// `bream-bench compare backpressure --impls bream,tokio,go`): not every
+    /// peer implements them, so `all` leaves them out.
+    pub const BY_NAME_ONLY: [Workload; 1] = [Workload::Backpressure];
+
     pub fn from_name(name: &str) -> Option<Workload> {
-        Workload::ALL.into_iter().find(|w| w.name() == name)
+        Workload::ALL
+            .into_iter()
+            .chain(Workload::BY_NAME_ONLY)
+            .find(|w| w.name() == name)
     }
 
     /// `a` and `b` from the command line's size options, with the defaults of
@@ -77,6 +88,7 @@ impl Workload {
             Workload::Pingpong => (s.messages.unwrap_or(1_000_000), 0),
             Workload::Skynet => (s.processes.unwrap_or(1_000_000), 0),
             Workload::Fanin => (s.senders.unwrap_or(4), s.messages.unwrap_or(2_500_000)),
+            Workload::Backpressure => (s.senders.unwrap_or(4), s.messages.unwrap_or(1_000_000)),
             Workload::Selective => (s.depth.unwrap_or(10_000), s.messages.unwrap_or(100_000)),
             Workload::Call => (s.messages.unwrap_or(1_000_000), 0),
             Workload::Timers => (
@@ -97,7 +109,7 @@ impl Workload {
                 p.a
             )),
             Workload::Ring if p.b == 0 => zero("--laps"),
-            Workload::Fanin if p.b == 0 => zero("--messages"),
+            Workload::Fanin | Workload::Backpressure if p.b == 0 => zero("--messages"),
             Workload::Selective if p.b == 0 => zero("--messages"),
             _ if p.a == 0 => zero("the size"),
             _ => Ok(()),
@@ -107,7 +119,7 @@ impl Workload {
     /// The size reported as `n` (benches/peers/README.md, the table's `n` column).
     pub fn n(self, p: Params) -> u64 {
         match self {
-            Workload::Fanin => p.a * p.b,
+            Workload::Fanin | Workload::Backpressure => p.a * p.b,
             _ => p.a,
         }
     }
@@ -115,7 +127,7 @@ impl Workload {
     /// What `per_op_ns` divides by.
     pub fn ops(self, p: Params) -> u64 {
         match self {
-            Workload::Ring | Workload::Fanin => p.a * p.b,
+            Workload::Ring | Workload::Fanin | Workload::Backpressure => p.a * p.b,
             Workload::Selective => p.b,
             _ => p.a,
         }
@@ -128,7 +140,7 @@ impl Workload {
             Workload::Ring => "hop",
             Workload::Pingpong => "round trip",
             Workload::Skynet => "leaf",
-            Workload::Fanin => "message",
+            Workload::Fanin | Workload::Backpressure => "message",
             Workload::Selective => "receive",
             Workload::Call => "call",
         }
@@ -138,7 +150,7 @@ impl Workload {
     pub fn expected_result(self, p: Params) -> u64 {
         match self {
             Workload::Skynet => p.a * (p.a - 1) / 2,
-            Workload::Ring | Workload::Fanin => p.a * p.b,
+            Workload::Ring | Workload::Fanin | Workload::Backpressure => p.a * p.b,
             Workload::Selective => p.b,
             _ => p.a,
         }
@@ -151,6 +163,7 @@ impl Workload {
             // 1 + 10 + 100 + ... + a leaves: a·10/9 nodes, all of which can be alive.
             Workload::Skynet => p.a / 9 * 10 + 1,
             Workload::Fanin => p.a,
+            Workload::Backpressure => p.a + 1,
             Workload::Pingpong | Workload::Selective | Workload::Call => 1,
         }
     }
@@ -166,6 +179,7 @@ impl Workload {
             Workload::Selective => "a tagged reply received behind D unmatched messages, M times, vs an empty mailbox [--depth 10000 --messages 100000]",
             Workload::Call => "gen_server call round trips [--messages 1000000]",
             Workload::Timers => "N processes each in receive-after T ms, all woken by their timeout [--processes 1000000 --timeout-ms 1000]",
+            Workload::Backpressure => "S senders each send M messages to one slow receiver bounded at 1024 (bream Block, tokio mpsc::channel(1024), Go chan 1024) [--senders 4 --messages 1000000]",
         }
     }
 }
@@ -192,7 +206,7 @@ mod tests {
 
     #[test]
     fn names_round_trip() {
-        for w in Workload::ALL {
+        for w in Workload::ALL.into_iter().chain(Workload::BY_NAME_ONLY) {
             assert_eq!(Workload::from_name(w.name()), Some(w));
         }
         assert_eq!(Workload::from_name("nope"), None);

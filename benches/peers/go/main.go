@@ -53,6 +53,8 @@ func main() {
 		r = callW(a)
 	case "timers":
 		r = timersW(a, b)
+	case "backpressure":
+		r = backpressureW(a, b)
 	default:
 		fmt.Fprintf(os.Stderr, "bream-peer-go: unknown workload %q\n", workload)
 		os.Exit(2)
@@ -247,6 +249,40 @@ func faninW(senders, per int64) report {
 	ns := time.Since(t0).Nanoseconds()
 	if sum != uint64(senders*per*(per+1)/2) {
 		fmt.Fprintf(os.Stderr, "fanin: wrong sum %d\n", sum)
+		os.Exit(1)
+	}
+	return report{ns: ns, n: senders * per, ops: senders * per, result: i64(int64(count))}
+}
+
+// slow is backpressure's receiver work per message (README.md): 64 rounds
+// of a 64-bit LCG.
+func slow(x uint64) uint64 {
+	for i := 0; i < 64; i++ {
+		x = x*6364136223846793005 + 1442695040888963407
+	}
+	return x
+}
+
+func backpressureW(senders, per int64) report {
+	t0 := time.Now()
+	box := make(chan uint64, 1024)
+	for s := int64(0); s < senders; s++ {
+		go func() {
+			for i := uint64(1); i <= uint64(per); i++ {
+				box <- i // blocks while the channel is full
+			}
+		}()
+	}
+	var count, sum, acc uint64
+	for count < uint64(senders*per) {
+		v := <-box
+		acc ^= slow(v)
+		sum += v
+		count++
+	}
+	ns := time.Since(t0).Nanoseconds()
+	if sum != uint64(senders*per*(per+1)/2) || acc == 42 {
+		fmt.Fprintf(os.Stderr, "backpressure: wrong sum %d\n", sum)
 		os.Exit(1)
 	}
 	return report{ns: ns, n: senders * per, ops: senders * per, result: i64(int64(count))}

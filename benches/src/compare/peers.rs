@@ -192,7 +192,7 @@ fn bream_size_flags(cmd: &mut Command, w: Workload, p: Params) {
         Workload::Spawn | Workload::Skynet => &[("--processes", &a)],
         Workload::Ring => &[("--processes", &a), ("--laps", &b)],
         Workload::Pingpong | Workload::Call => &[("--messages", &a)],
-        Workload::Fanin => &[("--senders", &a), ("--messages", &b)],
+        Workload::Fanin | Workload::Backpressure => &[("--senders", &a), ("--messages", &b)],
         Workload::Selective => &[("--depth", &a), ("--messages", &b)],
         Workload::Timers => &[("--processes", &a), ("--timeout-ms", &b)],
     };

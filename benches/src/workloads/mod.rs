@@ -5,6 +5,7 @@
 //! times, checks what it can, and returns an [`Outcome`]. They use bream's public
 //! API only (DESIGN.md §7), as a user's program would.
 
+mod backpressure;
 mod call;
 mod fanin;
 mod pingpong;
@@ -55,6 +56,7 @@ pub fn run(w: Workload, p: Params, meter: &Meter) -> Result<Outcome, String> {
         Workload::Selective => selective::run(p.a, p.b, meter),
         Workload::Call => call::run(p.a, meter),
         Workload::Timers => timers::run(p.a, p.b, meter),
+        Workload::Backpressure => backpressure::run(p.a, p.b, meter),
     }
 }
 

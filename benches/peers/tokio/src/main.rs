@@ -28,6 +28,7 @@ fn main() {
         "selective" => rt.block_on(rt.spawn(selective_w(a, b))),
         "call" => rt.block_on(rt.spawn(call_w(a))),
         "timers" => rt.block_on(rt.spawn(timers_w(a, b))),
+        "backpressure" => rt.block_on(rt.spawn(backpressure_w(a, b))),
         w => fail(&format!("bream-peer-tokio: unknown workload {w:?}")),
     }
     .expect("the main task panicked");
@@ -206,6 +207,49 @@ async fn fanin_w(senders: u64, per: u64) -> Report {
     let ns = since(t0);
     if sum != senders * per * (per + 1) / 2 {
         fail(&format!("fanin: wrong sum {sum}"));
+    }
+    Report {
+        ns,
+        n: senders * per,
+        ops: senders * per,
+        result: Some(count),
+        ..Report::default()
+    }
+}
+
+/// `backpressure`'s receiver work per message (README.md): 64 rounds of a
+/// 64-bit LCG.
+fn slow(mut x: u64) -> u64 {
+    for _ in 0..64 {
+        x = x
+            .wrapping_mul(6_364_136_223_846_793_005)
+            .wrapping_add(1_442_695_040_888_963_407);
+    }
+    x
+}
+
+async fn backpressure_w(senders: u64, per: u64) -> Report {
+    let t0 = Instant::now();
+    let (tx, mut rx) = mpsc::channel::<u64>(1024);
+    for _ in 0..senders {
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            for i in 1..=per {
+                let _ = tx.send(i).await; // waits while the channel is full
+            }
+        });
+    }
+    drop(tx);
+    let (mut count, mut sum, mut acc) = (0u64, 0u64, 0u64);
+    while count < senders * per {
+        let v = rx.recv().await.expect("backpressure message");
+        acc ^= slow(v);
+        sum += v;
+        count += 1;
+    }
+    let ns = since(t0);
+    if sum != senders * per * (per + 1) / 2 || acc == 42 {
+        fail(&format!("backpressure: wrong sum {sum}"));
     }
     Report {
         ns,
