@@ -86,8 +86,10 @@ fn main() {
         }
         bream::send(slow, Done(me));
         let (count, peak): (u64, usize) = receive();
-        println!("block: consumer received {count} of {}, largest queue {peak} (bound {BOUND})",
-            4 * PER_PRODUCER);
+        println!(
+            "block: consumer received {count} of {}, largest queue {peak} (bound {BOUND})",
+            4 * PER_PRODUCER
+        );
 
         // 2. Drop: the same flood into a mailbox that drops past its bound.
         let opts = SpawnOpts {
@@ -106,8 +108,14 @@ fn main() {
         }
         let (received, _): (u64, usize) = receive();
         let dropped = dead_letters::counts().mailbox_full;
-        println!("drop: sent {sent}, received {received}, dropped {dropped}: {}",
-            if received + dropped == sent { "exactly accounted for" } else { "MISCOUNTED" });
+        println!(
+            "drop: sent {sent}, received {received}, dropped {dropped}: {}",
+            if received + dropped == sent {
+                "exactly accounted for"
+            } else {
+                "MISCOUNTED"
+            }
+        );
 
         // 3. A status request with priority overtakes whatever is queued.
         let (server, _) = bream::spawn_monitor(consumer);
@@ -127,7 +135,10 @@ fn main() {
         dead_letters::subscribe();
         bream::send(slow, "anyone?"); // `slow` returned after Done
         let d: DeadLetter = receive();
-        println!("dead letter: a {} to {:?}: {:?}", d.type_name, d.to, d.reason);
+        println!(
+            "dead letter: a {} to {:?}: {:?}",
+            d.type_name, d.to, d.reason
+        );
         let c = dead_letters::counts();
         println!(
             "dead letters: no process {}, full mailbox {}, left at exit {}",

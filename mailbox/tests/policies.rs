@@ -112,8 +112,14 @@ fn priority_messages_overtake_the_backlog_in_their_own_order() {
     let _ = tx.push_envelope(prio("p1"));
     let _ = tx.push(100_000u32);
     let _ = tx.push_envelope(prio("p2"));
-    assert_eq!(rx.try_recv_any().unwrap().downcast::<&str>().ok(), Some("p1"));
-    assert_eq!(rx.try_recv_any().unwrap().downcast::<&str>().ok(), Some("p2"));
+    assert_eq!(
+        rx.try_recv_any().unwrap().downcast::<&str>().ok(),
+        Some("p1")
+    );
+    assert_eq!(
+        rx.try_recv_any().unwrap().downcast::<&str>().ok(),
+        Some("p2")
+    );
     for i in 0..=100_000u32 {
         assert_eq!(rx.try_recv::<u32>(), Some(i));
     }
@@ -152,7 +158,10 @@ fn selective_receive_spans_both_lists_and_the_marker_still_skips_the_backlog() {
     assert_eq!(visited, 2, "the priority message, then the reply");
     // Selective over both: take an ordinary one while a priority one waits.
     assert_eq!(rx.try_recv::<u32>(), Some(0));
-    assert_eq!(rx.try_recv_any().unwrap().downcast::<&str>().ok(), Some("urgent"));
+    assert_eq!(
+        rx.try_recv_any().unwrap().downcast::<&str>().ok(),
+        Some("urgent")
+    );
     assert_eq!(rx.len(), 9_999);
 }
 

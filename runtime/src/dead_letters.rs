@@ -285,8 +285,10 @@ fn record_with(
     if !gone.is_empty() {
         let mut w = d.watch.lock();
         w.subscribers.retain(|p| !gone.contains(p));
-        d.watched
-            .store(u64::from(d.log || !w.subscribers.is_empty()), Ordering::Relaxed);
+        d.watched.store(
+            u64::from(d.log || !w.subscribers.is_empty()),
+            Ordering::Relaxed,
+        );
     }
 }
 
@@ -381,8 +383,10 @@ pub fn unsubscribe() -> bool {
     let mut w = d.watch.lock();
     let before = w.subscribers.len();
     w.subscribers.retain(|p| *p != me.pid);
-    d.watched
-        .store(u64::from(d.log || !w.subscribers.is_empty()), Ordering::Relaxed);
+    d.watched.store(
+        u64::from(d.log || !w.subscribers.is_empty()),
+        Ordering::Relaxed,
+    );
     w.subscribers.len() != before
 }
 
@@ -405,5 +409,10 @@ pub fn set_rate(per_second: u32) {
 /// # Panics
 /// Outside a bream process.
 pub fn rate() -> u32 {
-    current("dead_letters::rate").rt.dead_letters.watch.lock().rate
+    current("dead_letters::rate")
+        .rt
+        .dead_letters
+        .watch
+        .lock()
+        .rate
 }

@@ -71,11 +71,14 @@ mod time;
 
 pub mod net;
 
+pub use bounded::{send_timeout, try_send, MailboxLimit, Overflow, SendTimeoutError, TrySendError};
+pub use dead_letters::stats;
 pub use info::{
     is_alive, process_info, processes, register, registered, unregister, whereis, ProcessInfo,
 };
 pub use links::{demonitor, exit, exit_self, link, monitor, trap_exit, unlink};
 pub use pid::{Alias, MonitorRef, Pid, Ref};
+pub use priority::{alias_priority, send_priority};
 pub use process::Status;
 pub use reason::{Down, Exit, ExitReason, PanicInfo, PanicLocation};
 pub use receive::{
@@ -86,9 +89,6 @@ pub use registry::RegisterError;
 pub use runtime::{
     run, Builder, Runtime, DEFAULT_MAX_PROCESSES, DEFAULT_UNMATCHED_MESSAGE_WARNING,
 };
-pub use bounded::{send_timeout, try_send, MailboxLimit, Overflow, SendTimeoutError, TrySendError};
-pub use dead_letters::stats;
-pub use priority::{alias_priority, send_priority};
 pub use spawn::{spawn, spawn_link, spawn_monitor, spawn_opt, try_spawn, SpawnError, SpawnOpts};
 pub use time::{
     blocking, cancel_timer, hibernate, reduce, send_after, send_after_named, send_interval, sleep,

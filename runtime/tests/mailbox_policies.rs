@@ -207,7 +207,10 @@ fn drop_sent_equals_received_plus_dead_letters_exactly() {
             }
             let received: u64 = receive();
             let dropped = dead_letters::counts().mailbox_full;
-            assert!(dropped > 0, "a bound of 64 and no receiver: most are dropped");
+            assert!(
+                dropped > 0,
+                "a bound of 64 and no receiver: most are dropped"
+            );
             assert_eq!(received + dropped, SENT);
         });
     });
@@ -291,7 +294,9 @@ fn block_four_fast_senders_one_slow_receiver_flat_exactly_once_in_order() {
                     assert_eq!(next[s as usize], i, "sender {s}: per-sender order");
                     next[s as usize] += 1;
                     if n % 4096 == 0 {
-                        let len = bream::process_info(bream::self_pid()).unwrap().message_queue_len;
+                        let len = bream::process_info(bream::self_pid())
+                            .unwrap()
+                            .message_queue_len;
                         max_len = max_len.max(len);
                         bream::yield_now(); // slow: let the senders fill it
                     }
@@ -318,8 +323,10 @@ fn block_four_fast_senders_one_slow_receiver_flat_exactly_once_in_order() {
 fn try_send_hands_the_message_back_when_full_or_dead() {
     within(20, || {
         bream::run(|| {
-            let (pid, _) =
-                bream::spawn_opt(bounded(2, Overflow::Block), || { receive::<Go>(); }).unwrap();
+            let (pid, _) = bream::spawn_opt(bounded(2, Overflow::Block), || {
+                receive::<Go>();
+            })
+            .unwrap();
             assert_eq!(bream::try_send(pid, 1u8), Ok(()));
             assert_eq!(bream::try_send(pid, 2u8), Ok(()));
             assert_eq!(bream::try_send(pid, 3u8), Err(TrySendError::Full(3)));
@@ -327,8 +334,15 @@ fn try_send_hands_the_message_back_when_full_or_dead() {
             while bream::is_alive(pid) {
                 bream::sleep(Duration::from_millis(1));
             }
-            assert_eq!(bream::try_send(pid, 4u8), Err(TrySendError::Disconnected(4)));
-            assert_eq!(dead_letters::counts().mailbox_full, 0, "handed back, not lost");
+            assert_eq!(
+                bream::try_send(pid, 4u8),
+                Err(TrySendError::Disconnected(4))
+            );
+            assert_eq!(
+                dead_letters::counts().mailbox_full,
+                0,
+                "handed back, not lost"
+            );
         });
     });
 }
@@ -338,16 +352,21 @@ fn a_plain_thread_gets_an_error_instead_of_blocking() {
     within(20, || {
         let rt = bream::Runtime::new().unwrap();
         let pid = rt.block_on(|| {
-            bream::spawn_opt(bounded(1, Overflow::Block), || { receive::<Go>(); })
-                .unwrap()
-                .0
+            bream::spawn_opt(bounded(1, Overflow::Block), || {
+                receive::<Go>();
+            })
+            .unwrap()
+            .0
         });
         assert_eq!(rt.try_send(pid, 1u8), Ok(()));
         assert_eq!(rt.try_send(pid, 2u8), Err(TrySendError::Full(2)));
         assert!(matches!(rt.try_send(pid, Go), Err(TrySendError::Full(Go))));
         let dead = rt.block_on(|| bream::spawn_monitor(|| {}).0);
         std::thread::sleep(Duration::from_millis(50));
-        assert!(matches!(rt.try_send(dead, Go), Err(TrySendError::Disconnected(Go))));
+        assert!(matches!(
+            rt.try_send(dead, Go),
+            Err(TrySendError::Disconnected(Go))
+        ));
         rt.shutdown();
     });
 }
@@ -404,7 +423,12 @@ fn a_server_with_100k_queued_answers_a_priority_status_first() {
                 let Ok(Status(to)) = first.downcast::<Status>() else {
                     panic!("the status request was not first");
                 };
-                bream::send(to, bream::process_info(bream::self_pid()).unwrap().message_queue_len);
+                bream::send(
+                    to,
+                    bream::process_info(bream::self_pid())
+                        .unwrap()
+                        .message_queue_len,
+                );
             });
             let prio: bream::Alias = receive();
             for i in 0..100_000u64 {
@@ -416,7 +440,10 @@ fn a_server_with_100k_queued_answers_a_priority_status_first() {
             // after the status (priority messages keep their order).
             bream::send_priority(prio, Go);
             let left: usize = receive();
-            assert_eq!(left, 100_001, "the backlog and the ordinary Go are untouched");
+            assert_eq!(
+                left, 100_001,
+                "the backlog and the ordinary Go are untouched"
+            );
         });
     });
 }
