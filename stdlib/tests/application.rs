@@ -154,7 +154,10 @@ fn dependencies_start_in_order_and_the_node_stops_them_in_reverse() {
         assert_eq!(started_now, ["base", "mid", "top"]);
         started("base");
         started("mid");
-        started("top");
+        let top = started("top");
+        // application(3), get_supervisor/1.
+        assert_eq!(application::get_supervisor("top").unwrap().pid(), Some(top));
+        assert_eq!(application::get_supervisor("nope"), None);
         assert_eq!(
             application::which_applications(),
             ["base", "mid", "top"].map(|name| RunningApp {
@@ -181,6 +184,7 @@ fn dependencies_start_in_order_and_the_node_stops_them_in_reverse() {
         stopped("mid");
         stopped("base");
         assert!(running().is_empty());
+        assert_eq!(application::get_supervisor("top"), None);
         assert_eq!(
             application::start("base", RestartType::Temporary),
             Err(AppError::NodeStopped)

@@ -8,6 +8,7 @@ use super::controller::{Controller, Reply, Request};
 use super::{AppError, Application, NodeStop, RestartType};
 use crate::gen_server::{self, CallError, ServerRef, INFINITY};
 use crate::start::StartError;
+use crate::supervisor::SupervisorRef;
 
 /// The controller's registered name (OTP's).
 const CONTROLLER: &str = "application_controller";
@@ -174,6 +175,15 @@ pub fn which_applications() -> Vec<RunningApp> {
     match call(Request::Which) {
         Ok(Reply::Which(apps)) => apps,
         _ => Vec::new(),
+    }
+}
+
+/// The top supervisor of the running application `name` (OTP's
+/// `get_supervisor/1`); `None` if it is not running.
+pub fn get_supervisor(name: &str) -> Option<SupervisorRef> {
+    match call(Request::GetSupervisor(name.to_owned())) {
+        Ok(Reply::Supervisor(pid)) => pid.map(SupervisorRef::from_pid),
+        _ => None,
     }
 }
 

@@ -47,6 +47,7 @@ pub(crate) enum Request {
     LoadConfig(Values),
     StopNode,
     AwaitShutdown,
+    GetSupervisor(String),
 }
 
 /// The controller's answer.
@@ -57,12 +58,14 @@ pub(crate) enum Reply {
     Env(Option<String>),
     AllEnv(Vec<(String, String)>),
     Shutdown(NodeStop),
+    Supervisor(Option<Pid>),
 }
 
 /// A master's report: its application's `start` returned.
 pub(crate) struct Up {
     pub(crate) name: &'static str,
-    pub(crate) result: Result<(), StartError>,
+    /// The top supervisor's pid, or why it did not start.
+    pub(crate) result: Result<Pid, StartError>,
 }
 
 struct Loaded {
@@ -74,7 +77,8 @@ struct Loaded {
 enum Phase {
     /// Its master is running `start`; these callers wait for the outcome.
     Starting(Vec<From<Reply>>),
-    Running,
+    /// Its top supervisor runs as this process.
+    Running(Pid),
     /// Its master was asked to stop it; these callers wait.
     Stopping(Vec<From<Reply>>),
 }
@@ -164,6 +168,7 @@ impl GenServer for Controller {
                 self.begin_node_stop(None, ExitReason::Normal);
                 Reply::Done(Ok(()))
             }
+            Request::GetSupervisor(name) => Reply::Supervisor(self.supervisor(&name)),
             Request::AwaitShutdown => {
                 self.waiters.push(from);
                 self.advance_node_stop();
@@ -243,7 +248,7 @@ impl Controller {
                     waiting.push(from);
                     None
                 }
-                Phase::Running | Phase::Stopping(_) => {
+                Phase::Running(_) | Phase::Stopping(_) => {
                     Some(Err(AppError::AlreadyStarted(name.to_owned())))
                 }
             };
@@ -252,7 +257,7 @@ impl Controller {
         for dep in app.dependencies() {
             let running = self
                 .find(dep)
-                .is_some_and(|i| matches!(self.apps[i].phase, Phase::Running));
+                .is_some_and(|i| matches!(self.apps[i].phase, Phase::Running(_)));
             if !running {
                 return Some(Err(AppError::NotStarted(dep.to_owned())));
             }
@@ -284,8 +289,8 @@ impl Controller {
         };
         let waiting = std::mem::take(waiting);
         let result = match up.result {
-            Ok(()) => {
-                self.apps[i].phase = Phase::Running;
+            Ok(sup) => {
+                self.apps[i].phase = Phase::Running(sup);
                 tracing::info!(
                     target: TARGET,
                     application = up.name,
@@ -319,7 +324,7 @@ impl Controller {
                 waiting.push(from);
                 None
             }
-            Phase::Running => {
+            Phase::Running(_) => {
                 bream::send(app.master, StopApp);
                 app.phase = Phase::Stopping(vec![from]);
                 None
@@ -355,7 +360,7 @@ impl Controller {
                     gen_server::reply(&from, Reply::Done(Err(error.clone())));
                 }
             }
-            Phase::Running => {
+            Phase::Running(_) => {
                 tracing::warn!(
                     target: TARGET,
                     application = app.name,
@@ -396,7 +401,7 @@ impl Controller {
         let busy = self
             .apps
             .iter()
-            .any(|a| !matches!(a.phase, Phase::Running));
+            .any(|a| !matches!(a.phase, Phase::Running(_)));
         if busy {
             return;
         }
@@ -413,10 +418,17 @@ impl Controller {
         }
     }
 
+    fn supervisor(&self, name: &str) -> Option<Pid> {
+        match self.apps[self.find(name)?].phase {
+            Phase::Running(sup) => Some(sup),
+            Phase::Starting(_) | Phase::Stopping(_) => None,
+        }
+    }
+
     fn which(&self) -> Vec<super::RunningApp> {
         self.apps
             .iter()
-            .filter(|a| matches!(a.phase, Phase::Running))
+            .filter(|a| matches!(a.phase, Phase::Running(_)))
             .map(|a| super::RunningApp {
                 name: a.name,
                 restart_type: a.restart_type,

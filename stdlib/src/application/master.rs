@@ -56,8 +56,14 @@ fn run(app: &dyn Application, name: &'static str, controller: Pid) {
             return;
         }
     };
-    bream::send(controller, Up { name, result: Ok(()) });
     let sup_pid = sup.pid().expect("start checked the supervisor's pid");
+    bream::send(
+        controller,
+        Up {
+            name,
+            result: Ok(sup_pid),
+        },
+    );
     let reason = receive! {
         _: StopApp => {
             stop_tree(app, &sup, sup_pid);

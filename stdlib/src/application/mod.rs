@@ -18,7 +18,7 @@
 //! | `permanent`, `transient`, `temporary`            | [`RestartType`]                               |
 //! | `application:get_env/2,3`, `get_all_env/1`, `set_env/3`, `unset_env/2` | [`get_env`], [`get_env_or`], [`get_all_env`], [`set_env`], [`unset_env`] |
 //! | `sys.config` (`erl -config F`), `erl -App Par Val` | [`load_config`] / `BREAM_CONFIG=F`, `BREAM_<APP>__<KEY>=V` (config.rs) |
-//! | `which_applications/0`                           | [`which_applications`]                        |
+//! | `which_applications/0`, `get_supervisor/1`       | [`which_applications`], [`get_supervisor`]    |
 //! | `init:stop/0`; the node halting when a permanent application exits | [`stop_node`]; [`await_shutdown`] returns [`NodeStop`] |
 //!
 //! # What "the node stops" means in bream (docs/adr/stdlib-0001-application.md)
@@ -79,7 +79,7 @@ use crate::start::StartError;
 use crate::supervisor::SupervisorRef;
 
 pub use api::{
-    await_shutdown, ensure_all_started, ensure_started, get_all_env, get_env, get_env_or, load,
+    await_shutdown, ensure_all_started, ensure_started, get_all_env, get_env, get_env_or, get_supervisor, load,
     load_config, load_config_str, set_env, start, stop, stop_node, unload, unset_env,
     which_applications, RunningApp,
 };
