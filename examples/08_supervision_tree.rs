@@ -17,8 +17,8 @@
 use std::time::Duration;
 
 use bream::{Down, ExitReason};
-use bream_stdlib::gen_server::{CallResult, From, GenServer, Init};
 use bream_stdlib::gen_server::INFINITY;
+use bream_stdlib::gen_server::{CallResult, From, GenServer, Init};
 use bream_stdlib::supervisor::{self, ChildSpec, ChildState, Strategy, Supervisor, SupervisorRef};
 
 /// A worker that does nothing but exist (the example is about the tree).

@@ -123,7 +123,10 @@ fn main() {
         bream::exit(shop.pid().unwrap(), ExitReason::Kill);
         application::await_shutdown()
     });
-    println!("node stopped because {:?} exited with {:?}", why.app, why.reason);
+    println!(
+        "node stopped because {:?} exited with {:?}",
+        why.app, why.reason
+    );
     println!("bream::run has returned: the runtime is shut down");
 }
 

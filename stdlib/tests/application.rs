@@ -125,7 +125,10 @@ fn stopped(name: &'static str) {
 fn no_more_log() {
     // which_applications is a call: the controller has handled what came before.
     let _ = application::which_applications();
-    assert_eq!(bream::receive_timeout::<Log>(Duration::from_millis(20)), None);
+    assert_eq!(
+        bream::receive_timeout::<Log>(Duration::from_millis(20)),
+        None
+    );
 }
 
 fn running() -> Vec<&'static str> {
@@ -221,7 +224,10 @@ fn start_and_stop_return_otps_errors() {
             application::start("a", RestartType::Temporary),
             Err(AppError::AlreadyStarted("a".into()))
         );
-        assert_eq!(application::ensure_started("a", RestartType::Temporary), Ok(()));
+        assert_eq!(
+            application::ensure_started("a", RestartType::Temporary),
+            Ok(())
+        );
         assert_eq!(application::unload("a"), Err(AppError::Running("a".into())));
         // stop/1 stops only this application: b was never started, and
         // stopping a does not stop the node.
@@ -359,12 +365,7 @@ fn a_transient_application_stops_the_node_only_when_it_exits_abnormally() {
         application::start("other", RestartType::Temporary).unwrap();
         let calm = started("calm");
         started("other");
-        supervisor::stop(
-            &SupervisorRef::from_pid(calm),
-            ExitReason::Normal,
-            PATIENCE,
-        )
-        .unwrap();
+        supervisor::stop(&SupervisorRef::from_pid(calm), ExitReason::Normal, PATIENCE).unwrap();
         stopped("calm");
         assert_eq!(running(), ["other"]);
         application::start("fragile", RestartType::Transient).unwrap();
@@ -434,7 +435,10 @@ fn a_temporary_exit_and_an_explicit_stop_leave_the_node_running() {
 fn configuration_comes_from_defaults_then_files_then_set_env() {
     watchdog(|| {
         application::load(app("conf", &[])).unwrap();
-        assert_eq!(application::get_env("conf", "greeting").as_deref(), Some("hello"));
+        assert_eq!(
+            application::get_env("conf", "greeting").as_deref(),
+            Some("hello")
+        );
         application::load_config_str("[conf]\ngreeting = from the file\nport = 80\n").unwrap();
         assert_eq!(
             application::get_env("conf", "greeting").as_deref(),

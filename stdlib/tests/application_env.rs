@@ -78,9 +78,15 @@ fn the_config_file_and_environment_variables_override_the_defaults() {
     std::env::set_var("BREAM_ENVAPP__MODE", "prod");
     watchdog(|| {
         application::load(EnvApp).unwrap();
-        assert_eq!(application::get_env("envapp", "host").as_deref(), Some("example.org"));
+        assert_eq!(
+            application::get_env("envapp", "host").as_deref(),
+            Some("example.org")
+        );
         assert_eq!(application::get_env("envapp", "port").as_deref(), Some("3"));
-        assert_eq!(application::get_env("envapp", "mode").as_deref(), Some("prod"));
+        assert_eq!(
+            application::get_env("envapp", "mode").as_deref(),
+            Some("prod")
+        );
         application::set_env("envapp", "port", "4");
         assert_eq!(application::get_env("envapp", "port").as_deref(), Some("4"));
         assert_eq!(

@@ -115,7 +115,11 @@ fn simple_one_for_one_restarts_the_dynamic_child_with_its_argument() {
             .child(template)
             .start_link()
             .unwrap();
-        assert_eq!(supervisor::count_children(&sup).unwrap().specs, 1, "the template");
+        assert_eq!(
+            supervisor::count_children(&sup).unwrap().specs,
+            1,
+            "the template"
+        );
         let x = supervisor::start_dynamic_child(&sup, "x").unwrap().unwrap();
         assert_eq!(started("x"), x);
         let y = supervisor::start_dynamic_child(&sup, "y").unwrap().unwrap();
@@ -587,7 +591,9 @@ fn child_management_follows_otps_rules() {
             .unwrap();
         let a = started("a");
         // start_child
-        let b = supervisor::start_child(&sup, tracked("b", log)).unwrap().unwrap();
+        let b = supervisor::start_child(&sup, tracked("b", log))
+            .unwrap()
+            .unwrap();
         assert_eq!(started("b"), b);
         assert_eq!(
             supervisor::start_child(&sup, tracked("b", log)),
@@ -743,7 +749,9 @@ fn stopping_a_simple_one_for_one_supervisor_shuts_down_every_dynamic_child() {
         let monitors: Vec<_> = ["p", "q", "r"]
             .into_iter()
             .map(|name| {
-                let pid = supervisor::start_dynamic_child(&sup, name).unwrap().unwrap();
+                let pid = supervisor::start_dynamic_child(&sup, name)
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(started(name), pid);
                 bream::monitor(pid)
             })

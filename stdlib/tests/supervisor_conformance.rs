@@ -165,7 +165,10 @@ fn a_named_supervisor_with_an_init_callback_is_registered_during_init() {
     bream::run(|| {
         let me = bream::self_pid();
         let sup = supervisor::start_link_named("named_by_init", move || {
-            bream::send(me, bream::whereis("named_by_init") == Some(bream::self_pid()));
+            bream::send(
+                me,
+                bream::whereis("named_by_init") == Some(bream::self_pid()),
+            );
             Init::Ready(Supervisor::new(Strategy::OneForAll))
         })
         .unwrap();
@@ -332,9 +335,9 @@ fn significant_children_are_refused_where_otp_refuses_them() {
         let sup = Supervisor::new(Strategy::OneForOne).start().unwrap();
         assert_eq!(
             supervisor::start_child(&sup, sig()),
-            Err(ChildError::BadSpec(SpecError::SignificantWithoutAutoShutdown(
-                "s".into()
-            )))
+            Err(ChildError::BadSpec(
+                SpecError::SignificantWithoutAutoShutdown("s".into())
+            ))
         );
         assert_eq!(bream::receive_timeout::<Event>(Duration::ZERO), None);
     });
@@ -353,10 +356,7 @@ fn start_child_of_an_ignoring_child_succeeds_and_keeps_the_spec() {
         let sup = Supervisor::new(Strategy::OneForOne).start_link().unwrap();
         let lazy = ChildSpec::worker("lazy", || Err(StartError::Ignore));
         assert_eq!(supervisor::start_child(&sup, lazy.clone()), Ok(None));
-        assert_eq!(
-            children(&sup),
-            vec![("lazy".into(), ChildState::Undefined)]
-        );
+        assert_eq!(children(&sup), vec![("lazy".into(), ChildState::Undefined)]);
         assert_eq!(
             supervisor::start_child(&sup, lazy),
             Err(ChildError::AlreadyPresent)
@@ -365,7 +365,8 @@ fn start_child_of_an_ignoring_child_succeeds_and_keeps_the_spec() {
         // ignore, the pid remains set to undefined and the function returns
         // {ok, undefined}."
         assert_eq!(supervisor::restart_child(&sup, "lazy"), Ok(None));
-        let once = ChildSpec::worker("once", || Err(StartError::Ignore)).restart(Restart::Temporary);
+        let once =
+            ChildSpec::worker("once", || Err(StartError::Ignore)).restart(Restart::Temporary);
         assert_eq!(supervisor::start_child(&sup, once), Ok(None));
         assert_eq!(supervisor::count_children(&sup).unwrap().specs, 1);
     });
@@ -465,8 +466,18 @@ fn get_childspec_returns_a_spec_that_starts_the_same_child() {
         let a = started("a");
         let got = supervisor::get_childspec(&one, "a").unwrap();
         assert_eq!(
-            (got.id(), got.restart_type(), got.shutdown_type(), got.child_type()),
-            ("a", Restart::Transient, Shutdown::BrutalKill, ChildType::Worker)
+            (
+                got.id(),
+                got.restart_type(),
+                got.shutdown_type(),
+                got.child_type()
+            ),
+            (
+                "a",
+                Restart::Transient,
+                Shutdown::BrutalKill,
+                ChildType::Worker
+            )
         );
         assert!(!got.is_significant());
         assert_eq!(supervisor::get_childspec(&one, a).unwrap().id(), "a");
@@ -524,7 +535,7 @@ fn check_childspecs_checks_ids_and_significance() {
         Err(SpecError::DuplicateId("a".into()))
     );
     assert_eq!(
-        supervisor::check_childspecs(&[sig.clone()], Some(AutoShutdown::Never)),
+        supervisor::check_childspecs(std::slice::from_ref(&sig), Some(AutoShutdown::Never)),
         Err(SpecError::SignificantWithoutAutoShutdown("s".into()))
     );
     assert_eq!(

@@ -135,7 +135,7 @@ fn start_order(name: &str) -> Result<Vec<&'static str>, AppError> {
         path: &mut Vec<&'static str>,
         order: &mut Vec<&'static str>,
     ) -> Result<(), AppError> {
-        if order.iter().any(|a| *a == name) {
+        if order.contains(&name) {
             return Ok(());
         }
         let (name, deps) = match call(Request::Deps(name.to_owned()))? {

@@ -176,6 +176,9 @@ mod tests {
     #[test]
     fn env_var_names_are_upper_case_with_a_double_underscore() {
         assert_eq!(env_var_name("web", "port"), "BREAM_WEB__PORT");
-        assert_eq!(env_var_name("my-app", "max.conns"), "BREAM_MY_APP__MAX_CONNS");
+        assert_eq!(
+            env_var_name("my-app", "max.conns"),
+            "BREAM_MY_APP__MAX_CONNS"
+        );
     }
 }

@@ -79,9 +79,9 @@ use crate::start::StartError;
 use crate::supervisor::SupervisorRef;
 
 pub use api::{
-    await_shutdown, ensure_all_started, ensure_started, get_all_env, get_env, get_env_or, get_supervisor, load,
-    load_config, load_config_str, set_env, start, stop, stop_node, unload, unset_env,
-    which_applications, RunningApp,
+    await_shutdown, ensure_all_started, ensure_started, get_all_env, get_env, get_env_or,
+    get_supervisor, load, load_config, load_config_str, set_env, start, stop, stop_node, unload,
+    unset_env, which_applications, RunningApp,
 };
 pub use config::{env_var_name, ConfigError};
 

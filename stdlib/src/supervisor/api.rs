@@ -178,7 +178,11 @@ impl Supervisor {
     }
 }
 
-fn spawn(name: Option<&'static str>, link: bool, init: InitFn) -> Result<SupervisorRef, StartError> {
+fn spawn(
+    name: Option<&'static str>,
+    link: bool,
+    init: InitFn,
+) -> Result<SupervisorRef, StartError> {
     let args = SupArgs { init };
     let server = match (name, link) {
         (Some(name), true) => gen_server::start_link_named::<SupServer>(name, args),

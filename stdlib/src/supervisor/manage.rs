@@ -238,4 +238,3 @@ pub fn count_children(sup: &SupervisorRef) -> Result<ChildCounts, ChildError> {
         _ => unreachable!("the supervisor answers Count with Count"),
     }
 }
-

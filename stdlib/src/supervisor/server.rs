@@ -464,11 +464,14 @@ impl SupServer {
         let count = |kind| self.children.iter().filter(|c| c.kind == kind).count();
         ChildCounts {
             // OTP counts a SimpleOneForOne supervisor's one spec, its template.
-            specs: if self.simple() { 1 } else { self.children.len() },
+            specs: if self.simple() {
+                1
+            } else {
+                self.children.len()
+            },
             active: self.children.iter().filter(|c| c.pid().is_some()).count(),
             supervisors: count(ChildType::Supervisor),
             workers: count(ChildType::Worker),
         }
     }
 }
-

@@ -441,8 +441,8 @@ mod tests {
             .restart(Restart::Temporary)
             .significant(true);
         let any = Some(AutoShutdown::AnySignificant);
-        assert_eq!(check_childspecs(&[t.clone()], any), Ok(()));
-        assert_eq!(check_childspecs(&[t.clone()], None), Ok(()));
+        assert_eq!(check_childspecs(std::slice::from_ref(&t), any), Ok(()));
+        assert_eq!(check_childspecs(std::slice::from_ref(&t), None), Ok(()));
         let p = ChildSpec::worker("p", start).significant(true);
         assert_eq!(
             check_childspecs(&[p], any),
