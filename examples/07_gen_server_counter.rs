@@ -2,7 +2,7 @@
 //!
 //! What it teaches: writing a server as a `GenServer` instead of a hand-made
 //! receive loop; typed requests (`call` waits for a `Reply`, `cast` does not);
-//! a reply deferred with `From` + `reply`; a call that times out and the late
+//! a reply deferred with `ReplyTo` + `reply`; a call that times out and the late
 //! reply that the runtime drops instead of leaving it in the caller's mailbox;
 //! `stop`, which runs `terminate`.
 //!
@@ -14,13 +14,13 @@
 use std::time::Duration;
 
 use bream::ExitReason;
-use bream_stdlib::gen_server::{self, CallError, CallResult, From, GenServer, Init, Next};
+use bream_stdlib::gen_server::{self, CallError, CallResult, GenServer, Init, Next, ReplyTo};
 
 /// The server's state.
 struct Counter {
     count: i64,
     /// Callers waiting for the count to reach a value.
-    waiting: Vec<(i64, From<i64>)>,
+    waiting: Vec<(i64, ReplyTo<i64>)>,
 }
 
 /// What a caller can ask (each answered with an `i64`).
@@ -50,7 +50,7 @@ impl GenServer for Counter {
         })
     }
 
-    fn handle_call(&mut self, request: Request, from: From<i64>) -> CallResult<Self> {
+    fn handle_call(&mut self, request: Request, from: ReplyTo<i64>) -> CallResult<Self> {
         match request {
             Request::Get => CallResult::reply(self.count),
             Request::WaitFor(target) if self.count >= target => CallResult::reply(self.count),

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use bream::ExitReason;
 use bream_stdlib::gen_server::{
-    self, CallError, CallResult, From, GenServer, Init, Next, ServerRef,
+    self, CallError, CallResult, GenServer, Init, Next, ReplyTo, ServerRef,
 };
 use bream_stdlib::supervisor::{self, ChildSpec, ChildState, Strategy, Supervisor};
 
@@ -50,7 +50,7 @@ impl GenServer for Kv {
         println!("kv: started as {}", bream::self_pid());
         Init::ok(Kv(HashMap::new()))
     }
-    fn handle_call(&mut self, read: Read, _: From<Option<u64>>) -> CallResult<Self> {
+    fn handle_call(&mut self, read: Read, _: ReplyTo<Option<u64>>) -> CallResult<Self> {
         CallResult::reply(match read {
             Read::Get(key) => self.0.get(&key).copied(),
             Read::Len => Some(self.0.len() as u64),

@@ -291,7 +291,7 @@ pub(crate) unsafe fn terminate(p: &Process, reason: ExitReason, notify: bool) {
 /// `normal` and `shutdown`; a brutal kill gets a debug line).
 fn crash_report(pid: Pid, reason: &ExitReason) {
     match reason {
-        ExitReason::Normal | ExitReason::Shutdown => {}
+        reason if reason.is_normal() => {}
         ExitReason::Killed => tracing::debug!(%pid, "process killed"),
         ExitReason::Panic(message) => {
             tracing::error!(%pid, %message, "process crashed: panic")

@@ -27,6 +27,11 @@ pub enum ExitReason {
     /// linked processes that do not trap exits, but is not a crash: no crash
     /// report.
     Shutdown,
+    /// An orderly shutdown with a reason (Erlang's `{shutdown, Term}`): treated
+    /// as [`Shutdown`](ExitReason::Shutdown) everywhere (links, monitors, crash
+    /// reports, a supervisor's `transient` restart type), so a process can stop
+    /// "normally" and still say why.
+    ShutdownWith(String),
     /// Sent with [`exit`](crate::exit), kills the target even if it traps exits;
     /// it then exits with [`Killed`](ExitReason::Killed). Arriving through a link
     /// it is *not* converted (a trapping process gets `Exit { reason: Kill }`).
@@ -44,9 +49,13 @@ pub enum ExitReason {
 }
 
 impl ExitReason {
-    /// `Normal` or `Shutdown`: the reasons OTP does not report as crashes.
+    /// `Normal`, `Shutdown` or `ShutdownWith(_)`: the reasons OTP does not
+    /// report as crashes.
     pub fn is_normal(&self) -> bool {
-        matches!(self, ExitReason::Normal | ExitReason::Shutdown)
+        matches!(
+            self,
+            ExitReason::Normal | ExitReason::Shutdown | ExitReason::ShutdownWith(_)
+        )
     }
 }
 
@@ -55,6 +64,7 @@ impl fmt::Display for ExitReason {
         match self {
             ExitReason::Normal => f.write_str("normal"),
             ExitReason::Shutdown => f.write_str("shutdown"),
+            ExitReason::ShutdownWith(why) => write!(f, "shutdown: {why}"),
             ExitReason::Kill => f.write_str("kill"),
             ExitReason::Killed => f.write_str("killed"),
             ExitReason::NoProc => f.write_str("noproc"),

@@ -8,6 +8,8 @@
 //! - [`supervisor`]: trees of processes that restart what crashed, with OTP's
 //!   strategies, restart types, shutdowns and restart intensity
 //!   (docs/supervisor.md).
+//! - [`sys`]: look inside a running behaviour process and steer it: its state,
+//!   suspend and resume, trace and statistics (docs/sys.md).
 //!
 //! Nothing here uses bream's internals: every call is one a user could write,
 //! so this crate is also the proof that the public API is enough to build OTP on.
@@ -16,5 +18,6 @@ pub mod application;
 pub mod gen_server;
 mod start;
 pub mod supervisor;
+pub mod sys;
 
 pub use start::StartError;

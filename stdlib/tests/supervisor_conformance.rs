@@ -19,7 +19,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bream::{ExitReason, Pid};
-use bream_stdlib::gen_server::{self, CallResult, From, GenServer, ServerRef, INFINITY};
+use bream_stdlib::gen_server::{self, CallResult, GenServer, ReplyTo, ServerRef, INFINITY};
 use bream_stdlib::supervisor::{
     self, AutoShutdown, ChildCounts, ChildError, ChildSpec, ChildState, ChildType, Init, Restart,
     Shutdown, SpecError, Strategy, Supervisor, SupervisorRef,
@@ -564,7 +564,7 @@ impl GenServer for Named {
         let _ = n;
         gen_server::Init::ok(Named)
     }
-    fn handle_call(&mut self, _: (), _: From<u32>) -> CallResult<Self> {
+    fn handle_call(&mut self, _: (), _: ReplyTo<u32>) -> CallResult<Self> {
         CallResult::reply(42)
     }
 }

@@ -27,7 +27,7 @@ use bream::{ExitReason, Pid};
 use super::config::{self, ConfigError, Values};
 use super::master::{self, StopApp};
 use super::{AppError, Application, NodeStop, RestartType};
-use crate::gen_server::{self, CallResult, From, GenServer, Info, Init, Next};
+use crate::gen_server::{self, CallResult, GenServer, Info, Init, Next, ReplyTo};
 use crate::start::StartError;
 
 const TARGET: &str = "bream_stdlib::application";
@@ -76,11 +76,11 @@ struct Loaded {
 /// Where a started application is in its life.
 enum Phase {
     /// Its master is running `start`; these callers wait for the outcome.
-    Starting(Vec<From<Reply>>),
+    Starting(Vec<ReplyTo<Reply>>),
     /// Its top supervisor runs as this process.
     Running(Pid),
     /// Its master was asked to stop it; these callers wait.
-    Stopping(Vec<From<Reply>>),
+    Stopping(Vec<ReplyTo<Reply>>),
 }
 
 /// An application that is starting, running or stopping.
@@ -105,7 +105,7 @@ pub(crate) struct Controller {
     /// Set once the node stops; never cleared.
     stop: Option<NodeStop>,
     /// Callers of `await_shutdown`.
-    waiters: Vec<From<Reply>>,
+    waiters: Vec<ReplyTo<Reply>>,
 }
 
 impl GenServer for Controller {
@@ -139,7 +139,7 @@ impl GenServer for Controller {
         Init::ok(controller)
     }
 
-    fn handle_call(&mut self, request: Request, from: From<Reply>) -> CallResult<Self> {
+    fn handle_call(&mut self, request: Request, from: ReplyTo<Reply>) -> CallResult<Self> {
         let reply = match request {
             Request::Load(app) => Reply::Done(self.load(app)),
             Request::Unload(name) => Reply::Done(self.unload(&name)),
@@ -182,7 +182,7 @@ impl GenServer for Controller {
         match info {
             Info::Message(up) => self.started(up),
             Info::Exit(exit) => self.master_exited(exit.from, exit.reason),
-            Info::Down(_) | Info::Timeout => {}
+            Info::Down(_) | Info::Timeout | Info::Response(_) => {}
         }
         self.advance_node_stop();
         Next::Wait
@@ -231,7 +231,7 @@ impl Controller {
         &mut self,
         name: &str,
         restart_type: RestartType,
-        from: From<Reply>,
+        from: ReplyTo<Reply>,
     ) -> Option<Result<(), AppError>> {
         if self.stop.is_some() {
             return Some(Err(AppError::NodeStopped));
@@ -313,7 +313,7 @@ impl Controller {
     }
 
     /// Ask `name`'s master to stop it; `None`: the answer comes later.
-    fn stop_app(&mut self, name: &str, from: From<Reply>) -> Option<Result<(), AppError>> {
+    fn stop_app(&mut self, name: &str, from: ReplyTo<Reply>) -> Option<Result<(), AppError>> {
         let Some(i) = self.find(name) else {
             return Some(Err(AppError::NotStarted(name.to_owned())));
         };

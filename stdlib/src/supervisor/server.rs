@@ -41,7 +41,7 @@ use super::intensity::RestartWindow;
 use super::manage::{ChildCounts, ChildError, ChildInfo, ChildKey};
 use super::report;
 use super::spec::{check_one, AutoShutdown, ChildSpec, ChildType, Restart, Starter, Strategy};
-use crate::gen_server::{CallResult, From, GenServer, Info, Init, Next};
+use crate::gen_server::{CallResult, GenServer, Info, Init, Next, ReplyTo};
 use crate::start::StartError;
 
 /// What the supervisor process is started with: the init callback.
@@ -131,7 +131,7 @@ impl GenServer for SupServer {
         Init::ok(sup)
     }
 
-    fn handle_call(&mut self, request: Request, _from: From<Response>) -> CallResult<Self> {
+    fn handle_call(&mut self, request: Request, _from: ReplyTo<Response>) -> CallResult<Self> {
         CallResult::reply(match request {
             Request::StartChild(spec) => Response::Started(self.start_child(spec)),
             Request::StartDynamic(arg) => Response::Started(self.start_dynamic(arg)),
@@ -148,7 +148,7 @@ impl GenServer for SupServer {
         match info {
             Info::Exit(exit) => self.child_exited(exit.from, exit.reason),
             Info::Message(Retry) => self.retry(),
-            Info::Down(_) | Info::Timeout => Next::Wait,
+            Info::Down(_) | Info::Timeout | Info::Response(_) => Next::Wait,
         }
     }
 
@@ -233,7 +233,7 @@ impl SupServer {
         let simple = self.simple();
         let child = &mut self.children[i];
         child.state = ChildState::Undefined;
-        let abnormal = !matches!(reason, ExitReason::Normal | ExitReason::Shutdown);
+        let abnormal = !reason.is_normal();
         if abnormal || child.restart == Restart::Permanent {
             report::child_terminated(&child.id, pid, &reason);
         }

@@ -181,7 +181,7 @@ impl ChildSpec {
     /// it again.
     ///
     /// ```
-    /// use bream_stdlib::gen_server::{self, CallResult, From, GenServer, Init, ServerRef};
+    /// use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, ReplyTo, ServerRef};
     /// use bream_stdlib::supervisor::{self, ChildSpec, Strategy, Supervisor};
     ///
     /// struct Echo;
@@ -193,7 +193,7 @@ impl ChildSpec {
     ///     type Info = ();
     ///     type Continue = ();
     ///     fn init(_: ()) -> Init<Self> { Init::ok(Echo) }
-    ///     fn handle_call(&mut self, n: u32, _: From<u32>) -> CallResult<Self> {
+    ///     fn handle_call(&mut self, n: u32, _: ReplyTo<u32>) -> CallResult<Self> {
     ///         CallResult::reply(n)
     ///     }
     /// }
