@@ -24,7 +24,7 @@ use bream_stdlib::supervisor::{
     self, AutoShutdown, ChildCounts, ChildError, ChildSpec, ChildState, ChildType, Init, Restart,
     Shutdown, SpecError, Strategy, Supervisor, SupervisorRef,
 };
-use bream_stdlib::StartError;
+use bream_stdlib::{sys, StartError};
 use common::*;
 
 fn patient(strategy: Strategy) -> Supervisor {
@@ -628,5 +628,67 @@ fn a_timeout_of_infinity_waits_for_the_child() {
         started("d1");
         supervisor::stop(&simple, ExitReason::Shutdown, PATIENCE).unwrap();
         stopped("d1");
+    });
+}
+
+// ---- sys(3) on a supervisor --------------------------------------------------------
+
+/// sys(3), `get_state/1` ("For a supervisor process, the returned State is
+/// the state of the supervisor's gen_server loop") and `get_status/1`: a
+/// supervisor is a special process that answers system messages.
+#[test]
+fn sys_reads_a_supervisors_state_and_status() {
+    bream::run(|| {
+        let log = bream::self_pid();
+        let sup = patient(Strategy::RestForOne)
+            .child(tracked("a", log))
+            .child(tracked("b", log))
+            .start_link()
+            .unwrap();
+        let a = started("a");
+        let b = started("b");
+        let state = sys::get_state(&sup).unwrap();
+        assert_eq!(state.strategy(), Strategy::RestForOne);
+        assert_eq!(state.intensity(), (100, Duration::from_secs(60)));
+        assert_eq!(state.auto_shutdown(), AutoShutdown::Never);
+        let pids: Vec<_> = state.children().into_iter().map(|c| c.state).collect();
+        assert_eq!(pids, [ChildState::Running(a), ChildState::Running(b)]);
+        assert_eq!(state.recent_restarts(), 0);
+        crash(b);
+        started("b");
+        assert_eq!(sys::get_state(&sup).unwrap().recent_restarts(), 1);
+        let status = sys::get_status(&sup).unwrap();
+        assert_eq!(status.pid, sup.pid().unwrap());
+        assert!(!status.suspended);
+        assert!(status.state.contains("RestForOne"), "{}", status.state);
+        assert!(status.state.contains("\"b\""), "{}", status.state);
+    });
+}
+
+/// sys(3), `suspend/1` and `resume/1`: a suspended process answers only
+/// system messages; the rest (here a child's exit) waits until it resumes.
+#[test]
+fn a_suspended_supervisor_restarts_nothing_until_resumed() {
+    bream::run(|| {
+        let log = bream::self_pid();
+        let sup = patient(Strategy::OneForOne)
+            .child(tracked("a", log))
+            .start_link()
+            .unwrap();
+        let a = started("a");
+        sys::suspend(&sup).unwrap();
+        assert!(sys::get_status(&sup).unwrap().suspended);
+        let monitor = bream::monitor(a);
+        crash(a);
+        down(monitor);
+        assert_eq!(
+            bream::receive_timeout::<Event>(Duration::from_millis(50)),
+            None
+        );
+        let children = sys::get_state(&sup).unwrap().children();
+        assert_eq!(children[0].state, ChildState::Running(a), "not handled yet");
+        sys::resume(&sup).unwrap();
+        let a2 = started("a");
+        assert_eq!(pid_of(&sup, "a"), a2);
     });
 }

@@ -21,7 +21,7 @@ use std::time::Duration;
 
 use bream::{ExitReason, Pid};
 
-use super::server::{SupArgs, SupServer};
+use super::server::{SupArgs, SupServer, SupervisorState};
 use super::spec::{check_one, AutoShutdown, ChildSpec, SpecError, Strategy};
 use crate::gen_server::{self, CallError, ServerRef};
 use crate::start::StartError;
@@ -335,6 +335,19 @@ impl SupervisorRef {
     fn pid_now(&self) -> Pid {
         self.pid()
             .expect("a supervisor that start_link just returned has a pid")
+    }
+}
+
+/// sys sees a supervisor's state as a [`SupervisorState`]:
+/// `sys::get_state(&sup)`, `sys::suspend(&sup)`, `sys::get_status(&sup)` ...
+/// (a supervisor is a gen_server, so its loop speaks the system protocol).
+impl crate::sys::SysRef for SupervisorRef {
+    type State = SupervisorState;
+    fn sys_pid(&self) -> Option<Pid> {
+        self.pid()
+    }
+    fn view(state: &mut dyn std::any::Any) -> Option<&mut SupervisorState> {
+        state.downcast_mut::<SupServer>().map(|sup| &mut sup.0)
     }
 }
 

@@ -44,6 +44,7 @@ pub enum ChildState {
 }
 
 /// A child of a running supervisor. Owned by the supervisor's process only.
+#[derive(Clone)]
 pub(crate) struct Child {
     pub(crate) id: String,
     /// Starts it again; for a dynamic child, the template bound to its argument.

@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 /// Restart intensity: at most `intensity` restarts within any `period`
 /// (OTP's `add_restart/1`, which keeps the restart times of the last period).
+#[derive(Clone, Debug)]
 pub(crate) struct RestartWindow {
     intensity: u32,
     period: Duration,
@@ -19,6 +20,19 @@ impl RestartWindow {
             period,
             times: VecDeque::new(),
         }
+    }
+
+    /// The allowed restarts and the window (the supervisor's flags).
+    pub(crate) fn limits(&self) -> (u32, Duration) {
+        (self.intensity, self.period)
+    }
+
+    /// How many restarts within the last `period` before `now` count.
+    pub(crate) fn recent(&self, now: Instant) -> usize {
+        self.times
+            .iter()
+            .filter(|t| now.duration_since(**t) <= self.period)
+            .count()
     }
 
     /// Record a restart at `now`; false if that makes more than `intensity`

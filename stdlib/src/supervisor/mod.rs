@@ -19,6 +19,7 @@
 //! | `get_childspec/2`, `check_childspecs/2` | [`get_childspec`], [`check_childspecs`] |
 //! | `which_children/1`, `count_children/1` | [`which_children`], [`count_children`]      |
 //! | `gen_server:stop(Sup)`               | [`stop`]                                      |
+//! | `sys:get_state/1`, `suspend/1`, `resume/1`, `get_status/1` on a supervisor | `sys::get_state(&sup)` → [`SupervisorState`], `sys::suspend(&sup)`, ... ([`SupervisorRef`] is a `sys::SysRef`) |
 //! | SASL supervisor reports              | `tracing` events, target `bream_stdlib::supervisor` |
 //!
 //! The supervisor is itself a gen_server that traps exits (`server.rs` has the
@@ -43,6 +44,7 @@ pub use manage::{
     count_children, delete_child, get_childspec, restart_child, start_child, start_dynamic_child,
     terminate_child, which_children, ChildCounts, ChildError, ChildInfo, ChildKey,
 };
+pub use server::SupervisorState;
 pub use spec::{
     check_childspecs, AutoShutdown, ChildSpec, ChildType, Restart, Shutdown, SpecError, StartFn,
     Strategy, DEFAULT_WORKER_SHUTDOWN,

@@ -30,8 +30,9 @@
 //! loop turns it into `terminate`, which stops the children last-first.
 
 use std::any::Any;
+use std::fmt;
 use std::ops::Range;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use bream::{ExitReason, Pid};
 
@@ -73,8 +74,16 @@ pub(crate) enum Response {
 /// "Try the failed restarts again" (sent to itself).
 pub(crate) struct Retry;
 
-/// The supervisor's state. Owned by its process only.
-pub(crate) struct SupServer {
+/// The supervisor process's gen_server: its state, which `sys` sees as a
+/// [`SupervisorState`] (`sys::get_state(&sup)`).
+pub(crate) struct SupServer(pub(crate) SupervisorState);
+
+/// A supervisor's state, as [`sys::get_state`](crate::sys::get_state) and
+/// [`sys::with_state`](crate::sys::with_state) show it (OTP's `#state{}`
+/// record): its flags, its children, its recent restarts. Owned by the
+/// supervisor's process; a copy from `get_state` is a snapshot.
+#[derive(Clone)]
+pub struct SupervisorState {
     strategy: Strategy,
     auto_shutdown: AutoShutdown,
     /// The restarts that count against the intensity.
@@ -104,7 +113,7 @@ impl GenServer for SupServer {
         if let Err(why) = spec.validate() {
             return Init::Fail(StartError::BadSpec(why.to_string()));
         }
-        let mut sup = SupServer {
+        let mut sup = SupervisorState {
             strategy: spec.strategy,
             auto_shutdown: spec.auto_shutdown,
             restarts: RestartWindow::new(spec.intensity, spec.period),
@@ -114,7 +123,7 @@ impl GenServer for SupServer {
         };
         if spec.strategy == Strategy::SimpleOneForOne {
             sup.template = spec.children.into_iter().next();
-            return Init::ok(sup);
+            return Init::ok(SupServer(sup));
         }
         for child_spec in spec.children {
             let id = child_spec.id.clone();
@@ -128,40 +137,87 @@ impl GenServer for SupServer {
                 }
             }
         }
-        Init::ok(sup)
+        Init::ok(SupServer(sup))
     }
 
     fn handle_call(&mut self, request: Request, _from: ReplyTo<Response>) -> CallResult<Self> {
         CallResult::reply(match request {
-            Request::StartChild(spec) => Response::Started(self.start_child(spec)),
-            Request::StartDynamic(arg) => Response::Started(self.start_dynamic(arg)),
-            Request::Terminate(key) => Response::Done(self.terminate_child(key)),
-            Request::Restart(id) => Response::Started(self.restart_child(&id)),
-            Request::Delete(id) => Response::Done(self.delete_child(&id)),
-            Request::GetSpec(key) => Response::Spec(self.get_childspec(key)),
-            Request::Which => Response::Which(self.which_children()),
-            Request::Count => Response::Count(self.count_children()),
+            Request::StartChild(spec) => Response::Started(self.0.start_child(spec)),
+            Request::StartDynamic(arg) => Response::Started(self.0.start_dynamic(arg)),
+            Request::Terminate(key) => Response::Done(self.0.terminate_child(key)),
+            Request::Restart(id) => Response::Started(self.0.restart_child(&id)),
+            Request::Delete(id) => Response::Done(self.0.delete_child(&id)),
+            Request::GetSpec(key) => Response::Spec(self.0.get_childspec(key)),
+            Request::Which => Response::Which(self.0.which_children()),
+            Request::Count => Response::Count(self.0.count_children()),
         })
     }
 
     fn handle_info(&mut self, info: Info<Retry>) -> Next<Self> {
         match info {
-            Info::Exit(exit) => self.child_exited(exit.from, exit.reason),
-            Info::Message(Retry) => self.retry(),
+            Info::Exit(exit) => self.0.child_exited(exit.from, exit.reason),
+            Info::Message(Retry) => self.0.retry(),
             Info::Down(_) | Info::Timeout | Info::Response(_) => Next::Wait,
         }
     }
 
+    fn format_status(&self) -> String {
+        format!("{:?}", self.0)
+    }
+
     fn terminate(&mut self, _reason: &ExitReason) {
-        if self.simple() {
-            child::terminate_all(&mut self.children);
+        if self.0.simple() {
+            child::terminate_all(&mut self.0.children);
         } else {
-            self.terminate_range(0..self.children.len());
+            self.0.terminate_range(0..self.0.children.len());
         }
     }
 }
 
-impl SupServer {
+/// What sys shows of a supervisor (`sys::get_status`, its `format_status`).
+impl fmt::Debug for SupervisorState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (intensity, period) = self.restarts.limits();
+        f.debug_struct("Supervisor")
+            .field("strategy", &self.strategy)
+            .field("intensity", &intensity)
+            .field("period", &period)
+            .field("auto_shutdown", &self.auto_shutdown)
+            .field("children", &self.which_children())
+            .finish()
+    }
+}
+
+/// A supervisor's state as sys sees it: what a program may read of it.
+impl SupervisorState {
+    /// The restart strategy.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// The restart intensity and period.
+    pub fn intensity(&self) -> (u32, Duration) {
+        self.restarts.limits()
+    }
+
+    /// The auto shutdown flag.
+    pub fn auto_shutdown(&self) -> AutoShutdown {
+        self.auto_shutdown
+    }
+
+    /// The children, in start order, as [`which_children`](super::which_children)
+    /// reports them.
+    pub fn children(&self) -> Vec<ChildInfo> {
+        self.which_children()
+    }
+
+    /// How many restarts of the last period count against the intensity now.
+    pub fn recent_restarts(&self) -> usize {
+        self.restarts.recent(Instant::now())
+    }
+}
+
+impl SupervisorState {
     fn simple(&self) -> bool {
         self.strategy == Strategy::SimpleOneForOne
     }
@@ -226,7 +282,7 @@ impl SupServer {
 
     // ---- the restart logic ------------------------------------------------
 
-    fn child_exited(&mut self, pid: Pid, reason: ExitReason) -> Next<Self> {
+    fn child_exited(&mut self, pid: Pid, reason: ExitReason) -> Next<SupServer> {
         let Some(i) = self.position_of_pid(pid) else {
             return Next::Wait; // not ours (any more): ignore, as OTP does
         };
@@ -281,7 +337,7 @@ impl SupServer {
     }
 
     /// Restart child `failed` and the siblings its strategy names.
-    fn restart_group(&mut self, failed: usize) -> Next<Self> {
+    fn restart_group(&mut self, failed: usize) -> Next<SupServer> {
         let group = match self.strategy {
             Strategy::OneForOne | Strategy::SimpleOneForOne => failed..failed + 1,
             Strategy::OneForAll => 0..self.children.len(),
@@ -305,7 +361,7 @@ impl SupServer {
 
     /// Start every `Restarting` child, in start order. On a failure, the rest stay
     /// `Restarting` and a [`Retry`] is queued.
-    fn start_restarting(&mut self) -> Next<Self> {
+    fn start_restarting(&mut self) -> Next<SupServer> {
         let simple = self.simple();
         let mut i = 0;
         while i < self.children.len() {
@@ -333,7 +389,7 @@ impl SupServer {
         Next::Wait
     }
 
-    fn retry(&mut self) -> Next<Self> {
+    fn retry(&mut self) -> Next<SupServer> {
         let waiting = self
             .children
             .iter()
