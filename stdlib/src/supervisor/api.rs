@@ -286,6 +286,13 @@ pub fn child_spec(
 /// with `reason`; returns once it has exited (OTP's `gen_server:stop/3` on a
 /// supervisor, which is how OTP stops one).
 ///
+/// # Links
+///
+/// A caller linked to the supervisor (it called `start_link`) gets its exit
+/// signal: with `Shutdown` a caller that does not trap exits dies of it, as in
+/// OTP. Stop with `ExitReason::Normal` to stop a tree one is linked to and go
+/// on.
+///
 /// ```
 /// use bream_stdlib::supervisor::{self, Strategy, Supervisor};
 ///
