@@ -21,3 +21,9 @@ pub mod supervisor;
 pub mod sys;
 
 pub use start::StartError;
+
+/// docs/sys.md's Rust example, compiled and run as a doc test so the chapter
+/// cannot drift from the API.
+#[doc = include_str!("../../docs/sys.md")]
+#[cfg(doctest)]
+pub struct SysChapterDoctests;

@@ -278,7 +278,7 @@ pub fn stop_node() {
 /// stopped after [`stop_node`] or after the exit of a permanent application
 /// (or a transient one, abnormally); returns why. Call it from the program's
 /// main process, so that `bream::run` returns and shuts the runtime down
-/// (docs/adr/stdlib-0001-application.md).
+/// (docs/adr/stdlib-0003-application.md).
 pub fn await_shutdown() -> NodeStop {
     match call(Request::AwaitShutdown) {
         Ok(Reply::Shutdown(stop)) => stop,

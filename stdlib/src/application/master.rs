@@ -87,7 +87,7 @@ fn start(app: &dyn Application) -> Result<SupervisorRef, StartError> {
     let sup = match catch_unwind(AssertUnwindSafe(|| app.start())) {
         Ok(result) => result?,
         Err(payload) => match panic_message(&*payload) {
-            Some(message) => return Err(StartError::Init(ExitReason::Panic(message))),
+            Some(message) => return Err(StartError::Init(ExitReason::Panic(message.into()))),
             None => resume_unwind(payload),
         },
     };

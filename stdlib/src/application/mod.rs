@@ -21,7 +21,7 @@
 //! | `which_applications/0`, `get_supervisor/1`       | [`which_applications`], [`get_supervisor`]    |
 //! | `init:stop/0`; the node halting when a permanent application exits | [`stop_node`]; [`await_shutdown`] returns [`NodeStop`] |
 //!
-//! # What "the node stops" means in bream (docs/adr/stdlib-0001-application.md)
+//! # What "the node stops" means in bream (docs/adr/stdlib-0003-application.md)
 //!
 //! A BEAM node is an OS process, and OTP halts it. A bream runtime is a value
 //! inside a Rust program that may run several, so the stdlib does not end the

@@ -199,7 +199,6 @@ pub fn receive_response<R: Send + 'static>(
 /// # Errors
 ///
 /// `Err(request)` on a timeout; `Ok(Err(..))` as [`call`](super::call).
-#[allow(clippy::result_large_err)]
 pub fn wait_response<R: Send + 'static>(
     request: ReqId<R>,
     timeout: Duration,
@@ -214,7 +213,6 @@ pub fn wait_response<R: Send + 'static>(
 /// # Errors
 ///
 /// `Err((response, request))` if it answers another request.
-#[allow(clippy::result_large_err)]
 pub fn check_response<R: Send + 'static>(
     response: Response,
     request: ReqId<R>,

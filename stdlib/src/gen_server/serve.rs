@@ -7,11 +7,9 @@
 //! cast, a stop request, a system message ([`crate::sys`]), an exit signal, a
 //! `Down`, or a `S::Info`, each to its callback. A message of any other type
 //! cannot reach a typed callback, so it is logged (debug level, with its type)
-//! and dropped: before, such strays stayed queued forever and every later
-//! receive scanned past them (100 calls behind 100,000 strays took 600 ms).
-//! Taking "any message" needs a catch-all receive; until `receive!` has one,
-//! [`next_message`] calls the engine under `receive!` (`bream::__private::select`)
-//! directly, the one place in the stdlib that does.
+//! and dropped (`receive!`'s catch-all arm): before, such strays stayed queued
+//! forever and every later receive scanned past them (100 calls behind 100,000
+//! strays took 600 ms).
 //!
 //! An exit signal from the *parent* (the process that called `start_link`) is
 //! not handed to `handle_info`: the server runs `terminate` and exits with the
@@ -27,8 +25,7 @@
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
 
-use bream::__private::{downcast, select, Selected};
-use bream::{Down, Exit, ExitReason, Pid};
+use bream::{receive, Down, Exit, ExitReason, Pid};
 
 use super::callbacks::{CallResult, GenServer, HandleCall, Info, Next};
 use super::client::{reply, CallMsg, CastMsg, ReplyTo, StopMsg, TypedCallMsg};
@@ -77,60 +74,23 @@ enum Incoming<S: GenServer> {
     Timeout,
 }
 
-/// The arm numbers of [`next_message`]'s scan.
-const CALL: usize = 0;
-const TYPED_CALL: usize = 1;
-const CAST: usize = 2;
-const STOP: usize = 3;
-const SYSTEM: usize = 4;
-const EXIT: usize = 5;
-const DOWN: usize = 6;
-const INFO: usize = 7;
-const RESPONSE: usize = 8;
-const STRAY: usize = 9;
-
 /// Take the first message in the mailbox, whatever its type; wait up to
 /// `timeout` (`None`: for ever) if there is none.
 fn next_message<S: GenServer>(timeout: Option<Duration>) -> Incoming<S> {
     // Order matters only where one type could be two arms (`S::Info = Exit`):
-    // the server's own protocol types come first.
-    let selected = select(None, timeout, |env| {
-        Some(if env.is::<CallMsg<S>>() {
-            CALL
-        } else if env.is::<TypedCallMsg<S>>() {
-            TYPED_CALL
-        } else if env.is::<CastMsg<S>>() {
-            CAST
-        } else if env.is::<StopMsg>() {
-            STOP
-        } else if env.is::<SystemMsg>() {
-            SYSTEM
-        } else if env.is::<Exit>() {
-            EXIT
-        } else if env.is::<Down>() {
-            DOWN
-        } else if env.is::<S::Info>() {
-            INFO
-        } else if env.is::<Response>() {
-            RESPONSE
-        } else {
-            STRAY
-        })
-    });
-    match selected {
-        Selected::Timeout => Incoming::Timeout,
-        Selected::Arm(arm, env) => match arm {
-            CALL => Incoming::Call(downcast(env)),
-            TYPED_CALL => Incoming::TypedCall(downcast(env)),
-            CAST => Incoming::Cast(downcast::<CastMsg<S>>(env).0),
-            STOP => Incoming::Stop(downcast::<StopMsg>(env).reason),
-            SYSTEM => Incoming::System(downcast(env)),
-            EXIT => Incoming::Exit(downcast(env)),
-            DOWN => Incoming::Down(downcast(env)),
-            INFO => Incoming::Info(downcast(env)),
-            RESPONSE => Incoming::Response(downcast(env)),
-            _ => Incoming::Stray(env.type_name()),
-        },
+    // the server's own protocol types come first. The last arm takes anything.
+    receive! {
+        m: CallMsg<S> => Incoming::Call(m),
+        m: TypedCallMsg<S> => Incoming::TypedCall(m),
+        m: CastMsg<S> => Incoming::Cast(m.0),
+        m: StopMsg => Incoming::Stop(m.reason),
+        m: SystemMsg => Incoming::System(m),
+        m: Exit => Incoming::Exit(m),
+        m: Down => Incoming::Down(m),
+        m: S::Info => Incoming::Info(m),
+        m: Response => Incoming::Response(m),
+        other => Incoming::Stray(other.type_name()),
+        after timeout.unwrap_or(Duration::MAX) => Incoming::Timeout,
     }
 }
 
@@ -312,7 +272,7 @@ impl<S: GenServer> Server<S> {
             Ok(r) => r,
             Err(payload) => {
                 if let Some(message) = panic_message(&*payload) {
-                    let reason = ExitReason::Panic(message);
+                    let reason = ExitReason::Panic(message.into());
                     // A panic in terminate itself ends the process with the
                     // first panic, which is the one worth reporting.
                     let _ = catch_unwind(AssertUnwindSafe(|| self.state.terminate(&reason)));

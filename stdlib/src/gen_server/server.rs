@@ -325,7 +325,7 @@ fn init_and_loop<S: GenServer>(
         Ok(Init::Fail(error)) => fail_init(&origin, fail(error), Some(ExitReason::Shutdown)),
         Err(payload) => {
             let message = panic_message(&*payload).unwrap_or_default();
-            let error = fail(StartError::Init(ExitReason::Panic(message)));
+            let error = fail(StartError::Init(ExitReason::Panic(message.into())));
             tell_starter(&origin, error);
             resume_unwind(payload)
         }
