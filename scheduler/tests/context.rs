@@ -1,5 +1,5 @@
 //! Task contexts through the public API: what runs on a task's own stack and
-//! what the outside sees of it. DESIGN.md §3: "a panic inside a process becomes
+//! what the outside sees of it. docs/architecture.md §3: "a panic inside a process becomes
 //! its exit reason; crash reports go through `tracing`, not the default panic
 //! hook's stderr spam".
 //!
