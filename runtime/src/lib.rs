@@ -81,12 +81,12 @@ mod process;
 mod reason;
 mod receive;
 mod registry;
-mod report;
 #[cfg(bream_loom)]
 #[doc(hidden)]
 pub mod relations;
 #[cfg(not(bream_loom))]
 mod relations;
+mod report;
 mod runtime;
 mod spawn;
 mod sync;

@@ -524,7 +524,9 @@ pub fn send_named<T: Send + 'static>(name: &str, msg: T) -> Result<(), NotRegist
 /// # Panics
 /// Outside a bream process.
 pub fn receive<T: Send + 'static>() -> T {
-    match select(None, None, &[type_name::<T>], |env| accepts::<T>(env).then_some(0)) {
+    match select(None, None, &[type_name::<T>], |env| {
+        accepts::<T>(env).then_some(0)
+    }) {
         Selected::Arm(_, env) => unpack(env),
         Selected::Timeout => unreachable!("no timeout was given"),
     }
@@ -543,7 +545,9 @@ pub fn receive<T: Send + 'static>() -> T {
 /// # Panics
 /// Outside a bream process.
 pub fn receive_timeout<T: Send + 'static>(d: Duration) -> Option<T> {
-    match select(None, Some(d), &[type_name::<T>], |env| accepts::<T>(env).then_some(0)) {
+    match select(None, Some(d), &[type_name::<T>], |env| {
+        accepts::<T>(env).then_some(0)
+    }) {
         Selected::Arm(_, env) => Some(unpack(env)),
         Selected::Timeout => None,
     }

@@ -145,7 +145,13 @@ pub fn send_interval<T: Clone + Send + 'static>(d: Duration, pid: Pid, msg: T) -
 }
 
 /// Arms the next timer of an interval's chain (module essay).
-fn arm<T: Clone + Send + 'static>(rt: Arc<Shared>, iv: Arc<Interval>, d: Duration, pid: Pid, msg: T) {
+fn arm<T: Clone + Send + 'static>(
+    rt: Arc<Shared>,
+    iv: Arc<Interval>,
+    d: Duration,
+    pid: Pid,
+    msg: T,
+) {
     let (rt2, iv2) = (Arc::clone(&rt), Arc::clone(&iv));
     let t = rt.scheduler.timer_after(d, move || {
         if iv2.stopped.load(Ordering::Acquire) {

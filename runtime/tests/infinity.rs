@@ -95,7 +95,10 @@ fn a_timer_of_infinity_never_fires_and_cancels() {
             let me = bream::self_pid();
             for d in HUGE {
                 let t = bream::send_after(d, me, "never");
-                assert_eq!(bream::receive_timeout::<&str>(Duration::from_millis(5)), None);
+                assert_eq!(
+                    bream::receive_timeout::<&str>(Duration::from_millis(5)),
+                    None
+                );
                 assert!(bream::cancel_timer(t));
             }
         });
@@ -139,7 +142,10 @@ fn send_interval_repeats_until_cancelled() {
             // A firing racing the cancel may still land; after that, silence.
             bream::sleep(Duration::from_millis(10));
             bream::flush();
-            assert_eq!(bream::receive_timeout::<u8>(Duration::from_millis(30)), None);
+            assert_eq!(
+                bream::receive_timeout::<u8>(Duration::from_millis(30)),
+                None
+            );
         });
     });
 }

@@ -111,7 +111,10 @@ fn a_crash_is_reported_on_stderr_once_with_its_location() {
     assert_eq!(r[0], want, "{err}");
     // No second print by the std panic hook, and no backtrace unless asked.
     assert!(!err.contains("panicked at"), "{err}");
-    assert!(!err.contains("stack backtrace") && !err.contains(" 0: "), "{err}");
+    assert!(
+        !err.contains("stack backtrace") && !err.contains(" 0: "),
+        "{err}"
+    );
 }
 
 #[test]
@@ -165,7 +168,10 @@ fn a_panic_inside_blocking_is_reported_with_the_pid_and_location() {
         ),
         "{err}"
     );
-    assert!(!err.contains("panicked at"), "the blocking thread printed too: {err}");
+    assert!(
+        !err.contains("panicked at"),
+        "the blocking thread printed too: {err}"
+    );
 }
 
 #[test]

@@ -65,9 +65,8 @@ impl<S: tracing::Subscriber> Layer<S> for Recorder {
 fn records() -> &'static Mutex<Vec<Record>> {
     static R: OnceLock<Mutex<Vec<Record>>> = OnceLock::new();
     R.get_or_init(|| {
-        let _ = tracing::subscriber::set_global_default(
-            tracing_subscriber::registry().with(Recorder),
-        );
+        let _ =
+            tracing::subscriber::set_global_default(tracing_subscriber::registry().with(Recorder));
         Mutex::new(Vec::new())
     })
 }
@@ -168,7 +167,7 @@ fn slow_child() -> Result<Pid, bream_stdlib::StartError> {
         trap_exit: true,
         ..Default::default()
     };
-    let (pid, _) = bream::spawn_opt(opts, || loop {
+    let (pid, _) = bream::spawn_opt(opts, || {
         let e: Exit = bream::receive();
         bream::sleep(Duration::from_millis(5));
         bream::exit_self(e.reason);
