@@ -142,6 +142,13 @@ fn subscriber_installed() -> bool {
 /// `shutdown`; a brutal kill gets a debug line). `by_signal`: the process was
 /// killed by an exit signal, and is not reported (module essay).
 pub(crate) fn crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
+    // Never let a report take its worker down: `eprintln!` panics on a closed
+    // stderr, and so does tracing-subscriber's fmt layer when it reports a
+    // failed write (a program piped into `head`).
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| write_crash(pid, reason, by_signal)));
+}
+
+fn write_crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
     if by_signal && *reason != ExitReason::Killed {
         tracing::debug!(%pid, %reason, "process killed by an exit signal");
         return;
@@ -153,7 +160,7 @@ pub(crate) fn crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
             reason => format!("exited abnormally: {reason}"),
         };
         let backtrace = match reason {
-            ExitReason::Panic(p) => p.backtrace().map(|b| format!("\n{b}")),
+            ExitReason::Panic(p) => p.backtrace().map(|b| format!("\n{}", short(b))),
             _ => None,
         };
         eprintln!(
@@ -169,6 +176,7 @@ pub(crate) fn crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
             let message = p.message();
             match (p.location(), p.backtrace()) {
                 (Some(location), Some(backtrace)) => {
+                    let backtrace = short(backtrace);
                     tracing::error!(%pid, %location, %message, %backtrace, "process crashed: panic")
                 }
                 (Some(location), None) => {
@@ -180,6 +188,67 @@ pub(crate) fn crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
         ExitReason::StackOverflow => tracing::error!(%pid, "process crashed: stack overflow"),
         reason => tracing::error!(%pid, %reason, "process exited abnormally"),
     }
+}
+
+/// A backtrace without the frames of the panic machinery above the panic
+/// (std's, the hooks') and of the runtime below the process's root, as the std
+/// hook's short backtraces do. Frames keep their numbers.
+fn short(bt: &Backtrace) -> String {
+    let text = bt.to_string();
+    // Each frame starts with a line `  N: name`; its `at file:line` lines follow.
+    let mut frames: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let head = line.trim_start();
+        let is_frame = head
+            .split_once(": ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        match frames.last_mut() {
+            Some(f) if !is_frame => {
+                f.push('\n');
+                f.push_str(line);
+            }
+            _ => frames.push(line.to_owned()),
+        }
+    }
+    let name = |f: &String| {
+        f.lines()
+            .next()
+            .and_then(|l| l.split_once(": "))
+            .map_or("", |(_, n)| n)
+            .to_owned()
+    };
+    let machinery = |n: &str| {
+        n.contains("rust_begin_unwind")
+            || n.starts_with("core::panicking::")
+            || n.starts_with("std::panicking::begin_panic")
+            || n.starts_with("core::result::unwrap_failed")
+            || n.starts_with("core::option::unwrap_failed")
+            || n.starts_with("core::option::expect_failed")
+    };
+    // The hook's own frames end where std starts unwinding.
+    let mut start = frames
+        .iter()
+        .position(|f| {
+            let n = name(f);
+            n.contains("rust_begin_unwind") || n.contains("__rust_end_short_backtrace")
+        })
+        .map_or(0, |i| i + 1);
+    while start < frames.len() && machinery(&name(&frames[start])) {
+        start += 1;
+    }
+    let end = frames
+        .iter()
+        .position(|f| {
+            let n = name(f);
+            n.starts_with("bream::lifecycle::run_code") || n.starts_with("bream::report::run_job")
+        })
+        .unwrap_or(frames.len());
+    if start >= end {
+        return text;
+    }
+    let mut out = frames[start..end].join("\n");
+    out.push_str("\n      (frames of the panic machinery and of the runtime omitted)");
+    out
 }
 
 /// The unmatched-message warning (receive.rs, "The unmatched-message
@@ -223,9 +292,11 @@ pub(crate) fn unmatched(pid: Pid, wants: &[&'static str], held: &[(&'static str,
          {types} that no receive arm takes{hint}; messages match by their exact Rust type \
          (docs/messages.md, \"Messages of the wrong type\")"
     );
-    if subscriber_installed() {
-        tracing::warn!(%pid, "bream: {text}");
-    } else {
-        eprintln!("=WARNING REPORT==== {text}");
-    }
+    let _ = panic::catch_unwind(|| {
+        if subscriber_installed() {
+            tracing::warn!(%pid, "bream: {text}");
+        } else {
+            eprintln!("=WARNING REPORT==== {text}");
+        }
+    });
 }

@@ -132,6 +132,49 @@ fn rust_backtrace_adds_the_backtrace_to_the_report() {
     let after = err.split("disk on fire").nth(1).unwrap_or("");
     // The frames follow the report line; one of them is the crashing closure.
     assert!(after.contains("reports_stderr::crash_one"), "{err}");
+    // Short, as the std hook's: not the hook's frames, not the runtime's.
+    assert!(!after.contains("install_panic_hook"), "{err}");
+    assert!(!after.contains("bream_scheduler::worker"), "{err}");
+}
+
+#[test]
+fn a_closed_stderr_does_not_take_the_runtime_down() {
+    if in_child() {
+        // stderr is a closed pipe: every report's write fails (and
+        // `eprintln!` panics on that); the runtime must go on.
+        for _ in 0..3 {
+            crash_one();
+        }
+        println!("survived");
+        return;
+    }
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "a_closed_stderr_does_not_take_the_runtime_down",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CASE, "closed")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut c = cmd.spawn().unwrap();
+    drop(c.stderr.take()); // the read end closes: writes get EPIPE
+    let mut out = c.stdout.take().unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = c.kill();
+            panic!("watchdog: a report to a closed stderr hung the runtime");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut s = String::new();
+    let _ = out.read_to_string(&mut s);
+    assert!(status.success() && s.contains("survived"), "{s}");
 }
 
 const BLOCKING_LINE: u32 = line!() + 8;
