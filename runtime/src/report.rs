@@ -8,18 +8,20 @@
 //! hook, while the panic is being raised. So the runtime installs a hook of its
 //! own, once per OS process, *after* the scheduler's (which silences panics
 //! inside a task; `Scheduler::build` installs it), so ours sees every panic
-//! first. For a panic raised on behalf of a process — on its task, or on a
-//! blocking-pool thread running its [`blocking`](crate::blocking) job — the
-//! hook records the location (and a backtrace when `RUST_BACKTRACE` asks) in a
-//! thread-local slot, keyed by pid, and prints nothing: the crash report will.
-//! Every other panic goes on to the previous hook, unchanged.
+//! first. For a panic raised on behalf of a process it records the location
+//! (and a backtrace when `RUST_BACKTRACE` asks) and prints nothing: the crash
+//! report will. Every other panic goes on to the previous hook, unchanged.
 //!
-//! The slot is read on the same thread: a task cannot change threads while it
-//! unwinds (a wait returns at once then), and the scheduler runs the task's
-//! `on_exit` right after the unwind, on that worker. A `blocking` job's panic is
-//! caught on its pool thread, its record carried back with the payload, and
-//! put in the slot of the worker the process resumes on before the payload is
-//! re-raised there (`resume_unwind` runs no hook).
+//! - On the process's own task, the record goes into the process
+//!   (`Rare::panic_origin`), so it survives whatever the process does before it
+//!   exits — a gen_server runs `terminate` between catching a panic and
+//!   resuming it, and may wait, and move to another worker, meanwhile. The exit
+//!   reads it when it turns `Outcome::Panicked(message)` into the reason.
+//! - On a blocking-pool thread running a process's [`blocking`](crate::blocking)
+//!   job (a thread-local names the process), the record goes into a
+//!   thread-local slot; the job's wrapper catches the panic, carries the record
+//!   back with the payload, and the process stores it in itself before it
+//!   re-raises the payload (`resume_unwind` runs no hook).
 //!
 //! # Where reports go
 //!
@@ -42,7 +44,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Once};
 
 use crate::pid::Pid;
-use crate::process::try_current;
+use crate::process::{try_current, Me, Owned};
 use crate::reason::{ExitReason, PanicInfo, PanicLocation};
 
 /// Where a panic happened, as the hook saw it.
@@ -52,7 +54,7 @@ pub(crate) struct Origin {
 }
 
 thread_local! {
-    /// The last panic the hook saw on this thread for a process.
+    /// On a blocking-pool thread: the last panic the hook saw in a job.
     static CAUGHT: RefCell<Option<(Pid, Origin)>> = const { RefCell::new(None) };
     /// On a blocking-pool thread: the process whose job it runs now.
     static BLOCKING_FOR: Cell<Option<Pid>> = const { Cell::new(None) };
@@ -65,12 +67,11 @@ pub(crate) fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let pid = try_current()
-                .map(|me| me.pid)
-                .or_else(|| BLOCKING_FOR.with(Cell::get));
-            let Some(pid) = pid else {
+            let me = try_current();
+            let job = || BLOCKING_FOR.try_with(Cell::get).ok().flatten();
+            if me.is_none() && job().is_none() {
                 return previous(info);
-            };
+            }
             let location = info.location().map(|l| PanicLocation {
                 file: l.file().to_owned(),
                 line: l.line(),
@@ -82,26 +83,28 @@ pub(crate) fn install_panic_hook() {
                 location,
                 backtrace,
             };
-            // try_borrow: a hook never panics (that would abort).
-            let _ = CAUGHT.try_with(|c| {
-                if let Ok(mut c) = c.try_borrow_mut() {
-                    *c = Some((pid, origin));
+            // try_*: a hook never panics (that would abort).
+            match (me, job()) {
+                (Some(me), _) => {
+                    let _ = me.owned().try_rare_set(|r| r.panic_origin = Some(origin));
                 }
-            });
+                (None, Some(pid)) => {
+                    let _ = CAUGHT.try_with(|c| {
+                        if let Ok(mut c) = c.try_borrow_mut() {
+                            *c = Some((pid, origin));
+                        }
+                    });
+                }
+                (None, None) => {}
+            }
         }));
     });
 }
 
-/// The reason for a panic of `pid` with `message`: with its origin if the
-/// hook recorded one on this thread.
-pub(crate) fn panic_reason(pid: Pid, message: String) -> PanicInfo {
-    let origin = CAUGHT
-        .try_with(|c| match c.try_borrow_mut() {
-            Ok(mut c) if c.as_ref().is_some_and(|(p, _)| *p == pid) => c.take().map(|(_, o)| o),
-            _ => None,
-        })
-        .ok()
-        .flatten();
+/// The reason for a panic with `message` of the process whose owned fields
+/// are `owned` (its task has ended): with its origin if the hook recorded one.
+pub(crate) fn panic_reason(owned: &Owned, message: String) -> PanicInfo {
+    let origin = owned.rare_get(|r| r.panic_origin.take()).flatten();
     let info = PanicInfo::new(message);
     match origin {
         Some(o) => info.with_origin(o.location, o.backtrace),
@@ -118,17 +121,19 @@ pub(crate) fn run_job<R>(pid: Pid, f: impl FnOnce() -> R) -> Result<R, JobPanic>
     BLOCKING_FOR.with(|b| b.set(Some(pid)));
     let r = panic::catch_unwind(AssertUnwindSafe(f));
     BLOCKING_FOR.with(|b| b.set(None));
+    // Taken either way: a panic that `f` caught itself leaves nothing behind.
+    let caught = CAUGHT.with(|c| c.borrow_mut().take());
     r.map_err(|payload| {
-        let origin = CAUGHT.with(|c| c.borrow_mut().take()).map(|(_, o)| o);
+        let origin = caught.filter(|(p, _)| *p == pid).map(|(_, o)| o);
         (payload, origin)
     })
 }
 
-/// Back on the process's worker: records a job's panic origin for this
-/// thread's slot, then re-raises the payload.
-pub(crate) fn resume_job_panic(pid: Pid, (payload, origin): JobPanic) -> ! {
+/// Back on the process's task: records a job's panic origin in the process,
+/// then re-raises the payload.
+pub(crate) fn resume_job_panic(me: Me, (payload, origin): JobPanic) -> ! {
     if let Some(o) = origin {
-        CAUGHT.with(|c| *c.borrow_mut() = Some((pid, o)));
+        me.owned().rare_set(|r| r.panic_origin = Some(o));
     }
     panic::resume_unwind(payload)
 }

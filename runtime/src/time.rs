@@ -329,7 +329,7 @@ pub fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R 
     });
     let r = match r {
         Ok(r) => r,
-        Err(job_panic) => crate::report::resume_job_panic(pid, job_panic),
+        Err(job_panic) => crate::report::resume_job_panic(me, job_panic),
     };
     exit::handle_signals(me);
     r

@@ -362,3 +362,31 @@ fn a_receive_that_waits_beside_a_message_of_another_type_says_so_once() {
     assert!(warnings[0].contains("21u64"), "the hint: {err}");
     assert!(!err.contains("stray") && !err.contains("&str"), "{err}");
 }
+
+const CAUGHT_LINE: u32 = line!() + 9;
+
+/// A process that catches its panic, waits (and may move to another worker
+/// meanwhile), then resumes it — as gen_server does around `terminate` — keeps
+/// the panic's location.
+#[test]
+fn the_location_survives_a_wait_between_catch_and_resume() {
+    bream::run(|| {
+        let (_, m) = bream::spawn_monitor(|| {
+            let r = std::panic::catch_unwind(|| panic!("caught, then resumed"));
+            for _ in 0..20 {
+                bream::sleep(Duration::from_millis(1));
+                // Others run meanwhile, and panic on this worker too.
+                let (_, m) = bream::spawn_monitor(|| panic!("a neighbour's panic"));
+                let _ = receive! { d: Down if d.monitor == m => d };
+            }
+            std::panic::resume_unwind(r.unwrap_err());
+        });
+        let d = receive! { d: Down if d.monitor == m => d };
+        let ExitReason::Panic(p) = d.reason else {
+            panic!("{:?}", d.reason)
+        };
+        assert_eq!(p, "caught, then resumed");
+        let at = p.location().expect("a location");
+        assert_eq!((at.file.as_str(), at.line), (FILE, CAUGHT_LINE));
+    });
+}
