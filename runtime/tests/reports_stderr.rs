@@ -390,3 +390,25 @@ fn the_location_survives_a_wait_between_catch_and_resume() {
         assert_eq!((at.file.as_str(), at.line), (FILE, CAUGHT_LINE));
     });
 }
+
+/// The first process killed through a link by another's panic: `run` panics
+/// naming the original panic and where it was, not the runtime's source.
+#[test]
+fn a_first_process_killed_by_a_linked_panic_names_it() {
+    let r = std::panic::catch_unwind(|| {
+        bream::run(|| {
+            bream::spawn_link(|| panic!("the child's bug"));
+            bream::receive::<()>();
+        })
+    });
+    let payload = r.unwrap_err();
+    let msg = payload.downcast_ref::<String>().expect("a message");
+    assert!(
+        msg.starts_with("the process run by block_on exited: panic at "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(FILE) && msg.ends_with("the child's bug"),
+        "{msg}"
+    );
+}
