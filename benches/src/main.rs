@@ -15,7 +15,7 @@
 //! cargo run --release -p bream-bench -- compare all --plot compare.svg
 //! ```
 //!
-//! # How it tells the truth (DESIGN.md §8)
+//! # How it tells the truth (docs/architecture.md §8)
 //!
 //! - **Medians of several runs**, with min and max beside them: one time says
 //!   nothing about the spread.

@@ -2,7 +2,12 @@
 //!
 //! Millions of stackful green-thread processes, each with a pid, a mailbox with
 //! selective receive, links, monitors and exit signals with Erlang's semantics,
-//! multiplexed over a work-stealing scheduler (DESIGN.md; the book in docs/).
+//! multiplexed over a work-stealing scheduler (the design: docs/architecture.md;
+//! the book: docs/README.md in the repository).
+//!
+//! The OTP layer — `gen_server`, `supervisor` — is the companion crate
+//! [bream-stdlib](https://docs.rs/bream-stdlib), built on this crate's public
+//! API only. Most programs want both.
 //!
 //! ```
 //! use bream::{receive, ExitReason};
@@ -22,17 +27,39 @@
 //! });
 //! ```
 //!
+//! # Seeing crashes
+//!
+//! A process that crashes (a panic, a stack overflow, an abnormal `exit_self`)
+//! gets a crash report, as in Erlang; a process killed by an exit signal does
+//! not. With no [`tracing`](https://docs.rs/tracing) subscriber installed, the
+//! report is one line on stderr, with where the panic happened (and the
+//! backtrace, if `RUST_BACKTRACE=1`):
+//!
+//! ```text
+//! =CRASH REPORT==== process <0.4.0> crashed: panic at src/main.rs:12:5: index out of bounds: ...
+//! ```
+//!
+//! With a subscriber (e.g. `tracing_subscriber::fmt().with_writer(std::io::stderr).init()`)
+//! it is an `error` event with `pid`, `message` and `location` fields. The same
+//! path reports a receive that waits while its mailbox holds messages of a type
+//! no arm takes (the `21` versus `21u64` pitfall, see [`send`]): in debug
+//! builds after 2 s, in release builds when
+//! [`Builder::unmatched_message_warning`] asks. A panic in the first process
+//! leaves [`run`] with its original payload.
+//!
 //! # Map of the crate
 //!
 //! - processes: [`spawn`], [`spawn_link`], [`spawn_monitor`], [`spawn_opt`],
 //!   [`Pid`], [`self_pid`], [`process_info`] (lifecycle.rs, spawn.rs, table.rs,
 //!   process.rs, info.rs — book: docs/processes.md);
-//! - messages: [`send`], [`receive()`], [`receive!`], [`make_ref`], aliases
-//!   (receive.rs, macros.rs — docs/messages.md);
+//! - messages: [`send`], [`receive()`], [`receive!`], [`Message`], [`flush`],
+//!   [`make_ref`], aliases (receive.rs, macros.rs — docs/messages.md);
 //! - links, monitors, exit signals: [`link`], [`monitor`], [`exit`],
 //!   [`trap_exit`] (exit.rs, relations.rs, links.rs — docs/links-monitors.md);
-//! - names and time: [`register`], [`send_after`], [`sleep`], [`hibernate`]
-//!   (registry.rs, info.rs, time.rs — docs/names-timers.md);
+//! - names and time: [`register`], [`send_after`], [`send_interval`], [`sleep`],
+//!   [`hibernate`] (registry.rs, info.rs, time.rs — docs/names-timers.md);
+//! - crash reports: [`ExitReason`], [`PanicInfo`] (report.rs, reason.rs —
+//!   docs/processes.md, docs/adr/runtime-0002-crash-reports.md);
 //! - the runtime: [`run`], [`Runtime`] (runtime.rs).
 //!
 //! # The one rule the compiler cannot check

@@ -137,8 +137,12 @@ pub fn select(
         if dl.is_some_and(|dl| now >= dl) {
             return Selected::Timeout;
         }
-        let warn = *warn_at
-            .get_or_insert_with(|| me.rt.unmatched_warning.and_then(|d| now.checked_add(d)));
+        let warn = *warn_at.get_or_insert_with(|| {
+            // Once per process: a process already warned sets no timer.
+            let warned = me.owned().rare_get(|r| r.warned_unmatched) == Some(true);
+            let d = me.rt.unmatched_warning.filter(|_| !warned);
+            d.and_then(|d| now.checked_add(d))
+        });
         if warn.is_some_and(|w| now >= w) {
             warn_unmatched(me, marker, arms);
             warn_at = Some(None);

@@ -397,7 +397,12 @@ impl Runtime {
             Err(ExitReason::Panic(m)) => match lock(&payload).take() {
                 Some(Payload::Static(s)) => panic::resume_unwind(Box::new(s)),
                 Some(Payload::Owned(s)) => panic::resume_unwind(Box::new(s)),
-                None => panic!("{m}"),
+                // Not its own string panic: killed by a linked process's
+                // crash, or a payload of another type. Name the origin.
+                None => panic!(
+                    "the process run by block_on exited: {}",
+                    ExitReason::Panic(m)
+                ),
             },
             Err(reason) => panic!("the process run by block_on exited: {reason}"),
         }

@@ -15,7 +15,7 @@
 //! 5. `receive! { marker tag; ... }` waits for the reply tagged `tag` or the
 //!    `Down`: it scans only what arrived after step 1, so a caller with 10,000
 //!    unrelated messages queued pays nothing for them (OTP 24's receive
-//!    optimisation, DESIGN.md §5).
+//!    optimisation, docs/architecture.md §5).
 //! 6. `unalias`, and `demonitor` plus a marker receive of its `Down`, so no
 //!    `Down` is left behind (also in O(1): `demonitor`'s own flush would scan
 //!    the whole mailbox).
