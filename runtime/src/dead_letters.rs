@@ -113,7 +113,8 @@ pub struct Counts {
     /// [`Reason::LeftAtExit`].
     pub left_at_exit: u64,
     /// Dead letters not shown to subscribers or the log because of the rate
-    /// limit (still counted under their reason).
+    /// limit, plus letters a subscriber's full bounded mailbox refused (still
+    /// counted under their reason).
     pub suppressed: u64,
 }
 
@@ -276,10 +277,15 @@ fn record_with(
             reason,
             message: message.take(),
         };
-        // A subscriber that has exited is forgotten; its letter is not
-        // itself a dead letter (that way lies a loop).
-        if rt.try_deliver(s, letter).is_err() {
-            gone.push(s);
+        // A subscriber that has exited is forgotten; a letter it could not
+        // take (exited, or its bounded mailbox is full) is not itself a dead
+        // letter (that way lies a loop): it counts as suppressed.
+        match rt.try_deliver(s, letter) {
+            Ok(()) => {}
+            Err(crate::bounded::Undelivered::Full(_)) => {
+                d.suppressed.fetch_add(1, Ordering::Relaxed);
+            }
+            Err(crate::bounded::Undelivered::NoProc(_)) => gone.push(s),
         }
     }
     if !gone.is_empty() {
