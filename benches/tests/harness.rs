@@ -111,6 +111,15 @@ fn fanin_receives_every_message() {
 }
 
 #[test]
+fn backpressure_receives_every_message_through_the_bound() {
+    // 4 × 5,000 through a bound of 1,024: the senders must wait.
+    let v = json_run(&["backpressure", "--senders", "4", "--messages", "5000"]);
+    assert_eq!(u(&v, "result"), 20_000);
+    assert_eq!(u(&v, "n"), 20_000);
+    assert!(u(&v, "peak_rss_bytes") > 0, "{v}");
+}
+
+#[test]
 fn selective_finds_each_tagged_reply_behind_the_backlog() {
     let v = json_run(&["selective", "--depth", "1000", "--messages", "500"]);
     assert_eq!(u(&v, "result"), 500, "replies with the right tag and value");
