@@ -26,6 +26,22 @@ fn within<R: Send + 'static>(secs: u64, f: impl FnOnce() -> R + Send + 'static) 
     }
 }
 
+/// The dead-letter counts once `done` holds for them. A process's `Down` (and
+/// its `Exit`) is sent before its mailbox is drained and counted (exit.rs,
+/// "When a process exits", steps 4–5), so the `LeftAtExit` count of a process
+/// just seen dead may still be rising: wait (up to 10 s) for it to settle.
+/// Counts only ever rise, so a count that overshoots still fails the test.
+fn settled(done: impl Fn(&dead_letters::Counts) -> bool) -> dead_letters::Counts {
+    let t0 = std::time::Instant::now();
+    loop {
+        let c = dead_letters::counts();
+        if done(&c) || t0.elapsed() > Duration::from_secs(10) {
+            return c;
+        }
+        bream::sleep(Duration::from_millis(1));
+    }
+}
+
 fn bounded(n: usize, overflow: Overflow) -> SpawnOpts {
     SpawnOpts {
         mailbox_limit: Some(MailboxLimit::new(n, overflow)),
@@ -80,7 +96,7 @@ fn dead_letters_are_counted_exactly_by_reason() {
             }
             bream::send(holder, Go);
             let _: Down = receive();
-            let c = dead_letters::counts();
+            let c = settled(|c| c.left_at_exit >= 7);
             assert_eq!(c.no_process, 5);
             assert_eq!(c.not_registered, 1);
             assert_eq!(c.left_at_exit, 7);
@@ -120,11 +136,10 @@ fn sends_racing_with_the_receivers_exit_are_each_counted_once() {
             for _ in 0..SENDERS {
                 receive::<Go>();
             }
-            // The target has exited once its `got` arrived? Wait for it.
-            while bream::is_alive(target) {
-                bream::sleep(Duration::from_millis(1));
-            }
-            let c = dead_letters::counts();
+            // The target's exit drains its mailbox after it is seen dead:
+            // wait for the counts to add up (they must, exactly).
+            let c = settled(|c| received + c.left_at_exit + c.no_process >= SENDERS * EACH);
+            assert!(!bream::is_alive(target));
             assert_eq!(
                 received + c.left_at_exit + c.no_process,
                 SENDERS * EACH,
@@ -240,7 +255,7 @@ fn kill_the_receiver_exits_with_the_reason_and_a_restarter_starts_it_again() {
             bream::send(second, 1u64);
             bream::send(second, Count(me));
             assert_eq!(receive::<u64>(), 1);
-            let c = dead_letters::counts();
+            let c = settled(|c| c.left_at_exit >= 10);
             assert_eq!(c.mailbox_full, 1, "the 11th");
             assert_eq!(c.left_at_exit, 10, "the first ten died with it");
         });
