@@ -22,10 +22,6 @@ use crate::table::{Entry, Table};
 /// The default process limit: 1,048,576, as the BEAM's `+P` default.
 pub const DEFAULT_MAX_PROCESSES: usize = 1 << 20;
 
-/// The scheduler's default stack size (scheduler/src/stack.rs, 64 KiB), which
-/// the runtime passes explicitly so that `process_info` can report it.
-const DEFAULT_STACK_SIZE: usize = 64 * 1024;
-
 /// What every process of one runtime shares. Any thread.
 pub(crate) struct Shared {
     /// Where pids lead (table.rs; its own locks).
@@ -34,8 +30,6 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// The workers. Immutable handle (`Arc` inside).
     pub(crate) scheduler: Scheduler,
-    /// The stack size processes get unless they ask for another.
-    pub(crate) stack_size: usize,
     /// The next `Ref`. Relaxed: uniqueness needs only atomicity.
     refs: AtomicU64,
 }
@@ -201,7 +195,6 @@ impl Builder {
         let shared = Arc::new(Shared {
             table: Table::new(self.max_processes),
             registry: Registry::default(),
-            stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
             scheduler,
             refs: AtomicU64::new(1),
         });

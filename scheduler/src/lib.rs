@@ -59,7 +59,7 @@ mod timer;
 mod worker;
 
 pub use monitor::{LongSchedule, DEFAULT_LONG_SCHEDULE};
-pub use scheduler::{Builder, Scheduler, SpawnError, SpawnOpts};
+pub use scheduler::{Builder, Scheduler, SpawnError, SpawnOpts, MAX_STACK_SIZE};
 pub use task::Park;
 pub use task_ref::{Outcome, TaskOwner, TaskRef};
 pub use timer::TimerRef;

@@ -27,8 +27,11 @@ use crate::worker;
 #[derive(Debug, Clone, Default)]
 pub struct SpawnOpts {
     /// Usable stack bytes for this task; `None`: the scheduler's default
-    /// ([`Builder::stack_size`]). Rounded up to a power of two (each size has
-    /// its own pool).
+    /// ([`Builder::stack_size`]). A size at or below the default gets the
+    /// default; a larger one is rounded up to a power of two (each size has
+    /// its own pool); more than [`MAX_STACK_SIZE`] is refused
+    /// ([`SpawnError::StackTooLarge`]). [`Scheduler::stack_size_for`] says
+    /// what a request really gets.
     pub stack_size: Option<usize>,
     /// A number of the caller's choosing that names the task in a
     /// [`LongSchedule`] report (the runtime passes its pid). Default 0.
@@ -55,7 +58,20 @@ pub enum SpawnError {
     },
     /// The scheduler is shutting down.
     ShuttingDown,
+    /// `SpawnOpts::stack_size` asked for more than [`MAX_STACK_SIZE`].
+    StackTooLarge {
+        /// The size asked for.
+        requested: usize,
+        /// The largest stack a task may have.
+        max: usize,
+    },
 }
+
+/// The largest stack a task may ask for: 1 GiB (Go's limit for a
+/// goroutine's stack). Address space only until touched, but a request for
+/// more is almost always a bug (`usize::MAX`, a wrapped subtraction), and
+/// sizes near `usize::MAX` would wrap when rounded to a power of two.
+pub const MAX_STACK_SIZE: usize = 1 << 30;
 
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -74,6 +90,11 @@ impl fmt::Display for SpawnError {
             }
             .fmt(f),
             SpawnError::ShuttingDown => f.write_str("the scheduler is shutting down"),
+            SpawnError::StackTooLarge { requested, max } => write!(
+                f,
+                "a stack of {requested} bytes was asked for; the most a task may have is \
+                 {max} bytes (bream_scheduler::MAX_STACK_SIZE)"
+            ),
         }
     }
 }
@@ -215,8 +236,23 @@ impl Builder {
     }
 
     /// Start the workers.
+    ///
+    /// # Errors
+    /// If a thread or the stack pool cannot be made, or if
+    /// [`stack_size`](Self::stack_size) is above [`MAX_STACK_SIZE`]
+    /// (`InvalidInput`).
     pub fn build(self) -> io::Result<Scheduler> {
         let n = self.config.workers;
+        if self.config.stack_size > MAX_STACK_SIZE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                SpawnError::StackTooLarge {
+                    requested: self.config.stack_size,
+                    max: MAX_STACK_SIZE,
+                }
+                .to_string(),
+            ));
+        }
         trap::install_process_handler()?;
         let deques: Vec<Deque<TaskRef>> = (0..n).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared {
@@ -351,6 +387,22 @@ impl Shared {
         }
     }
 
+    /// The usable bytes a task spawned with `SpawnOpts::stack_size = size`
+    /// gets (see [`Scheduler::stack_size_for`]).
+    pub(crate) fn stack_size_for(&self, size: Option<usize>) -> Result<usize, SpawnError> {
+        let default = self.default_pool.stack_size();
+        match size {
+            Some(s) if s > default => s
+                .checked_next_power_of_two()
+                .filter(|&p| p <= MAX_STACK_SIZE)
+                .ok_or(SpawnError::StackTooLarge {
+                    requested: s,
+                    max: MAX_STACK_SIZE,
+                }),
+            _ => Ok(default),
+        }
+    }
+
     /// Stacks handed out and not yet returned, over every pool (tests).
     #[cfg(test)]
     pub(crate) fn stacks_in_use(&self) -> usize {
@@ -369,10 +421,10 @@ impl Shared {
     /// run holds none.
     fn stack_for(&self, size: Option<usize>) -> Result<Stack, SpawnError> {
         let default = self.default_pool.stack_size();
-        let want = match size {
-            Some(s) if s > default => s.next_power_of_two(),
-            _ => return Ok(self.default_pool.reserve()?),
-        };
+        let want = self.stack_size_for(size)?;
+        if want == default {
+            return Ok(self.default_pool.reserve()?);
+        }
         if let Some(p) = self.pools.read().iter().find(|p| p.stack_size() >= want) {
             return Ok(p.reserve()?);
         }
@@ -504,6 +556,26 @@ impl Scheduler {
             shared: sh.clone(),
             key: key.unwrap_or(crate::timer::Key::FIRED),
         }
+    }
+
+    /// The usable stack bytes a task spawned with `SpawnOpts::stack_size =
+    /// size` really gets: the default size for `None` or anything up to it,
+    /// else the size rounded up to a power of two.
+    ///
+    /// # Errors
+    /// [`SpawnError::StackTooLarge`] above [`MAX_STACK_SIZE`] (the spawn
+    /// would be refused the same way).
+    ///
+    /// ```
+    /// let sched = bream_scheduler::Scheduler::builder().workers(1).build().unwrap();
+    /// assert_eq!(sched.stack_size_for(None).unwrap(), 64 * 1024);
+    /// assert_eq!(sched.stack_size_for(Some(1)).unwrap(), 64 * 1024);
+    /// assert_eq!(sched.stack_size_for(Some(100_000)).unwrap(), 128 * 1024);
+    /// assert!(sched.stack_size_for(Some(usize::MAX)).is_err());
+    /// sched.shutdown();
+    /// ```
+    pub fn stack_size_for(&self, size: Option<usize>) -> Result<usize, SpawnError> {
+        self.shared.stack_size_for(size)
     }
 
     /// Live tasks (exact when quiescent).

@@ -102,6 +102,12 @@ pub(crate) struct WorkerCtx {
     searching: Cell<bool>,
     /// Scheduling rounds, for maintenance.
     tick: Cell<u32>,
+    /// Set by [`WorkerCtx::alone_here`] when the round it counted is a
+    /// maintenance round: the next `find_local` runs maintenance without
+    /// counting that round a second time. (It used to count it again, so
+    /// while each worker had exactly one runnable task that yielded in a loop
+    /// the maintenance round never came: timers and I/O starved.)
+    maintenance_due: Cell<bool>,
     /// For steal order and chaos.
     rng: RefCell<fastrand::Rng>,
     /// Reused buffer for fired timers.
@@ -183,6 +189,7 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Deque<TaskRef>, over
         borrowed: Cell::new(false),
         searching: Cell::new(false),
         tick: Cell::new(0),
+        maintenance_due: Cell::new(false),
         rng: RefCell::new(fastrand::Rng::with_seed(
             index as u64 ^ 0x9e37_79b9_7f4a_7c15,
         )),
@@ -234,9 +241,14 @@ impl WorkerCtx {
 
     /// Steps 1–4 of the module doc.
     fn find_local(&self) -> Option<TaskRef> {
-        let tick = self.tick.get().wrapping_add(1);
-        self.tick.set(tick);
-        if tick % MAINTENANCE_INTERVAL == 0 {
+        // A round `alone_here` already counted (and found to be a maintenance
+        // round) is not counted again.
+        let due = self.maintenance_due.replace(false) || {
+            let tick = self.tick.get().wrapping_add(1);
+            self.tick.set(tick);
+            tick % MAINTENANCE_INTERVAL == 0
+        };
+        if due {
             self.maintenance();
             if let Some(t) = self.steal_injector() {
                 self.budget.set(BUDGET);
@@ -444,8 +456,14 @@ impl WorkerCtx {
     pub(crate) fn alone_here(&self) -> bool {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        tick % MAINTENANCE_INTERVAL != 0
-            && !self.shared.config.chaos
+        if tick % MAINTENANCE_INTERVAL == 0 {
+            // The caller goes through the worker loop, whose `find_local`
+            // runs the maintenance this round is due (not here: this may be
+            // called from inside the task, on its small stack).
+            self.maintenance_due.set(true);
+            return false;
+        }
+        !self.shared.config.chaos
             && self.local.is_empty()
             && self.shared.injector.is_empty()
             && !self.has_local_work()

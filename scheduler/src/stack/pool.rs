@@ -40,6 +40,9 @@ pub(crate) const CARVE_BATCH: usize = 32;
 /// slots are neighbours once sorted (skynet: 5–50 slots a range at 1,024).
 pub(crate) const RELEASE_BATCH: usize = 1024;
 
+/// Largest slab in bytes of address space: 4 GiB (65,536 default slots of
+/// 68 KiB are 4.25 GiB; big stacks get fewer slots a slab, at least one).
+const MAX_SLAB_BYTES: usize = 1 << 32;
 /// First slab size in slots; each new slab doubles, up to [`MAX_SLAB_SLOTS`].
 const FIRST_SLAB_SLOTS: usize = 64;
 /// Largest slab, in slots: 65,536 slots of 68 KiB is 4.25 GiB of address space,
@@ -313,21 +316,36 @@ impl Shared {
         Ok(slot)
     }
 
-    /// Maps the next slab: twice the previous one, capped.
+    /// Maps the next slab: twice the previous one, capped at
+    /// [`MAX_SLAB_SLOTS`] slots and [`MAX_SLAB_BYTES`]. If the kernel refuses
+    /// (`ulimit -v`, overcommit), halves the slab until one slot, so the
+    /// whole address-space budget is usable before `NoMemory` (it used to
+    /// fail at the first refused doubling: ~60% of the budget). The next slab
+    /// doubles from the size that worked.
     fn map_slab(&self, inner: &mut Inner) -> Result<(), StackError> {
-        let slots = inner
+        let max_slots = (MAX_SLAB_BYTES / self.slot_size).clamp(1, MAX_SLAB_SLOTS);
+        let mut slots = inner
             .slabs
             .last()
-            .map_or(FIRST_SLAB_SLOTS, |s| (s.slots * 2).min(MAX_SLAB_SLOTS));
-        let len = slots * self.slot_size;
+            .map_or(FIRST_SLAB_SLOTS, |s| s.slots * 2)
+            .min(max_slots);
         if self.guard == GuardMode::Mprotect {
             // The slab itself is one more VMA.
             self.check_map_count(inner)?;
         }
-        let addr = map_anonymous(len).map_err(|source| StackError::NoMemory {
-            stack_size: self.stack_size,
-            source,
-        })?;
+        let (addr, len) = loop {
+            let len = slots * self.slot_size;
+            match map_anonymous(len) {
+                Ok(addr) => break (addr, len),
+                Err(e) if slots > 1 && e.raw_os_error() == Some(libc::ENOMEM) => slots /= 2,
+                Err(source) => {
+                    return Err(StackError::NoMemory {
+                        stack_size: self.stack_size,
+                        source,
+                    })
+                }
+            }
+        };
         // SAFETY: `addr..addr+len` is the mapping made just above, owned by this
         // pool; MADV_NOHUGEPAGE changes no contents. Failure is harmless (THP off
         // or unsupported), so the result is ignored.
