@@ -125,6 +125,8 @@ pub struct Builder {
     trap_stack_overflow: bool,
     chaos: bool,
     long_schedule: Option<Duration>,
+    spare_workers: Option<usize>,
+    shutdown_grace: Option<Option<Duration>>,
 }
 
 impl Builder {
@@ -175,6 +177,25 @@ impl Builder {
         self
     }
 
+    /// At most `n` stand-in threads (default: one per worker; 0: none). A
+    /// worker that has run one process past the long-schedule threshold
+    /// hands its queue to a fresh thread, so the other processes keep their
+    /// latency while the stuck one runs; the thread retires when the process
+    /// gives its worker back (docs/scheduler.md, "Stand-ins").
+    pub fn spare_workers(mut self, n: usize) -> Self {
+        self.spare_workers = Some(n);
+        self
+    }
+
+    /// How long [`Runtime::shutdown`] (and the end of [`run`]) waits for a
+    /// process that never gives its worker back (default: 5 s). Past it, the
+    /// process is named in an error through `tracing` and its thread is
+    /// detached, still running it. `None`: wait forever.
+    pub fn shutdown_grace(mut self, grace: Option<Duration>) -> Self {
+        self.shutdown_grace = Some(grace);
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -190,6 +211,12 @@ impl Builder {
         }
         if let Some(s) = self.stack_size {
             b = b.stack_size(s);
+        }
+        if let Some(n) = self.spare_workers {
+            b = b.spare_workers(n);
+        }
+        if let Some(g) = self.shutdown_grace {
+            b = b.shutdown_grace(g);
         }
         let scheduler = b.build()?;
         let shared = Arc::new(Shared {
@@ -208,7 +235,18 @@ impl Builder {
 /// `{monitor, Pid, long_schedule, Info}` names it too).
 fn report_long_schedule(r: bream_scheduler::LongSchedule) {
     let pid = Pid::from_bits(r.tag);
+    if r.at_shutdown {
+        tracing::error!(
+            %pid,
+            worker = r.worker,
+            "bream: shutdown: process {pid} has not yielded after the {:?} grace \
+             period; its worker thread is detached and still runs it",
+            r.running_for
+        );
+        return;
+    }
     tracing::warn!(
+        stand_in = ?r.stand_in,
         %pid,
         worker = r.worker,
         running_for_ms = r.running_for.as_millis() as u64,
@@ -245,6 +283,8 @@ impl Runtime {
             trap_stack_overflow: true,
             chaos: std::env::var_os("BREAM_CHAOS").is_some_and(|v| v == "1"),
             long_schedule: Some(bream_scheduler::DEFAULT_LONG_SCHEDULE),
+            spare_workers: None,
+            shutdown_grace: None,
         }
     }
 
