@@ -103,7 +103,7 @@ mod pool;
 pub(crate) use error::{StackError, StackStats};
 #[cfg(test)]
 pub(crate) use os::{count_vmas, probe_guard_mode, resident_pages};
-pub(crate) use os::{page_size, GuardMode, SignalStack};
-pub(crate) use pool::{Stack, StackPool, DEFAULT_STACK_SIZE};
+pub(crate) use os::{lift_yellow, page_size, rearm_yellow, GuardMode, SignalStack};
+pub(crate) use pool::{Stack, StackPool, DEFAULT_STACK_SIZE, YELLOW_PAGES};
 #[cfg(test)]
 pub(crate) use pool::{CARVE_BATCH, RELEASE_BATCH, WARM_CAP};
