@@ -225,3 +225,74 @@ fn shutdown_detaches_and_names_a_task_that_never_yields() {
     let last = reports.last().expect("a report at shutdown");
     assert!(last.at_shutdown && last.tag == 99, "{reports:?}");
 }
+
+/// The process's address-space size now (VmSize), in bytes.
+fn vm_size() -> usize {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    let line = status.lines().find(|l| l.starts_with("VmSize:")).unwrap();
+    let kib: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib * 1024
+}
+
+/// Issue 17, item 7: under `ulimit -v` the stack pool doubled its slab size
+/// and never fell back to a smaller slab, so only ~60% of the address-space
+/// budget held stacks before `NoStackMemory`. It now halves the slab until
+/// one fits. Runs in a child process (the limit is process-wide).
+#[test]
+fn under_an_address_space_limit_most_of_it_holds_stacks() {
+    const NAME: &str = "under_an_address_space_limit_most_of_it_holds_stacks";
+    if std::env::var("BREAM_CHILD").as_deref() != Ok(NAME) {
+        let out = watchdog(120, NAME, || {
+            std::process::Command::new(std::env::current_exe().unwrap())
+                .args([NAME, "--exact", "--nocapture", "--test-threads=1"])
+                .env("BREAM_CHILD", NAME)
+                .output()
+                .unwrap()
+        });
+        assert!(
+            out.status.success(),
+            "{NAME} failed in its child: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        return;
+    }
+    let s = Scheduler::builder()
+        .workers(1)
+        .spare_workers(0)
+        .long_schedule(None)
+        .build()
+        .unwrap();
+    const BUDGET: usize = 1 << 30;
+    let limit = (vm_size() + BUDGET) as libc::rlim_t;
+    let rl = libc::rlimit {
+        rlim_cur: limit,
+        rlim_max: libc::RLIM_INFINITY,
+    };
+    // SAFETY: setrlimit reads the struct; lowering the soft limit is allowed.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_AS, &rl) }, 0);
+    let slot = s.stack_size_for(None).unwrap() + 5 * 4096; // + red page + yellow zone
+    let (owner, _outcomes) = report();
+    let mut tasks = Vec::new();
+    let err = loop {
+        match s.spawn(SpawnOpts::default(), owner.clone(), task::park) {
+            Ok(t) => tasks.push(t),
+            Err(e) => break e,
+        }
+        assert!(tasks.len() < 1 << 20, "no limit reached");
+    };
+    let used = tasks.len() * slot;
+    assert!(
+        matches!(err, bream_scheduler::SpawnError::NoStackMemory { .. }),
+        "{err}"
+    );
+    assert!(
+        used * 100 / BUDGET >= 85,
+        "{} stacks ({} MiB) fit in a {} MiB budget: {err}",
+        tasks.len(),
+        used >> 20,
+        BUDGET >> 20
+    );
+    drop(tasks);
+    s.shutdown();
+}
