@@ -357,7 +357,10 @@ fn idle_a_stand_in_retires_while_a_task_is_pushed() {
             idle.num_unparked(),
             idle.num_searching()
         );
-        assert!(!idle.is_parked(0), "the woken worker is off the sleepers list");
+        assert!(
+            !idle.is_parked(0),
+            "the woken worker is off the sleepers list"
+        );
         assert_eq!(idle.num_unparked(), 1, "worker 0 awake, the stand-in gone");
     });
 }

@@ -34,8 +34,16 @@ fn in_child(name: &str, secs: u64) -> bool {
         if let Some(status) = child.try_wait().unwrap() {
             let mut err = String::new();
             use std::io::Read;
-            child.stderr.take().unwrap().read_to_string(&mut err).unwrap();
-            assert!(status.success(), "{name} failed in its child ({status}):\n{err}");
+            child
+                .stderr
+                .take()
+                .unwrap()
+                .read_to_string(&mut err)
+                .unwrap();
+            assert!(
+                status.success(),
+                "{name} failed in its child ({status}):\n{err}"
+            );
             return false;
         }
         if t.elapsed() > Duration::from_secs(secs) {
@@ -79,7 +87,10 @@ fn down_of(f: impl FnOnce() + Send + 'static) -> ExitReason {
 /// `StackOverflow` exit, allocation goes on everywhere, `run` returns.
 #[test]
 fn overflows_inside_malloc_end_the_process_and_nothing_hangs() {
-    if !in_child("overflows_inside_malloc_end_the_process_and_nothing_hangs", 60) {
+    if !in_child(
+        "overflows_inside_malloc_end_the_process_and_nothing_hangs",
+        60,
+    ) {
         return;
     }
     let rt = bream::Runtime::builder().workers(2).build().unwrap();
@@ -102,7 +113,10 @@ fn overflows_inside_malloc_end_the_process_and_nothing_hangs() {
         let (_, m1) = bream::spawn_monitor(|| drop(black_box(vec![0u64; 10_000])));
         let (_, m2) = bream::spawn_monitor(|| drop(black_box(vec![0u64; 10_000])));
         for m in [m1, m2] {
-            assert_eq!(receive! { d: Down if d.monitor == m => d.reason }, ExitReason::Normal);
+            assert_eq!(
+                receive! { d: Down if d.monitor == m => d.reason },
+                ExitReason::Normal
+            );
         }
     });
     rt.shutdown();
@@ -139,7 +153,10 @@ fn ten_thousand_plain_overflows_in_a_loop() {
 /// shutdown returns within its grace period, naming the blocked process.
 #[test]
 fn an_overflow_while_holding_a_mutex_leaves_the_runtime_alive() {
-    if !in_child("an_overflow_while_holding_a_mutex_leaves_the_runtime_alive", 60) {
+    if !in_child(
+        "an_overflow_while_holding_a_mutex_leaves_the_runtime_alive",
+        60,
+    ) {
         return;
     }
     let rt = bream::Runtime::builder()
@@ -157,7 +174,10 @@ fn an_overflow_while_holding_a_mutex_leaves_the_runtime_alive() {
             plain(0);
         });
         assert_eq!(reason, ExitReason::StackOverflow);
-        assert!(l.try_lock().is_err(), "the abandoned guard still holds the lock");
+        assert!(
+            l.try_lock().is_err(),
+            "the abandoned guard still holds the lock"
+        );
         // Blocks its worker thread for good.
         bream::spawn(move || *l.lock().unwrap() += 1);
         // The rest of the runtime goes on: a ticker on the other worker and
@@ -173,7 +193,11 @@ fn an_overflow_while_holding_a_mutex_leaves_the_runtime_alive() {
     assert!(ticks >= 10, "a 10 ms ticker ticked {ticks} times in 300 ms");
     let t = Instant::now();
     rt.shutdown();
-    assert!(t.elapsed() < Duration::from_secs(3), "shutdown took {:?}", t.elapsed());
+    assert!(
+        t.elapsed() < Duration::from_secs(3),
+        "shutdown took {:?}",
+        t.elapsed()
+    );
     // The blocked process's thread is detached; the OS process exits anyway.
     std::process::exit(0);
 }

@@ -88,7 +88,10 @@ fn a_kill_that_arrives_while_a_process_computes_decides_its_exit() {
         rt.block_on(|| {
             for (signal, expected) in [
                 (ExitReason::Kill, ExitReason::Killed),
-                (ExitReason::Other("stop".into()), ExitReason::Other("stop".into())),
+                (
+                    ExitReason::Other("stop".into()),
+                    ExitReason::Other("stop".into()),
+                ),
             ] {
                 let (pid, m) = bream::spawn_monitor(|| compute(Duration::from_millis(500)));
                 bream::sleep(Duration::from_millis(50));
@@ -132,7 +135,10 @@ fn processes_that_never_yield_do_not_stop_the_others() {
             });
             let down = receive! { d: Down if d.monitor == m => d };
             for b in busy {
-                assert_eq!(receive! { d: Down if d.monitor == b => d.reason }, ExitReason::Normal);
+                assert_eq!(
+                    receive! { d: Down if d.monitor == b => d.reason },
+                    ExitReason::Normal
+                );
             }
             down.reason
         });
@@ -196,7 +202,11 @@ fn failing_calls_spend_reductions_and_yield() {
                 assert!(bream::send_named("nobody", 1u8).is_err());
             }
             let after = bream::process_info(bream::self_pid()).unwrap().reductions;
-            assert!(after - before >= 2000, "{} reductions for 2000 calls", after - before);
+            assert!(
+                after - before >= 2000,
+                "{} reductions for 2000 calls",
+                after - before
+            );
             let stop = Arc::new(AtomicBool::new(false));
             let clients: Vec<_> = (0..2)
                 .map(|_| {
@@ -272,7 +282,11 @@ fn timers_fire_while_one_process_per_worker_yields_in_a_loop() {
 fn absurd_stack_sizes_are_refused_and_the_real_size_is_reported() {
     watchdog(30, "the stack-size test", || {
         bream::run(|| {
-            for absurd in [usize::MAX, (1 << 63) + 1, bream_scheduler::MAX_STACK_SIZE + 1] {
+            for absurd in [
+                usize::MAX,
+                (1 << 63) + 1,
+                bream_scheduler::MAX_STACK_SIZE + 1,
+            ] {
                 let opts = SpawnOpts {
                     stack_size: Some(absurd),
                     ..Default::default()
@@ -280,12 +294,19 @@ fn absurd_stack_sizes_are_refused_and_the_real_size_is_reported() {
                 match bream::spawn_opt(opts, || {}) {
                     Err(SpawnError::Scheduler(e)) => {
                         let msg = e.to_string();
-                        assert!(msg.contains(&absurd.to_string()) && msg.contains("MAX_STACK_SIZE"), "{msg}");
+                        assert!(
+                            msg.contains(&absurd.to_string()) && msg.contains("MAX_STACK_SIZE"),
+                            "{msg}"
+                        );
                     }
                     other => panic!("a stack of {absurd} bytes: {other:?}"),
                 }
             }
-            for (asked, real) in [(None, 64 << 10), (Some(1), 64 << 10), (Some(100_000), 128 << 10)] {
+            for (asked, real) in [
+                (None, 64 << 10),
+                (Some(1), 64 << 10),
+                (Some(100_000), 128 << 10),
+            ] {
                 let opts = SpawnOpts {
                     stack_size: asked,
                     ..Default::default()
@@ -294,11 +315,18 @@ fn absurd_stack_sizes_are_refused_and_the_real_size_is_reported() {
                     bream::receive::<()>();
                 })
                 .unwrap();
-                assert_eq!(bream::process_info(pid).unwrap().stack_size, real, "asked {asked:?}");
+                assert_eq!(
+                    bream::process_info(pid).unwrap().stack_size,
+                    real,
+                    "asked {asked:?}"
+                );
                 bream::send(pid, ());
             }
         });
-        let err = bream::Runtime::builder().stack_size(usize::MAX).build().unwrap_err();
+        let err = bream::Runtime::builder()
+            .stack_size(usize::MAX)
+            .build()
+            .unwrap_err();
         assert!(err.to_string().contains("MAX_STACK_SIZE"), "{err}");
     });
 }

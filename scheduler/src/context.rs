@@ -19,7 +19,8 @@
 //! pub(crate) fn suspend();                      // inside a context: back to resume()'s caller
 //! pub(crate) fn in_context() -> bool;
 //! pub(crate) fn install_panic_hook();           // once per process; Context::new calls it
-//! pub(crate) unsafe fn on_fault(fault: usize, sp: usize, trap: bool) -> Fault; // trap.rs's handler
+//! pub(crate) unsafe fn on_fault(fault: usize, sp: usize, foreign: bool, trap: bool) -> Fault; // SIGSEGV
+//! pub(crate) unsafe fn on_step(sp: usize, foreign: bool) -> Step; // SIGTRAP (single-step)
 //! pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String;
 //! pub(crate) const INLINE_CLOSURE_MAX: usize;  // bigger closures are boxed
 //! ```
@@ -58,14 +59,17 @@
 //!    [`install_panic_hook`] prints nothing for a panic inside a context (the
 //!    runtime reports crashes through `tracing`); other panics go to the hook
 //!    that was there before.
-//! 3. The stack overflows into its guard page: trap.rs's SIGSEGV handler calls
+//! 3. The stack overflows into its guard zone: trap.rs's SIGSEGV handler calls
 //!    [`on_fault`], which uses corosensei's trap support to reset the stack and
-//!    make the coroutine return `Exit::StackOverflow` at once. **The overflowed
-//!    frames are not unwound**: what they own leaks, a lock they hold stays held
-//!    (a `Mutex`, or the allocator's own lock if the overflow happened inside
-//!    `malloc`), and a panic that was unwinding leaves the thread's panic count
-//!    raised. This is the price of going on; turn trapping off (abort) if that
-//!    is not acceptable.
+//!    make the coroutine return `Exit::StackOverflow` at once — unless the
+//!    faulting code is foreign (C code such as `malloc`, which may hold a
+//!    lock): then the yellow zone is lifted and the code single-stepped back
+//!    to our own code first ([`on_step`], docs/adr/scheduler-0001-stack-overflow.md),
+//!    and `resume` re-arms the zone once the coroutine has returned. **The
+//!    overflowed Rust frames are not unwound**: what they own leaks, a lock
+//!    they hold (a `Mutex`) stays held, and a panic that was unwinding leaves
+//!    the thread's panic count raised. This is the price of going on; turn
+//!    trapping off (abort) if that is not acceptable.
 //! 4. The context is dropped or `into_stack` is called while it is suspended: it
 //!    is force-unwound (corosensei resumes it with a special panic payload that
 //!    unwinds every frame, running destructors). The body must let that payload
@@ -490,7 +494,7 @@ impl Context {
                     *self = Context::failed(stack, &e);
                     return self.start();
                 }
-                let guard = tagged_guard(&stack);
+                let guard = tagged_guard(stack);
                 let co = w.start();
                 self.state = State::OnStack(OnStack::new(co, guard));
                 None

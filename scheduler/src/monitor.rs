@@ -28,9 +28,14 @@
 //!   least a tick. The monitor takes the `next` slot's task (one atomic swap:
 //!   the worker itself takes it with a swap too, so exactly one of them gets
 //!   it), queues it on the shared injector and wakes a parked worker for it;
-//! - once the task has run for `long_schedule` or more: one report, to the
-//!   [`Builder::on_long_schedule`] hook if one is set (the runtime sets one
-//!   that names the pid), else as a `tracing` warning.
+//! - once the task has run for `long_schedule` or more: a stand-in thread
+//!   takes over the worker's queue (standin.rs, while spare slots remain),
+//!   and one report, to the [`Builder::on_long_schedule`] hook if one is set
+//!   (the runtime sets one that names the pid), else as a `tracing` warning.
+//!   The report says which stand-in took over (`LongSchedule::stand_in`).
+//!
+//! Every tick it also tells the stand-ins whose worker came back to retire
+//! (`StandIns::check`).
 //!
 //! # Sleeping
 //!

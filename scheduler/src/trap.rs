@@ -1,4 +1,4 @@
-//! Catching a task's stack overflow: a SIGSEGV/SIGBUS handler on an alternate
+//! Catching a task's stack overflow: SIGSEGV/SIGBUS (and SIGTRAP) handlers on an alternate
 //! signal stack.
 //!
 //! # Interface (what `scheduler` builds on)

@@ -63,7 +63,11 @@ fn timers_fire_while_each_worker_has_one_task_yielding_in_a_loop() {
             });
         }
         let max_gap = Arc::new(AtomicU64::new(0));
-        spawn(&s, &owner, ticker(Duration::from_millis(600), max_gap.clone()));
+        spawn(
+            &s,
+            &owner,
+            ticker(Duration::from_millis(600), max_gap.clone()),
+        );
         assert_eq!(outcomes.recv().unwrap(), Outcome::Returned, "the ticker");
         stop.store(true, Ordering::Relaxed);
         for _ in 0..2 {
@@ -115,7 +119,11 @@ fn tasks_that_never_yield_hand_their_workers_queues_to_stand_ins() {
         started.wait(); // both workers are taken now
         let max_gap = Arc::new(AtomicU64::new(0));
         let t0 = Instant::now();
-        spawn(&s, &owner, ticker(Duration::from_millis(500), max_gap.clone()));
+        spawn(
+            &s,
+            &owner,
+            ticker(Duration::from_millis(500), max_gap.clone()),
+        );
         assert_eq!(outcomes.recv().unwrap(), Outcome::Returned, "the ticker");
         let ticked_in = t0.elapsed();
         assert_eq!(s.stand_ins(), 2, "one stand-in per stuck worker");
@@ -126,7 +134,10 @@ fn tasks_that_never_yield_hand_their_workers_queues_to_stand_ins() {
         // The stand-ins retire once their workers are back.
         let t = Instant::now();
         while s.stand_ins() != 0 {
-            assert!(t.elapsed() < Duration::from_secs(5), "stand-ins never retired");
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "stand-ins never retired"
+            );
             std::thread::sleep(Duration::from_millis(5));
         }
         s.shutdown();
@@ -140,7 +151,9 @@ fn tasks_that_never_yield_hand_their_workers_queues_to_stand_ins() {
         tags.sort_unstable();
         assert_eq!(tags, [1, 2], "{reports:?}");
         assert!(
-            reports.iter().all(|r| r.stand_in.is_some() && !r.at_shutdown),
+            reports
+                .iter()
+                .all(|r| r.stand_in.is_some() && !r.at_shutdown),
             "each report names its stand-in: {reports:?}"
         );
     });

@@ -382,8 +382,7 @@ impl Shared {
             }
             GuardMode::Mprotect => slots.iter().try_for_each(|&slot| {
                 // SAFETY: as above; PROT_NONE on a page nothing refers to.
-                let rc =
-                    unsafe { libc::mprotect(slot as *mut _, self.guard_len, libc::PROT_NONE) };
+                let rc = unsafe { libc::mprotect(slot as *mut _, self.guard_len, libc::PROT_NONE) };
                 if rc == 0 {
                     Ok(())
                 } else {
