@@ -330,3 +330,46 @@ fn absurd_stack_sizes_are_refused_and_the_real_size_is_reported() {
         assert!(err.to_string().contains("MAX_STACK_SIZE"), "{err}");
     });
 }
+
+/// Issue 17, item 3: two processes contending for a `parking_lot` mutex that
+/// a third holds across a `receive` used to deadlock a 2-worker runtime: both
+/// workers blocked in `lock`, nobody left to run the sender that would let
+/// the holder go. A stand-in runs it.
+#[test]
+fn a_lock_held_across_a_receive_does_not_deadlock_the_runtime() {
+    watchdog(30, "the lock-across-receive test", || {
+        let rt = bream::Runtime::builder()
+            .workers(2)
+            .long_schedule(Some(Duration::from_millis(20)))
+            .build()
+            .unwrap();
+        rt.block_on(|| {
+            let lock = Arc::new(parking_lot::Mutex::new(0u32));
+            let l = lock.clone();
+            let main = bream::self_pid();
+            let (holder, hm) = bream::spawn_monitor(move || {
+                let mut g = l.lock();
+                bream::send(main, "locked");
+                bream::receive::<()>(); // waits holding the lock
+                *g += 1;
+            });
+            assert_eq!(bream::receive::<&str>(), "locked");
+            let contenders: Vec<_> = (0..2)
+                .map(|_| {
+                    let l = lock.clone();
+                    bream::spawn_monitor(move || *l.lock() += 1).1 // blocks a worker
+                })
+                .collect();
+            bream::sleep(Duration::from_millis(50));
+            bream::send(holder, ());
+            for m in contenders.into_iter().chain([hm]) {
+                assert_eq!(
+                    receive! { d: Down if d.monitor == m => d.reason },
+                    ExitReason::Normal
+                );
+            }
+            assert_eq!(*lock.lock(), 3);
+        });
+        rt.shutdown();
+    });
+}
