@@ -192,6 +192,10 @@ fn warn_unmatched(me: Me, marker: Option<&Ref>, arms: &[ArmType]) {
 /// Steps 4–6 of the module essay.
 fn wait(me: Me, timeout: Option<Duration>) {
     if !me.owned().rx.borrow_mut().prepare_wait() {
+        // A message is there, or a push is half done (its sender preempted
+        // between linking and publishing): yield before scanning again, as
+        // docs/contracts.md says, or this spins the worker (issue 13).
+        task::yield_now();
         return;
     }
     with_status(me, Status::Waiting, || match timeout {
@@ -517,6 +521,8 @@ pub fn send_named<T: Send + 'static>(name: &str, msg: T) -> Result<(), NotRegist
             Ok(())
         }
         None => {
+            // A failed send spends a reduction too (issue 17).
+            crate::info::charge(me);
             crate::dead_letters::record_unregistered(&me.rt, name, me.pid, type_name::<T>());
             Err(NotRegistered(msg))
         }
