@@ -10,8 +10,13 @@
 //! Nothing here uses bream's internals: every call is one a user could write,
 //! so this crate is also the proof that the public API is enough to build OTP on.
 
+mod flush;
 pub mod gen_server;
+pub mod name;
+pub mod pg;
+pub mod registry;
 mod start;
 pub mod supervisor;
+pub mod task;
 
 pub use start::StartError;
