@@ -32,6 +32,7 @@ use std::time::Duration;
 use bream::{receive, ExitReason, Pid};
 
 use super::callbacks::GenServer;
+use crate::name::Name;
 
 /// The default timeout of a call, as OTP's (5000 ms).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -109,6 +110,85 @@ impl<S> fmt::Debug for ServerRef<S> {
             Target::Pid(pid) => write!(f, "ServerRef({pid:?})"),
             Target::Name(name) => write!(f, "ServerRef({name:?})"),
         }
+    }
+}
+
+/// Anything a client can reach a server running `S` through, resolved to a
+/// pid at each use: a [`ServerRef`], or a [`NamedRef`] (a server started with
+/// a [`Name`], e.g. a Registry key: OTP's `{via, Module, Name}`).
+pub trait ToServer<S> {
+    /// The server's pid now: `None` if nothing runs under the name.
+    fn server_pid(&self) -> Option<Pid>;
+}
+
+impl<S: GenServer> ToServer<S> for ServerRef<S> {
+    fn server_pid(&self) -> Option<Pid> {
+        self.pid()
+    }
+}
+
+/// A typed handle to whatever server runs `S` under a [`Name`] when it is
+/// used (OTP's `{via, Registry, Key}` as a `ServerRef`). Unlike
+/// [`ServerRef`] it is `Clone` but not `Copy`: a via name holds its registry.
+///
+/// ```
+/// use bream_stdlib::gen_server::NamedRef;
+/// use bream_stdlib::name::Name;
+/// # use bream_stdlib::gen_server::{GenServer, Init, Next};
+/// # struct Kv;
+/// # impl GenServer for Kv {
+/// #     type Args = (); type Call = (); type Reply = (); type Cast = ();
+/// #     type Info = (); type Continue = ();
+/// #     fn init(_: ()) -> Init<Self> { Init::Ready(Kv, Next::Wait) }
+/// # }
+/// bream::run(|| {
+///     let kv = NamedRef::<Kv>::new(Name::Local("kv"));
+///     assert_eq!(kv.pid(), None); // nothing started yet
+/// });
+/// ```
+pub struct NamedRef<S> {
+    name: Name,
+    _server: PhantomData<fn() -> S>,
+}
+
+impl<S: GenServer> NamedRef<S> {
+    /// A handle to the server that runs `S` under `name`.
+    pub fn new(name: impl Into<Name>) -> Self {
+        NamedRef {
+            name: name.into(),
+            _server: PhantomData,
+        }
+    }
+
+    /// The server's pid now, if the name is registered.
+    pub fn pid(&self) -> Option<Pid> {
+        self.name.whereis()
+    }
+
+    /// The name.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+}
+
+impl<S: GenServer> ToServer<S> for NamedRef<S> {
+    fn server_pid(&self) -> Option<Pid> {
+        self.pid()
+    }
+}
+
+impl<S> Clone for NamedRef<S> {
+    fn clone(&self) -> Self {
+        NamedRef {
+            name: self.name.clone(),
+            _server: PhantomData,
+        }
+    }
+}
+
+impl<S> fmt::Debug for NamedRef<S> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NamedRef({:?})", self.name)
     }
 }
 
@@ -199,11 +279,11 @@ struct ReplyMsg<R> {
 /// exits before replying, [`CallError::Timeout`] if it does not reply in time,
 /// [`CallError::CallingSelf`] if the server calls itself.
 pub fn call<S: GenServer>(
-    server: &ServerRef<S>,
+    server: &impl ToServer<S>,
     request: S::Call,
     timeout: Duration,
 ) -> Result<S::Reply, CallError> {
-    let pid = server.pid().ok_or(CallError::NoProc)?;
+    let pid = server.server_pid().ok_or(CallError::NoProc)?;
     if pid == bream::self_pid() {
         return Err(CallError::CallingSelf);
     }
@@ -283,8 +363,8 @@ pub fn reply<R: Send + 'static>(from: &From<R>, value: R) {
 /// Send `server` a message that needs no answer (OTP's `gen_server:cast/2`).
 /// Never fails and never waits: a cast to a server that is not running is
 /// dropped, as in OTP.
-pub fn cast<S: GenServer>(server: &ServerRef<S>, message: S::Cast) {
-    if let Some(pid) = server.pid() {
+pub fn cast<S: GenServer>(server: &impl ToServer<S>, message: S::Cast) {
+    if let Some(pid) = server.server_pid() {
         bream::send(pid, CastMsg::<S>(message));
     }
 }
@@ -298,11 +378,11 @@ pub fn cast<S: GenServer>(server: &ServerRef<S>, message: S::Cast) {
 /// not exited within `timeout` (it keeps running), [`CallError::Exit`] if it
 /// exited with another reason than `reason` (e.g. `terminate` panicked).
 pub fn stop<S: GenServer>(
-    server: &ServerRef<S>,
+    server: &impl ToServer<S>,
     reason: ExitReason,
     timeout: Duration,
 ) -> Result<(), CallError> {
-    let pid = server.pid().ok_or(CallError::NoProc)?;
+    let pid = server.server_pid().ok_or(CallError::NoProc)?;
     if pid == bream::self_pid() {
         return Err(CallError::CallingSelf);
     }

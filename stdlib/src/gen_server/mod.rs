@@ -15,6 +15,7 @@
 //! | `handle_cast/2`, `handle_info/2`  | [`GenServer::handle_cast`], [`GenServer::handle_info`] → [`Next`] |
 //! | `handle_continue/2`, `terminate/2`| [`GenServer::handle_continue`], [`GenServer::terminate`] |
 //! | `start/3`, `start_link/3`, `{local, Name}` | [`start`], [`start_link`], [`start_named`], [`start_link_named`] |
+//! | `{via, Registry, Key}` names              | [`start_named`]`(`[`Name::via`](crate::name::Name::via)`(..), ..)`, [`NamedRef`] |
 //! | `call/3`, `cast/2`, `reply/2`, `stop/3` | [`call`], [`cast`], [`reply`], [`stop`] |
 //!
 //! Messages are typed: a [`ServerRef<S>`] only lets a client send `S::Call` and
@@ -27,5 +28,8 @@ mod client;
 mod server;
 
 pub use callbacks::{CallResult, GenServer, Info, Init, Next};
-pub use client::{call, cast, reply, stop, CallError, From, ServerRef, DEFAULT_TIMEOUT, INFINITY};
+pub use client::{
+    call, cast, reply, stop, CallError, From, NamedRef, ServerRef, ToServer, DEFAULT_TIMEOUT,
+    INFINITY,
+};
 pub use server::{start, start_link, start_link_named, start_named};

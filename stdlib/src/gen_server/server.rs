@@ -29,6 +29,7 @@ use bream::{receive, Down, Exit, ExitReason, Pid};
 
 use super::callbacks::{CallResult, GenServer, Info, Init, Next};
 use super::client::{forget_monitor, reply, CallMsg, CastMsg, ServerRef, StopMsg};
+use crate::name::{Name, NameError};
 use crate::start::{panic_message, StartError};
 
 /// Start a server, not linked to the caller (OTP's `gen_server:start/3`).
@@ -53,16 +54,18 @@ pub fn start_link<S: GenServer>(args: S::Args) -> Result<ServerRef<S>, StartErro
 }
 
 /// [`start`], registering the server as `name` before `init` runs
-/// (OTP's `gen_server:start({local, Name}, ...)`).
+/// (OTP's `gen_server:start({local, Name} | {via, Module, Term}, ...)`).
+/// `name` is a `&'static str` or any [`Name`], e.g. a Registry key with
+/// [`Name::via`]; reach the server by name with [`NamedRef`](super::NamedRef).
 ///
 /// # Errors
 ///
 /// [`StartError::AlreadyStarted`] if the name is taken, else as [`start`].
 pub fn start_named<S: GenServer>(
-    name: &'static str,
+    name: impl Into<Name>,
     args: S::Args,
 ) -> Result<ServerRef<S>, StartError> {
-    spawn_server(args, false, Some(name))
+    spawn_server(args, false, Some(name.into()))
 }
 
 /// [`start_link`], registering the server as `name` before `init` runs.
@@ -71,10 +74,10 @@ pub fn start_named<S: GenServer>(
 ///
 /// [`StartError::AlreadyStarted`] if the name is taken, else as [`start_link`].
 pub fn start_link_named<S: GenServer>(
-    name: &'static str,
+    name: impl Into<Name>,
     args: S::Args,
 ) -> Result<ServerRef<S>, StartError> {
-    spawn_server(args, true, Some(name))
+    spawn_server(args, true, Some(name.into()))
 }
 
 /// The server's answer to its starter.
@@ -94,7 +97,7 @@ struct Origin {
 fn spawn_server<S: GenServer>(
     args: S::Args,
     link: bool,
-    name: Option<&'static str>,
+    name: Option<Name>,
 ) -> Result<ServerRef<S>, StartError> {
     let starter = bream::self_pid();
     let tag = bream::make_ref();
@@ -103,13 +106,16 @@ fn spawn_server<S: GenServer>(
         tag,
         parent: link.then_some(starter),
     };
+    // A local name is registered by spawn_opt; any other by the server
+    // itself, first thing, before `init` (see `init_and_loop`).
+    let local = name.as_ref().and_then(Name::local);
     let body = move || init_and_loop::<S>(origin, name, args);
     // Link, monitor and name all exist before `init` runs (spawn_opt's promise),
     // so a server killed at once is reported with its real reason.
     let opts = bream::SpawnOpts {
         link,
         monitor: true,
-        name,
+        name: local,
         ..Default::default()
     };
     let (pid, monitor) = match bream::spawn_opt(opts, body) {
@@ -130,12 +136,23 @@ fn spawn_server<S: GenServer>(
 }
 
 /// The body of a server process.
-fn init_and_loop<S: GenServer>(origin: Origin, name: Option<&'static str>, args: S::Args) {
+fn init_and_loop<S: GenServer>(origin: Origin, name: Option<Name>, args: S::Args) {
+    // A via name is taken by the new process itself, before `init`, as OTP's
+    // gen does; a taken name ends the start with the holder's pid.
+    if let Some(via @ Name::Via(_)) = &name {
+        if let Err(error) = via.register_self() {
+            let error = match error {
+                NameError::Taken(holder) => StartError::AlreadyStarted(holder),
+                NameError::Unavailable(why) => StartError::Spawn(why),
+            };
+            return fail_init(&origin, error, None);
+        }
+    }
     // On failure the name goes first, so that a start retried at once finds it
     // free rather than held by a process on its way out.
     let fail = |error: StartError| {
-        if let Some(name) = name {
-            bream::unregister(name);
+        if let Some(name) = &name {
+            name.unregister_self();
         }
         error
     };
