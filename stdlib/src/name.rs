@@ -131,7 +131,11 @@ impl Name {
         K: std::hash::Hash + Eq + Clone + Send + Sync + fmt::Debug + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        Name::Via(Arc::new(crate::registry::ViaKey::new(reg.clone(), key, value)))
+        Name::Via(Arc::new(crate::registry::ViaKey::new(
+            reg.clone(),
+            key,
+            value,
+        )))
     }
 
     /// Register the calling process under this name.

@@ -95,7 +95,10 @@ fn a_via_name_in_a_stopped_registry_fails_to_start() {
     run(|| {
         let reg: Registry<&str> = Registry::new(Keys::Unique);
         let name = Name::via(&reg, "nowhere");
-        assert!(matches!(name.register_self(), Err(NameError::Unavailable(_))));
+        assert!(matches!(
+            name.register_self(),
+            Err(NameError::Unavailable(_))
+        ));
         match gen_server::start_named::<Counter>(name, 0) {
             Err(StartError::Spawn(why)) => assert!(why.contains("not running"), "{why}"),
             other => panic!("expected a start error, got {other:?}"),

@@ -70,7 +70,10 @@ fn unique_register_and_lookup() {
 #[test]
 fn entries_go_when_their_process_exits() {
     run(|| {
-        let reg: Registry<u32> = Registry::new(Keys::Unique).partitions(4).start_link().unwrap();
+        let reg: Registry<u32> = Registry::new(Keys::Unique)
+            .partitions(4)
+            .start_link()
+            .unwrap();
         let normal = holder(&reg, 1, ());
         let crash = holder(&reg, 2, ());
         assert_eq!(reg.count(), 2);
@@ -91,13 +94,17 @@ fn entries_go_when_their_process_exits() {
 #[test]
 fn a_dead_holders_key_can_be_taken_at_once() {
     run(|| {
-        let reg: Registry<&str> = Registry::new(Keys::Unique).partitions(1).start_link().unwrap();
+        let reg: Registry<&str> = Registry::new(Keys::Unique)
+            .partitions(1)
+            .start_link()
+            .unwrap();
         for _ in 0..50 {
             let old = holder(&reg, "k", ());
             let m = bream::monitor(old);
             bream::exit(old, ExitReason::Kill);
             down(m);
-            reg.register("k", ()).expect("the dead holder's key is free");
+            reg.register("k", ())
+                .expect("the dead holder's key is free");
             // Let the old holder's cleanup run; the new entry stays.
             wait_until("one entry", || reg.count() == 1);
             bream::sleep(Duration::from_millis(1));
@@ -113,16 +120,25 @@ fn a_dead_holders_key_can_be_taken_at_once() {
 #[test]
 fn unregister_removes_and_unlinks() {
     run(|| {
-        let reg: Registry<u8> = Registry::new(Keys::Unique).partitions(1).start_link().unwrap();
+        let reg: Registry<u8> = Registry::new(Keys::Unique)
+            .partitions(1)
+            .start_link()
+            .unwrap();
         let me = bream::self_pid();
         let links_before = bream::process_info(me).unwrap().links.len();
         reg.register(1, ()).unwrap();
         reg.register(2, ()).unwrap();
-        assert_eq!(bream::process_info(me).unwrap().links.len(), links_before + 1);
+        assert_eq!(
+            bream::process_info(me).unwrap().links.len(),
+            links_before + 1
+        );
         reg.unregister(&1);
         assert!(reg.lookup(&1).is_empty());
         assert_eq!(reg.lookup(&2), vec![(me, ())]);
-        assert_eq!(bream::process_info(me).unwrap().links.len(), links_before + 1);
+        assert_eq!(
+            bream::process_info(me).unwrap().links.len(),
+            links_before + 1
+        );
         reg.unregister(&2);
         assert_eq!(bream::process_info(me).unwrap().links.len(), links_before);
         assert_eq!(reg.count(), 0);
@@ -134,8 +150,10 @@ fn unregister_removes_and_unlinks() {
 #[test]
 fn duplicate_keys_and_dispatch() {
     run(|| {
-        let topics: Registry<&str, u32> =
-            Registry::new(Keys::Duplicate).partitions(3).start_link().unwrap();
+        let topics: Registry<&str, u32> = Registry::new(Keys::Duplicate)
+            .partitions(3)
+            .start_link()
+            .unwrap();
         let subs: Vec<Pid> = (0..10).map(|i| holder(&topics, "news", i)).collect();
         topics.register("news", 100).unwrap();
         topics.register("news", 101).unwrap();
@@ -178,7 +196,10 @@ fn keys_values_and_update_value() {
         keys.sort();
         assert_eq!(keys, vec!["x".to_string(), "y".to_string()]);
         assert_eq!(reg.values(&"y".to_string(), me), vec![2]);
-        assert_eq!(reg.update_value(&"x".to_string(), |v| v + 10), Some((11, 1)));
+        assert_eq!(
+            reg.update_value(&"x".to_string(), |v| v + 10),
+            Some((11, 1))
+        );
         assert_eq!(reg.lookup(&"x".to_string()), vec![(me, 11)]);
         assert_eq!(reg.update_value(&"z".to_string(), |v| v + 1), None);
     });

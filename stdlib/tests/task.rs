@@ -75,7 +75,10 @@ fn a_trapping_owner_gets_the_crash_from_await() {
         let t = task::spawn(|| -> u32 { bream::exit_self(ExitReason::Other("bad".into())) });
         let pid = t.pid();
         let reason = ExitReason::Other("bad".into());
-        assert_eq!(task::await_(t, PATIENCE), Err(TaskError::Exit(reason.clone())));
+        assert_eq!(
+            task::await_(t, PATIENCE),
+            Err(TaskError::Exit(reason.clone()))
+        );
         let exit: Exit = bream::receive_timeout(PATIENCE).expect("the link's Exit");
         assert_eq!(exit, Exit { from: pid, reason });
     });
@@ -88,7 +91,10 @@ fn await_timeout_kills_the_task_and_spares_the_owner() {
     run(|| {
         let t = task::spawn(forever);
         let watch = bream::monitor(t.pid());
-        assert_eq!(task::await_(t, Duration::from_millis(20)), Err(TaskError::Timeout));
+        assert_eq!(
+            task::await_(t, Duration::from_millis(20)),
+            Err(TaskError::Timeout)
+        );
         assert_eq!(down(watch), ExitReason::Killed);
         // Still alive, still not trapping: the kill did not come back.
         assert!(bream::is_alive(bream::self_pid()));
@@ -395,7 +401,9 @@ fn async_nolink_reports_crashes_as_errors() {
         let linked = bream::process_info(me).unwrap().links;
         assert!(!linked.contains(&ok.pid()), "async_nolink must not link");
         assert_eq!(task::await_(ok, PATIENCE), Ok("fine"));
-        let bad = sup.async_nolink(|| -> u32 { panic!("nolink boom") }).unwrap();
+        let bad = sup
+            .async_nolink(|| -> u32 { panic!("nolink boom") })
+            .unwrap();
         assert_eq!(
             task::await_(bad, PATIENCE),
             Err(TaskError::Exit(ExitReason::Panic("nolink boom".into())))

@@ -197,7 +197,11 @@ impl<G: Group> Scope<G> {
             gen_server::start::<ScopeServer<G>>(shared)?
         };
         let pid = server.pid().unwrap_or_else(bream::self_pid);
-        *self.shared.server.write().unwrap_or_else(|e| e.into_inner()) = Some(server);
+        *self
+            .shared
+            .server
+            .write()
+            .unwrap_or_else(|e| e.into_inner()) = Some(server);
         Ok(pid)
     }
 

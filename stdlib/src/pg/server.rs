@@ -43,7 +43,10 @@ pub(crate) struct ScopeServer<G: Group> {
 
 impl<G: Group> ScopeServer<G> {
     fn groups(&self) -> std::sync::RwLockWriteGuard<'_, Groups<G>> {
-        self.shared.groups.write().unwrap_or_else(|e| e.into_inner())
+        self.shared
+            .groups
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
     }
 
     fn notify(&self, change: Change, group: &G, pids: &[Pid]) {

@@ -28,8 +28,8 @@
 //! holding it). Two partitions' locks are never held together, so there is no
 //! lock order to get wrong.
 
-use std::collections::HashMap;
 use std::collections::hash_map::RandomState;
+use std::collections::HashMap;
 use std::hash::{BuildHasher, Hash};
 use std::sync::{Mutex, MutexGuard};
 

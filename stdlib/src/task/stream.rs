@@ -194,7 +194,10 @@ where
                 }
             }
             Event::Down(down) => {
-                let Some(i) = self.running.iter().position(|s| s.task.monitor == down.monitor)
+                let Some(i) = self
+                    .running
+                    .iter()
+                    .position(|s| s.task.monitor == down.monitor)
                 else {
                     return;
                 };

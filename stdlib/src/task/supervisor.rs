@@ -147,11 +147,7 @@ impl TaskSupervisor {
         let pid = supervisor::start_dynamic_child(&self.sup, job)?;
         let monitor = bream::monitor(pid);
         bream::send(pid, Go { tag });
-        let reply_to = ReplyTo {
-            owner,
-            alias,
-            tag,
-        };
+        let reply_to = ReplyTo { owner, alias, tag };
         Ok(reply_to.into_task(pid, monitor))
     }
 
