@@ -417,8 +417,16 @@ fn async_nolink_reports_crashes_as_errors() {
 fn task_supervisor_lists_and_terminates_children() {
     run(|| {
         let sup = TaskSupervisor::start_link().unwrap();
-        let a = sup.start_child(|| drop(forever())).unwrap();
-        let b = sup.start_child(|| drop(forever())).unwrap();
+        let a = sup
+            .start_child(|| {
+                forever();
+            })
+            .unwrap();
+        let b = sup
+            .start_child(|| {
+                forever();
+            })
+            .unwrap();
         let mut children = sup.children().unwrap();
         children.sort();
         let mut expected = vec![a, b];

@@ -30,14 +30,17 @@ use crate::supervisor::{
 /// it. (`dynamic_worker` wants a `Clone + Sync` argument; a `FnOnce` is
 /// neither, so it travels in a shared, take-once cell.)
 #[derive(Clone)]
-struct Job(Arc<Mutex<Option<Box<dyn FnOnce() + Send>>>>);
+struct Job(Arc<Mutex<Option<JobFn>>>);
+
+/// The function a job runs.
+type JobFn = Box<dyn FnOnce() + Send>;
 
 impl Job {
     fn new(f: impl FnOnce() + Send + 'static) -> Self {
         Job(Arc::new(Mutex::new(Some(Box::new(f)))))
     }
 
-    fn take(&self) -> Option<Box<dyn FnOnce() + Send>> {
+    fn take(&self) -> Option<JobFn> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
     }
 }
