@@ -115,6 +115,37 @@ fn a_dead_holders_key_can_be_taken_at_once() {
     });
 }
 
+/// Registry: entries are removed on exit even for a process that exits (or
+/// is killed) right after registering (the link is made before the insert).
+#[test]
+fn a_process_that_dies_right_after_registering_leaves_nothing() {
+    run(|| {
+        let reg: Registry<u32> = Registry::new(Keys::Unique)
+            .partitions(2)
+            .start_link()
+            .unwrap();
+        let mut monitors = Vec::new();
+        for i in 0..300u32 {
+            let r = reg.clone();
+            let (pid, m) = bream::spawn_monitor(move || {
+                r.register(i, ()).unwrap();
+                if i % 2 == 0 {
+                    bream::exit_self(ExitReason::Other("at once".into()));
+                }
+                bream::receive::<()>();
+            });
+            if i % 2 == 1 {
+                bream::exit(pid, ExitReason::Kill);
+            }
+            monitors.push(m);
+        }
+        for m in monitors {
+            down(m);
+        }
+        wait_until("every entry is cleaned up", || reg.count() == 0);
+    });
+}
+
 /// Registry.unregister/2: the entry goes, and a process with no keys left is
 /// unlinked from the registry.
 #[test]

@@ -593,3 +593,33 @@ where
         format!("{:?}", self.key)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Race 2 of the module docs, forced: a unique key's holder has died, a
+    /// new process takes the key over *before* the dead holder's cleanup runs,
+    /// and then the cleanup runs. It must remove nothing of the new holder's.
+    #[test]
+    fn a_late_cleanup_spares_the_new_holder() {
+        bream::run(|| {
+            let reg: Registry<&str> = Registry::new(Keys::Unique).partitions(2);
+            let tables = &reg.inner.tables;
+            let (dead, m) = bream::spawn_monitor(|| {});
+            let _: bream::Down = bream::receive();
+            let _ = m;
+            let hash = tables.hash(&"k");
+            // The dead process's entry and index, as its `register` left them.
+            reg.insert_unique(dead, hash, "k", ()).unwrap();
+            let dp = tables.pid_partition(dead);
+            tables.lock(dp).pids.entry(dead).or_default().push(hash);
+            // The takeover.
+            let me = bream::self_pid();
+            assert_eq!(reg.insert_unique(me, hash, "k", ()), Ok(()));
+            // The late cleanup.
+            assert_eq!(tables.remove_pid(dead), 0);
+            assert_eq!(reg.entries(&"k", None), vec![(me, ())]);
+        });
+    }
+}
