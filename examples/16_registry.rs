@@ -15,7 +15,7 @@
 use std::time::Duration;
 
 use bream::ExitReason;
-use bream_stdlib::gen_server::{self, CallResult, From, GenServer, Init, NamedRef, Next};
+use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, NamedRef, Next, ReplyTo};
 use bream_stdlib::name::Name;
 use bream_stdlib::pg::{Event, Scope};
 use bream_stdlib::registry::{Keys, Registry};
@@ -39,7 +39,7 @@ impl GenServer for Room {
         Init::Ready(Room { posts: 0 }, Next::Wait)
     }
 
-    fn handle_call(&mut self, (): (), _from: From<u64>) -> CallResult<Self> {
+    fn handle_call(&mut self, (): (), _from: ReplyTo<u64>) -> CallResult<Self> {
         CallResult::reply(self.posts)
     }
 

@@ -6,6 +6,12 @@
 //! - [`supervisor`]: trees of processes that restart what crashed, with OTP's
 //!   strategies, restart types, shutdowns and restart intensity
 //!   (docs/supervisor.md).
+//! - [`sys`]: look inside a running behaviour process and steer it: its state,
+//!   suspend and resume, trace and statistics (docs/sys.md).
+//! - [`task`]: Elixir's Task and Task.Supervisor: run a function in a process
+//!   and await its result; `async_stream` (docs/task.md).
+//! - [`registry`], [`name`], [`pg`]: Elixir's Registry, `via` names for
+//!   behaviours, OTP's process groups (docs/registry.md).
 //!
 //! Nothing here uses bream's internals: every call is one a user could write,
 //! so this crate is also the proof that the public API is enough to build OTP on.
@@ -17,6 +23,13 @@ pub mod pg;
 pub mod registry;
 mod start;
 pub mod supervisor;
+pub mod sys;
 pub mod task;
 
 pub use start::StartError;
+
+/// docs/sys.md's Rust example, compiled and run as a doc test so the chapter
+/// cannot drift from the API.
+#[doc = include_str!("../../docs/sys.md")]
+#[cfg(doctest)]
+pub struct SysChapterDoctests;

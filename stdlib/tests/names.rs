@@ -7,7 +7,7 @@ mod watchdog;
 
 use bream::ExitReason;
 use bream_stdlib::gen_server::{
-    self, CallError, CallResult, From, GenServer, Init, NamedRef, INFINITY,
+    self, CallError, CallResult, GenServer, Init, NamedRef, ReplyTo, INFINITY,
 };
 use bream_stdlib::name::{Name, NameError};
 use bream_stdlib::registry::{Keys, Registry};
@@ -35,7 +35,7 @@ impl GenServer for Counter {
         Init::Ready(Counter(start), gen_server::Next::Wait)
     }
 
-    fn handle_call(&mut self, req: Req, _from: From<u64>) -> CallResult<Self> {
+    fn handle_call(&mut self, req: Req, _from: ReplyTo<u64>) -> CallResult<Self> {
         match req {
             Req::Add(n) => {
                 self.0 += n;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use bream::{ExitReason, Pid};
 
 use super::{Change, Event, Group, Groups, MonitorRef, Shared};
-use crate::gen_server::{CallResult, From, GenServer, Info, Init, Next};
+use crate::gen_server::{CallResult, GenServer, Info, Init, Next, ReplyTo};
 
 pub(crate) enum Request<G> {
     Join(G, Vec<Pid>),
@@ -206,7 +206,7 @@ impl<G: Group> GenServer for ScopeServer<G> {
         )
     }
 
-    fn handle_call(&mut self, request: Request<G>, _from: From<Reply<G>>) -> CallResult<Self> {
+    fn handle_call(&mut self, request: Request<G>, _from: ReplyTo<Reply<G>>) -> CallResult<Self> {
         let reply = match request {
             Request::Join(group, pids) => {
                 self.join(group, pids);
