@@ -3,17 +3,21 @@
 //! What it teaches: a supervisor starts its children in order and restarts the
 //! ones that die, following its strategy (here: the root is `OneForOne`, the
 //! `pipeline` below it is `RestForOne`, so killing a stage restarts it and the
-//! stages after it, and leaves the stages before it alone); `which_children`
-//! shows who runs where; restart reports are `tracing` events.
+//! stages after it, and leaves the stages before it alone); a supervisor's
+//! *init callback* runs again each time its parent restarts it (OTP's
+//! `init/1`); `which_children` shows who runs where; restart reports are
+//! `tracing` events; `supervisor::stop` stops the tree, last child first.
 //!
 //! What it prints: the tree, which worker it kills, the restart reports, and the
-//! tree again with the new pids.
+//! tree again with the new pids; then the pipeline supervisor killed, its init
+//! callback running again, and the tree stopped.
 //!
 //! Run: `cargo run -p bream-stdlib --example 08_supervision_tree`
 
 use std::time::Duration;
 
 use bream::{Down, ExitReason};
+use bream_stdlib::gen_server::INFINITY;
 use bream_stdlib::gen_server::{CallResult, GenServer, Init, ReplyTo};
 use bream_stdlib::supervisor::{self, ChildSpec, ChildState, Strategy, Supervisor, SupervisorRef};
 
@@ -37,13 +41,20 @@ impl GenServer for Stage {
 }
 
 fn tree() -> Supervisor {
-    let pipeline = Supervisor::new(Strategy::RestForOne)
-        .child(ChildSpec::gen_server::<Stage>("parse", ()))
-        .child(ChildSpec::gen_server::<Stage>("transform", ()))
-        .child(ChildSpec::gen_server::<Stage>("store", ()));
+    // The pipeline's init callback runs in the pipeline supervisor at every
+    // (re)start: a restarted pipeline could read fresh configuration here.
+    let pipeline = supervisor::child_spec("pipeline", || {
+        println!("  (pipeline init runs in {})", bream::self_pid());
+        supervisor::Init::Ready(
+            Supervisor::new(Strategy::RestForOne)
+                .child(ChildSpec::gen_server::<Stage>("parse", ()))
+                .child(ChildSpec::gen_server::<Stage>("transform", ()))
+                .child(ChildSpec::gen_server::<Stage>("store", ())),
+        )
+    });
     Supervisor::new(Strategy::OneForOne)
         .child(ChildSpec::gen_server::<Stage>("logger", ()))
-        .child(pipeline.child_spec("pipeline"))
+        .child(pipeline)
 }
 
 /// Print `sup`'s subtree, indented by `depth`.
@@ -109,5 +120,20 @@ fn main() {
         println!("\nafter the restart (parse kept its pid; transform and store are new):");
         println!("root {}", root.pid().unwrap());
         print_tree(&root, 1);
+
+        let old = pipeline.pid().unwrap();
+        println!("\nkilling the pipeline supervisor ({old}): the root restarts it");
+        bream::exit(old, ExitReason::Kill);
+        while pid_of(&root, "pipeline") == old {
+            bream::sleep(Duration::from_millis(1));
+        }
+        print_tree(&root, 1);
+
+        // Reason Normal: this process is linked to the root (start_link), and a
+        // Normal exit does not take it along.
+        println!("\nstopping the tree");
+        let root_pid = root.pid().unwrap();
+        supervisor::stop(&root, ExitReason::Normal, INFINITY).expect("the tree stops");
+        println!("root alive: {}", bream::is_alive(root_pid));
     });
 }

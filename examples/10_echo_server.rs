@@ -51,7 +51,9 @@ fn acceptor(main: bream::Pid) {
     loop {
         let (conn, _peer) = listener.accept().expect("accept");
         let _ = conn.set_nodelay(true);
-        let pid = supervisor::start_dynamic_child(&handlers, ()).expect("start a handler");
+        let pid = supervisor::start_dynamic_child(&handlers, ())
+            .expect("start a handler")
+            .expect("a handler never ignores");
         // From now on only the handler may use the socket; then move it there.
         conn.controlling_process(pid).unwrap();
         bream::send(pid, conn);
@@ -111,7 +113,7 @@ fn main() {
             n as f64 / dt.as_secs_f64(),
             dt
         );
-        sup.stop(ExitReason::Shutdown, Duration::from_secs(5))
+        supervisor::stop(&sup, ExitReason::Shutdown, Duration::from_secs(5))
             .expect("stop the server");
     });
 }

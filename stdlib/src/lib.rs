@@ -1,6 +1,8 @@
 //! bream-stdlib: OTP's behaviours for bream, built on bream's public API only,
 //! as OTP's stdlib is built on the BEAM's BIFs.
 //!
+//! - [`application`]: programs made of applications that start in dependency
+//!   order, stop in reverse, and read their configuration (docs/application.md).
 //! - [`gen_server`]: a server process with typed calls, casts and infos, and
 //!   calls that never wait forever on a dead server (docs/gen_server.md).
 //! - [`supervisor`]: trees of processes that restart what crashed, with OTP's
@@ -16,6 +18,7 @@
 //! Nothing here uses bream's internals: every call is one a user could write,
 //! so this crate is also the proof that the public API is enough to build OTP on.
 
+pub mod application;
 mod flush;
 pub mod gen_server;
 pub mod name;

@@ -11,7 +11,7 @@ use bream_stdlib::gen_server::{
 };
 use bream_stdlib::name::{Name, NameError};
 use bream_stdlib::registry::{Keys, Registry};
-use bream_stdlib::supervisor::{ChildSpec, Strategy, Supervisor};
+use bream_stdlib::supervisor::{self, ChildSpec, Strategy, Supervisor, SupervisorRef};
 use bream_stdlib::StartError;
 use watchdog::{down, run, wait_until, PATIENCE};
 
@@ -147,5 +147,31 @@ fn a_supervised_via_server_is_found_again_after_a_restart() {
             counter.pid().is_some_and(|p| p != first)
         });
         assert_eq!(gen_server::call(&counter, Req::Add(1), PATIENCE), Ok(1));
+    });
+}
+
+/// supervisor:start_link({via, Registry, Key}, ...): a supervisor named by a
+/// Registry key, found by it, and its name taken while it runs.
+#[test]
+fn a_supervisor_started_by_registry_key() {
+    run(|| {
+        let reg: Registry<String> = Registry::new(Keys::Unique).start_link().unwrap();
+        let name = Name::via(&reg, "workers".to_string());
+        let sup = Supervisor::new(Strategy::OneForOne)
+            .name(name.clone())
+            .start_link()
+            .unwrap();
+        let found = SupervisorRef::whereis(&name).expect("registered under the key");
+        assert_eq!(found.pid(), sup.pid());
+        assert_eq!(supervisor::count_children(&found).unwrap().specs, 0);
+        let again = Supervisor::new(Strategy::OneForOne)
+            .name(name.clone())
+            .start();
+        assert_eq!(
+            again.err(),
+            Some(StartError::AlreadyStarted(sup.pid().unwrap()))
+        );
+        supervisor::stop(&found, ExitReason::Normal, PATIENCE).unwrap();
+        wait_until("the key is free", || name.whereis().is_none());
     });
 }

@@ -243,7 +243,7 @@ fn a_three_level_tree_survives_a_storm_of_random_kills() {
         });
 
         // Stopping the root stops everything under it.
-        root.stop(ExitReason::Shutdown, PATIENCE).unwrap();
+        supervisor::stop(&root, ExitReason::Shutdown, PATIENCE).unwrap();
         wait_until(|| bream::processes() == vec![bream::self_pid()]);
         assert!(kills > 0 && checks > 0);
     });

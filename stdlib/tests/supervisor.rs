@@ -115,20 +115,26 @@ fn simple_one_for_one_restarts_the_dynamic_child_with_its_argument() {
             .child(template)
             .start_link()
             .unwrap();
-        assert_eq!(supervisor::count_children(&sup).unwrap().specs, 0);
-        let x = supervisor::start_dynamic_child(&sup, "x").unwrap();
+        assert_eq!(
+            supervisor::count_children(&sup).unwrap().specs,
+            1,
+            "the template"
+        );
+        let x = supervisor::start_dynamic_child(&sup, "x").unwrap().unwrap();
         assert_eq!(started("x"), x);
-        let y = supervisor::start_dynamic_child(&sup, "y").unwrap();
+        let y = supervisor::start_dynamic_child(&sup, "y").unwrap().unwrap();
         assert_eq!(started("y"), y);
         crash(x);
         let x2 = started("x");
         let states: Vec<_> = children(&sup).into_iter().map(|(_, s)| s).collect();
         // A restarted child keeps its place.
         assert_eq!(states, vec![state(x2), state(y)]);
+        // count_children/1: a simple_one_for_one supervisor has one spec, the
+        // template; `workers` counts its dynamic children.
         assert_eq!(
             supervisor::count_children(&sup).unwrap(),
             ChildCounts {
-                specs: 2,
+                specs: 1,
                 active: 2,
                 supervisors: 0,
                 workers: 2
@@ -171,7 +177,7 @@ fn transient_is_restarted_only_after_an_abnormal_exit() {
         // Not restarted, but its spec stays (OTP keeps a transient's spec).
         let stopped_child = vec![("w".to_string(), ChildState::Undefined)];
         wait_until(|| children(&sup) == stopped_child);
-        let w3 = supervisor::restart_child(&sup, "w").unwrap();
+        let w3 = supervisor::restart_child(&sup, "w").unwrap().unwrap();
         assert_eq!(started("w"), w3);
         bream::send(w3, Crash(ExitReason::Normal));
         wait_until(|| children(&sup) == stopped_child);
@@ -253,7 +259,7 @@ fn children_start_in_order_and_stop_in_reverse_order() {
         started("a");
         started("b");
         started("c");
-        sup.stop(ExitReason::Shutdown, INFINITY).unwrap();
+        supervisor::stop(&sup, ExitReason::Shutdown, INFINITY).unwrap();
         stopped("c");
         stopped("b");
         stopped("a");
@@ -585,7 +591,9 @@ fn child_management_follows_otps_rules() {
             .unwrap();
         let a = started("a");
         // start_child
-        let b = supervisor::start_child(&sup, tracked("b", log)).unwrap();
+        let b = supervisor::start_child(&sup, tracked("b", log))
+            .unwrap()
+            .unwrap();
         assert_eq!(started("b"), b);
         assert_eq!(
             supervisor::start_child(&sup, tracked("b", log)),
@@ -607,7 +615,7 @@ fn child_management_follows_otps_rules() {
             supervisor::start_child(&sup, tracked("b", log)),
             Err(ChildError::AlreadyPresent)
         );
-        let b2 = supervisor::restart_child(&sup, "b").unwrap();
+        let b2 = supervisor::restart_child(&sup, "b").unwrap().unwrap();
         assert_eq!(started("b"), b2);
         // by pid, too
         supervisor::terminate_child(&sup, b2).unwrap();
@@ -663,7 +671,7 @@ fn simple_one_for_one_management_follows_otps_rules() {
             .child(template)
             .start()
             .unwrap();
-        let x = supervisor::start_dynamic_child(&sup, "x").unwrap();
+        let x = supervisor::start_dynamic_child(&sup, "x").unwrap().unwrap();
         started("x");
         assert_eq!(
             supervisor::start_dynamic_child(&sup, 5u8),
@@ -693,11 +701,11 @@ fn simple_one_for_one_management_follows_otps_rules() {
         );
         assert!(children(&sup).is_empty());
         // Stopping the supervisor stops every dynamic child.
-        supervisor::start_dynamic_child(&sup, "p").unwrap();
-        supervisor::start_dynamic_child(&sup, "q").unwrap();
+        supervisor::start_dynamic_child(&sup, "p").unwrap().unwrap();
+        supervisor::start_dynamic_child(&sup, "q").unwrap().unwrap();
         started("p");
         started("q");
-        sup.stop(ExitReason::Shutdown, INFINITY).unwrap();
+        supervisor::stop(&sup, ExitReason::Shutdown, INFINITY).unwrap();
         let mut stops = events(2);
         stops.sort_by_key(|e| format!("{e:?}"));
         assert_eq!(
@@ -741,12 +749,14 @@ fn stopping_a_simple_one_for_one_supervisor_shuts_down_every_dynamic_child() {
         let monitors: Vec<_> = ["p", "q", "r"]
             .into_iter()
             .map(|name| {
-                let pid = supervisor::start_dynamic_child(&sup, name).unwrap();
+                let pid = supervisor::start_dynamic_child(&sup, name)
+                    .unwrap()
+                    .unwrap();
                 assert_eq!(started(name), pid);
                 bream::monitor(pid)
             })
             .collect();
-        sup.stop(ExitReason::Shutdown, INFINITY).unwrap();
+        supervisor::stop(&sup, ExitReason::Shutdown, INFINITY).unwrap();
         // Each got Shutdown, ignored it, and was killed when the time ran out.
         for monitor in monitors {
             assert_eq!(down(monitor), ExitReason::Killed);

@@ -1,16 +1,30 @@
-//! The supervisor's public face: [`Supervisor`] (its flags and child specs, and
-//! how to start it), [`SupervisorRef`], and the functions that manage children
-//! at run time, with OTP's errors.
+//! How a supervisor is specified and started: the [`Supervisor`] flags and
+//! children, the [`Init`] callback that builds them (OTP's `init/1`), the
+//! start functions, [`SupervisorRef`], and [`stop`].
+//!
+//! # Two ways to say what a supervisor supervises
+//!
+//! OTP asks a callback module: `Module:init(Args)` runs in the new supervisor
+//! process at *every* start, including each restart by its own supervisor, and
+//! returns `{ok, {SupFlags, ChildSpecs}}` or `ignore`. So a restarted
+//! supervisor reads its configuration afresh. bream has the same: an init
+//! closure, `Fn() -> Init`, given to [`start_link`] (or [`child_spec`] for a
+//! supervisor under another one), called in the supervisor's process each time.
+//!
+//! A fixed spec needs no closure: the builder ([`Supervisor::new`] ...
+//! [`Supervisor::start_link`]) is the init callback that returns the same
+//! [`Supervisor`] every time.
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::Duration;
 
-use bream::Pid;
+use bream::{ExitReason, Pid};
 
-use super::child::ChildState;
-use super::server::{Request, Response, SupServer};
-use super::spec::{pid_of, ChildSpec, ChildType, Strategy};
-use crate::gen_server::{self, CallError, ServerRef, INFINITY};
+use super::server::{SupArgs, SupServer, SupervisorState};
+use super::spec::{check_one, AutoShutdown, ChildSpec, SpecError, Strategy};
+use crate::gen_server::{self, CallError, ServerRef};
+use crate::name::Name;
 use crate::start::StartError;
 
 /// OTP's default restart intensity: at most 1 restart ...
@@ -18,8 +32,9 @@ pub const DEFAULT_INTENSITY: u32 = 1;
 /// ... within 5 seconds (OTP's default `period`).
 pub const DEFAULT_PERIOD: Duration = Duration::from_secs(5);
 
-/// A supervisor's specification: strategy, restart intensity, and children in
-/// start order (OTP's `init/1` result `{ok, {SupFlags, ChildSpecs}}`).
+/// A supervisor's specification: strategy, restart intensity, auto shutdown,
+/// and children in start order (OTP's `init/1` result `{ok, {SupFlags,
+/// ChildSpecs}}`).
 ///
 /// ```
 /// use bream_stdlib::supervisor::{self, ChildSpec, Strategy, Supervisor};
@@ -39,18 +54,40 @@ pub struct Supervisor {
     pub(crate) strategy: Strategy,
     pub(crate) intensity: u32,
     pub(crate) period: Duration,
+    pub(crate) auto_shutdown: AutoShutdown,
     pub(crate) children: Vec<ChildSpec>,
-    pub(crate) name: Option<&'static str>,
+    pub(crate) name: Option<Name>,
 }
 
+/// What a supervisor's init callback decided (OTP's `init/1` result).
+#[derive(Clone, Debug)]
+pub enum Init {
+    /// Run with these flags and children (OTP's `{ok, {SupFlags, ChildSpecs}}`).
+    Ready(Supervisor),
+    /// Do not run, and that is fine: the start returns `StartError::Ignore`,
+    /// and a parent supervisor keeps the child's spec without a pid (OTP's
+    /// `ignore`).
+    Ignore,
+}
+
+impl std::convert::From<Supervisor> for Init {
+    fn from(spec: Supervisor) -> Self {
+        Init::Ready(spec)
+    }
+}
+
+/// The init callback as the supervisor process keeps it.
+pub(crate) type InitFn = Arc<dyn Fn() -> Init + Send + Sync>;
+
 impl Supervisor {
-    /// A supervisor with this strategy, no children, and OTP's default
-    /// intensity (1 restart in 5 s).
+    /// A supervisor with this strategy, no children, OTP's default intensity
+    /// (1 restart in 5 s) and `AutoShutdown::Never`.
     pub fn new(strategy: Strategy) -> Self {
         Supervisor {
             strategy,
             intensity: DEFAULT_INTENSITY,
             period: DEFAULT_PERIOD,
+            auto_shutdown: AutoShutdown::Never,
             children: Vec::new(),
             name: None,
         }
@@ -69,15 +106,27 @@ impl Supervisor {
         self
     }
 
+    /// When the supervisor shuts itself down after significant children exit
+    /// (default `Never`; see [`AutoShutdown`]).
+    pub fn auto_shutdown(mut self, auto_shutdown: AutoShutdown) -> Self {
+        self.auto_shutdown = auto_shutdown;
+        self
+    }
+
     /// Add a child, started after the ones added before it.
     pub fn child(mut self, spec: ChildSpec) -> Self {
         self.children.push(spec);
         self
     }
 
-    /// Register the supervisor under `name` when it starts.
-    pub fn name(mut self, name: &'static str) -> Self {
-        self.name = Some(name);
+    /// Register the supervisor under `name` when it starts (builder form
+    /// only: an init callback's `Supervisor` cannot rename a process that is
+    /// already running; use [`start_link_named`]).
+    ///
+    /// `name` is a `&'static str` or any [`Name`], e.g. a Registry key
+    /// ([`Name::via`]): OTP's `{local, Name}` or `{via, Module, Name}`.
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -89,11 +138,8 @@ impl Supervisor {
     /// ones started before it are terminated first), `BadSpec` for an invalid
     /// specification, `AlreadyStarted` if the name is taken.
     pub fn start_link(self) -> Result<SupervisorRef, StartError> {
-        let server = match self.name {
-            Some(name) => gen_server::start_link_named::<SupServer>(name, self),
-            None => gen_server::start_link::<SupServer>(self),
-        }?;
-        Ok(SupervisorRef { server })
+        let name = self.name.clone();
+        spawn(name, true, self.into_init())
     }
 
     /// Start the supervisor without a link to the caller.
@@ -102,47 +148,175 @@ impl Supervisor {
     ///
     /// As [`start_link`](Self::start_link).
     pub fn start(self) -> Result<SupervisorRef, StartError> {
-        let server = match self.name {
-            Some(name) => gen_server::start_named::<SupServer>(name, self),
-            None => gen_server::start::<SupServer>(self),
-        }?;
-        Ok(SupervisorRef { server })
+        let name = self.name.clone();
+        spawn(name, false, self.into_init())
     }
 
     /// A child spec that starts this supervisor (linked) under another one.
     pub fn child_spec(self, id: impl Into<String>) -> ChildSpec {
+        let name = self.name.clone();
+        let init = self.into_init();
         ChildSpec::supervisor(id, move || {
-            self.clone().start_link().map(|sup| pid_of(&sup.server))
+            spawn(name.clone(), true, Arc::clone(&init)).map(|sup| sup.pid_now())
         })
     }
 
-    /// Check the spec as OTP's `check_childspecs` does.
-    pub(crate) fn validate(&self) -> Result<(), String> {
+    /// The init callback that returns this spec every time.
+    fn into_init(self) -> InitFn {
+        Arc::new(move || Init::Ready(self.clone()))
+    }
+
+    /// Check the spec as OTP's supervisor does at start (`check_childspecs`
+    /// plus the strategy's own rules).
+    pub(crate) fn validate(&self) -> Result<(), SpecError> {
         if self.strategy == Strategy::SimpleOneForOne {
             if self.children.len() != 1 || !self.children[0].is_template() {
-                return Err("SimpleOneForOne needs exactly one dynamic child spec".into());
+                return Err(SpecError::SimpleOneForOneNeedsOneTemplate);
             }
-            return Ok(());
+            return check_one(&self.children[0], Some(self.auto_shutdown));
         }
-        for (i, spec) in self.children.iter().enumerate() {
-            if spec.is_template() {
-                return Err(format!(
-                    "dynamic child spec {:?} needs SimpleOneForOne",
-                    spec.id
-                ));
-            }
-            if self.children[..i].iter().any(|s| s.id == spec.id) {
-                return Err(format!("duplicate child id {:?}", spec.id));
-            }
+        if let Some(t) = self.children.iter().find(|s| s.is_template()) {
+            return Err(SpecError::DynamicOutsideSimpleOneForOne(t.id.clone()));
         }
-        Ok(())
+        super::spec::check_childspecs(&self.children, Some(self.auto_shutdown))
     }
+}
+
+fn spawn(name: Option<Name>, link: bool, init: InitFn) -> Result<SupervisorRef, StartError> {
+    let args = SupArgs { init };
+    let server = match (name, link) {
+        (Some(name), true) => gen_server::start_link_named::<SupServer>(name, args),
+        (Some(name), false) => gen_server::start_named::<SupServer>(name, args),
+        (None, true) => gen_server::start_link::<SupServer>(args),
+        (None, false) => gen_server::start::<SupServer>(args),
+    }?;
+    Ok(SupervisorRef { server })
+}
+
+/// Start a supervisor linked to the caller, whose flags and children `init`
+/// builds (OTP's `supervisor:start_link(Module, Args)`). `init` runs in the new
+/// supervisor's process, after it traps exits and before its children start;
+/// it runs again at each restart when the supervisor is a child of another one
+/// (see [`child_spec`]), so it may read fresh configuration each time.
+///
+/// ```
+/// use bream_stdlib::supervisor::{self, ChildSpec, Init, Strategy, Supervisor};
+/// use bream_stdlib::StartError;
+///
+/// bream::run(|| {
+///     let workers = 3; // e.g. read from configuration
+///     let sup = supervisor::start_link(move || {
+///         let mut spec = Supervisor::new(Strategy::OneForOne);
+///         for i in 0..workers {
+///             spec = spec.child(ChildSpec::worker(format!("w{i}"), || {
+///                 Ok(bream::spawn_link(|| { bream::receive::<()>(); }))
+///             }));
+///         }
+///         Init::Ready(spec)
+///     })
+///     .unwrap();
+///     assert_eq!(supervisor::count_children(&sup).unwrap().active, 3);
+///
+///     // An init that says "ignore" starts nothing, and that is not a failure.
+///     let ignored = supervisor::start_link(|| Init::Ignore);
+///     assert_eq!(ignored.unwrap_err(), StartError::Ignore);
+/// });
+/// ```
+///
+/// # Errors
+///
+/// `StartError::Ignore` if `init` returned [`Init::Ignore`];
+/// `StartError::Init(Panic(..))` if it panicked; else as
+/// [`Supervisor::start_link`].
+pub fn start_link(
+    init: impl Fn() -> Init + Send + Sync + 'static,
+) -> Result<SupervisorRef, StartError> {
+    spawn(None, true, Arc::new(init))
+}
+
+/// [`start_link`] without the link to the caller.
+///
+/// # Errors
+///
+/// As [`start_link`].
+pub fn start(init: impl Fn() -> Init + Send + Sync + 'static) -> Result<SupervisorRef, StartError> {
+    spawn(None, false, Arc::new(init))
+}
+
+/// [`start_link`], registering the supervisor as `name` before `init` runs
+/// (OTP's `supervisor:start_link({local, Name}, Module, Args)`).
+///
+/// # Errors
+///
+/// `AlreadyStarted(pid)` if the name is taken, else as [`start_link`].
+pub fn start_link_named(
+    name: impl Into<Name>,
+    init: impl Fn() -> Init + Send + Sync + 'static,
+) -> Result<SupervisorRef, StartError> {
+    spawn(Some(name.into()), true, Arc::new(init))
+}
+
+/// [`start`], registering the supervisor as `name` before `init` runs.
+///
+/// # Errors
+///
+/// As [`start_link_named`].
+pub fn start_named(
+    name: impl Into<Name>,
+    init: impl Fn() -> Init + Send + Sync + 'static,
+) -> Result<SupervisorRef, StartError> {
+    spawn(Some(name.into()), false, Arc::new(init))
+}
+
+/// A child spec (type supervisor, `Shutdown::Infinity`) that starts a
+/// supervisor built by `init`, linked to its parent; each restart calls `init`
+/// again in the new supervisor process (OTP's `{supervisor, start_link,
+/// [Module, Args]}` child). An `Init::Ignore` leaves the child `Undefined`.
+pub fn child_spec(
+    id: impl Into<String>,
+    init: impl Fn() -> Init + Send + Sync + 'static,
+) -> ChildSpec {
+    let init: InitFn = Arc::new(init);
+    ChildSpec::supervisor(id, move || {
+        spawn(None, true, Arc::clone(&init)).map(|sup| sup.pid_now())
+    })
+}
+
+/// Stop the supervisor: it terminates its children (last first) and exits
+/// with `reason`; returns once it has exited (OTP's `gen_server:stop/3` on a
+/// supervisor, which is how OTP stops one).
+///
+/// # Links
+///
+/// A caller linked to the supervisor (it called `start_link`) gets its exit
+/// signal: with `Shutdown` a caller that does not trap exits dies of it, as in
+/// OTP. Stop with `ExitReason::Normal` to stop a tree one is linked to and go
+/// on.
+///
+/// ```
+/// use bream_stdlib::supervisor::{self, Strategy, Supervisor};
+///
+/// bream::run(|| {
+///     let sup = Supervisor::new(Strategy::OneForOne).start().unwrap();
+///     let pid = sup.pid().unwrap();
+///     supervisor::stop(&sup, bream::ExitReason::Shutdown, bream_stdlib::gen_server::INFINITY).unwrap();
+///     assert!(!bream::is_alive(pid));
+/// });
+/// ```
+///
+/// # Errors
+///
+/// As [`gen_server::stop`]: `NoProc` if it is not running, `Timeout` if it
+/// has not exited within `timeout` ([`INFINITY`](crate::gen_server::INFINITY)
+/// waits as long as its children's shutdowns take).
+pub fn stop(sup: &SupervisorRef, reason: ExitReason, timeout: Duration) -> Result<(), CallError> {
+    gen_server::stop(&sup.server, reason, timeout)
 }
 
 /// A handle to a running supervisor, by pid or registered name.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct SupervisorRef {
-    server: ServerRef<SupServer>,
+    pub(crate) server: ServerRef<SupServer>,
 }
 
 impl SupervisorRef {
@@ -158,204 +332,40 @@ impl SupervisorRef {
             server: ServerRef::named(name),
         }
     }
+    /// A handle to the supervisor registered under `name` (local or via)
+    /// now, resolved once: `None` if nothing is registered.
+    pub fn whereis(name: &Name) -> Option<Self> {
+        name.whereis().map(Self::from_pid)
+    }
     /// The supervisor's pid now (`None`: the name is not registered).
     pub fn pid(&self) -> Option<Pid> {
         self.server.pid()
     }
 
-    /// Stop the supervisor: it terminates its children (last first) and exits
-    /// with `reason` (`gen_server::stop`).
-    ///
-    /// # Errors
-    ///
-    /// As [`gen_server::stop`].
-    pub fn stop(&self, reason: bream::ExitReason, timeout: Duration) -> Result<(), CallError> {
-        gen_server::stop(&self.server, reason, timeout)
+    /// The pid of a supervisor a start function just started (its own
+    /// process, so a named one is registered).
+    fn pid_now(&self) -> Pid {
+        self.pid()
+            .expect("a supervisor that start_link just returned has a pid")
+    }
+}
+
+/// sys sees a supervisor's state as a [`SupervisorState`]:
+/// `sys::get_state(&sup)`, `sys::suspend(&sup)`, `sys::get_status(&sup)` ...
+/// (a supervisor is a gen_server, so its loop speaks the system protocol).
+impl crate::sys::SysRef for SupervisorRef {
+    type State = SupervisorState;
+    fn sys_pid(&self) -> Option<Pid> {
+        self.pid()
+    }
+    fn view(state: &mut dyn std::any::Any) -> Option<&mut SupervisorState> {
+        state.downcast_mut::<SupServer>().map(|sup| &mut sup.0)
     }
 }
 
 impl fmt::Debug for SupervisorRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "Supervisor{:?}", self.server)
-    }
-}
-
-/// Which child an operation means: by id, or (for `SimpleOneForOne`, whose
-/// children share one id) by pid.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ChildKey {
-    /// The child spec's id.
-    Id(String),
-    /// The child's current pid.
-    Pid(Pid),
-}
-
-impl std::convert::From<&str> for ChildKey {
-    fn from(id: &str) -> Self {
-        ChildKey::Id(id.to_owned())
-    }
-}
-impl std::convert::From<String> for ChildKey {
-    fn from(id: String) -> Self {
-        ChildKey::Id(id)
-    }
-}
-impl std::convert::From<Pid> for ChildKey {
-    fn from(pid: Pid) -> Self {
-        ChildKey::Pid(pid)
-    }
-}
-
-/// Why a child operation failed: OTP's `{error, _}` values.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ChildError {
-    /// `start_child`: a child with this id runs as this pid.
-    AlreadyStarted(Pid),
-    /// `start_child`: a spec with this id exists (not running).
-    AlreadyPresent,
-    /// No child with this id (or pid).
-    NotFound,
-    /// `restart_child` / `delete_child`: the child is running.
-    Running,
-    /// `restart_child` / `delete_child`: the supervisor is restarting it.
-    Restarting,
-    /// Not allowed on a `SimpleOneForOne` supervisor (e.g. `restart_child`,
-    /// or terminating by id).
-    SimpleOneForOne,
-    /// `start_dynamic_child` on a supervisor that is not `SimpleOneForOne`.
-    NotSimpleOneForOne,
-    /// `start_dynamic_child`'s argument is not the template's argument type.
-    WrongArgumentType,
-    /// The child's start function failed (`Start(Ignore)`: it chose not to run).
-    Start(StartError),
-    /// The supervisor could not be reached.
-    Call(CallError),
-}
-
-impl fmt::Display for ChildError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self, f)
-    }
-}
-impl std::error::Error for ChildError {}
-
-/// One line of [`which_children`].
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct ChildInfo {
-    /// The child spec's id (a `SimpleOneForOne` child has its template's).
-    pub id: String,
-    /// Running (with its pid), restarting, or not running.
-    pub state: ChildState,
-    /// Worker or supervisor.
-    pub kind: ChildType,
-}
-
-/// What [`count_children`] returns (OTP's `count_children/1` proplist).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub struct ChildCounts {
-    /// Children, running or not.
-    pub specs: usize,
-    /// Children running now.
-    pub active: usize,
-    /// Children of type supervisor, running or not.
-    pub supervisors: usize,
-    /// Children of type worker, running or not.
-    pub workers: usize,
-}
-
-fn request(sup: &SupervisorRef, request: Request) -> Result<Response, ChildError> {
-    gen_server::call(&sup.server, request, INFINITY).map_err(ChildError::Call)
-}
-
-fn started(response: Response) -> Result<Pid, ChildError> {
-    match response {
-        Response::Started(result) => result,
-        _ => unreachable!("the supervisor answers a start with Started"),
-    }
-}
-
-fn done(response: Response) -> Result<(), ChildError> {
-    match response {
-        Response::Done(result) => result,
-        _ => unreachable!("the supervisor answers this request with Done"),
-    }
-}
-
-/// Add a child to a running supervisor and start it (OTP's `start_child/2`).
-///
-/// # Errors
-///
-/// `AlreadyStarted(pid)` / `AlreadyPresent` if the id is taken,
-/// `SimpleOneForOne` on a `SimpleOneForOne` supervisor (use
-/// [`start_dynamic_child`]), `Start(e)` if the child did not start (an ignored
-/// child's spec is kept, as OTP does).
-pub fn start_child(sup: &SupervisorRef, spec: ChildSpec) -> Result<Pid, ChildError> {
-    started(request(sup, Request::StartChild(spec))?)
-}
-
-/// Start one more child of a `SimpleOneForOne` supervisor from its template,
-/// with `arg` (OTP's `start_child(Sup, ExtraArgs)`).
-///
-/// # Errors
-///
-/// `NotSimpleOneForOne`, `WrongArgumentType`, or `Start(e)`.
-pub fn start_dynamic_child<A: Send + 'static>(
-    sup: &SupervisorRef,
-    arg: A,
-) -> Result<Pid, ChildError> {
-    started(request(sup, Request::StartDynamic(Box::new(arg)))?)
-}
-
-/// Terminate a child as its [`Shutdown`](super::Shutdown) says (OTP's
-/// `terminate_child/2`). Its spec stays (restart it with [`restart_child`]),
-/// except for a Temporary child or a `SimpleOneForOne` child, which are removed.
-///
-/// # Errors
-///
-/// `NotFound`; `SimpleOneForOne` when a `SimpleOneForOne` child is named by id.
-pub fn terminate_child(sup: &SupervisorRef, child: impl Into<ChildKey>) -> Result<(), ChildError> {
-    done(request(sup, Request::Terminate(child.into()))?)
-}
-
-/// Start again a child that was terminated (OTP's `restart_child/2`).
-///
-/// # Errors
-///
-/// `NotFound`, `Running`, `Restarting`, `SimpleOneForOne`, or `Start(e)`.
-pub fn restart_child(sup: &SupervisorRef, id: &str) -> Result<Pid, ChildError> {
-    started(request(sup, Request::Restart(id.to_owned()))?)
-}
-
-/// Remove a terminated child's spec (OTP's `delete_child/2`).
-///
-/// # Errors
-///
-/// `NotFound`, `Running`, `Restarting`, or `SimpleOneForOne`.
-pub fn delete_child(sup: &SupervisorRef, id: &str) -> Result<(), ChildError> {
-    done(request(sup, Request::Delete(id.to_owned()))?)
-}
-
-/// Every child, in start order (OTP's `which_children/1`).
-///
-/// # Errors
-///
-/// `Call(e)` if the supervisor could not be reached.
-pub fn which_children(sup: &SupervisorRef) -> Result<Vec<ChildInfo>, ChildError> {
-    match request(sup, Request::Which)? {
-        Response::Which(children) => Ok(children),
-        _ => unreachable!("the supervisor answers Which with Which"),
-    }
-}
-
-/// How many children, by kind and state (OTP's `count_children/1`).
-///
-/// # Errors
-///
-/// `Call(e)` if the supervisor could not be reached.
-pub fn count_children(sup: &SupervisorRef) -> Result<ChildCounts, ChildError> {
-    match request(sup, Request::Count)? {
-        Response::Count(counts) => Ok(counts),
-        _ => unreachable!("the supervisor answers Count with Count"),
     }
 }
 
@@ -376,7 +386,7 @@ mod tests {
         let dup = Supervisor::new(Strategy::OneForOne)
             .child(spec("a"))
             .child(spec("a"));
-        assert!(dup.validate().unwrap_err().contains("duplicate"));
+        assert_eq!(dup.validate(), Err(SpecError::DuplicateId("a".into())));
         let template = ChildSpec::dynamic_worker("t", |_: ()| Err(StartError::Ignore));
         let misplaced = Supervisor::new(Strategy::OneForOne).child(template.clone());
         assert!(misplaced.validate().is_err());
@@ -387,8 +397,23 @@ mod tests {
     }
 
     #[test]
+    fn significant_children_need_auto_shutdown() {
+        let sig = spec("s")
+            .restart(super::super::Restart::Transient)
+            .significant(true);
+        let never = Supervisor::new(Strategy::OneForOne).child(sig.clone());
+        assert_eq!(
+            never.validate(),
+            Err(SpecError::SignificantWithoutAutoShutdown("s".into()))
+        );
+        let any = never.auto_shutdown(AutoShutdown::AnySignificant);
+        assert_eq!(any.validate(), Ok(()));
+    }
+
+    #[test]
     fn defaults_are_otps() {
         let s = Supervisor::new(Strategy::OneForOne);
         assert_eq!((s.intensity, s.period), (1, Duration::from_secs(5)));
+        assert_eq!(s.auto_shutdown, AutoShutdown::Never);
     }
 }

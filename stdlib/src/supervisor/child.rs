@@ -15,6 +15,11 @@
 //!
 //! Each wait is a selective receive on that child's `Down`: other children's
 //! `Exit`s stay queued, in order, for the restart logic.
+//!
+//! A `Timeout(d)` so long that no clock can count it (`Duration::MAX`, which is
+//! `gen_server::INFINITY`) means "wait forever", as OTP's `infinity`: the
+//! supervisor never computes `Instant + d` with such a `d` (it would overflow)
+//! and never hands the runtime a timer of that length ([`wait_limit`]).
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::{Duration, Instant};
@@ -22,7 +27,7 @@ use std::time::{Duration, Instant};
 use bream::{receive, Down, Exit, ExitReason, MonitorRef, Pid};
 
 use super::report;
-use super::spec::{ChildType, Restart, Shutdown, StartFn};
+use super::spec::{ChildSpec, ChildType, Restart, Shutdown, StartFn, Starter};
 use crate::start::{panic_message, StartError};
 
 /// Where a child is in its life, as [`which_children`](super::which_children)
@@ -39,6 +44,7 @@ pub enum ChildState {
 }
 
 /// A child of a running supervisor. Owned by the supervisor's process only.
+#[derive(Clone)]
 pub(crate) struct Child {
     pub(crate) id: String,
     /// Starts it again; for a dynamic child, the template bound to its argument.
@@ -46,6 +52,8 @@ pub(crate) struct Child {
     pub(crate) restart: Restart,
     pub(crate) shutdown: Shutdown,
     pub(crate) kind: ChildType,
+    /// Counts for the supervisor's `AutoShutdown`.
+    pub(crate) significant: bool,
     pub(crate) state: ChildState,
 }
 
@@ -54,6 +62,18 @@ impl Child {
         match self.state {
             ChildState::Running(pid) => Some(pid),
             _ => None,
+        }
+    }
+
+    /// Its spec, as `get_childspec` returns it.
+    pub(crate) fn spec(&self) -> ChildSpec {
+        ChildSpec {
+            id: self.id.clone(),
+            start: Starter::Fixed(self.start.clone()),
+            restart: self.restart,
+            shutdown: self.shutdown,
+            kind: self.kind,
+            significant: self.significant,
         }
     }
 
@@ -110,7 +130,7 @@ pub(crate) fn terminate_all(children: &mut [Child]) {
     let start = Instant::now();
     for (id, how, pid, monitor, already) in pending {
         let left = match how {
-            Shutdown::Timeout(d) => Some(d.saturating_sub(start.elapsed())),
+            Shutdown::Timeout(d) => wait_limit(d).map(|d| d.saturating_sub(start.elapsed())),
             Shutdown::BrutalKill | Shutdown::Infinity => None,
         };
         let down = if already.is_some() {
@@ -169,7 +189,7 @@ pub(crate) fn shutdown(pid: Pid, how: Shutdown) -> ExitReason {
         }
         (None, Shutdown::Timeout(d)) => {
             bream::exit(pid, ExitReason::Shutdown);
-            match wait_down(monitor, Some(d)) {
+            match wait_down(monitor, wait_limit(d)) {
                 Some(reason) => reason,
                 None => kill(pid, monitor),
             }
@@ -180,6 +200,17 @@ pub(crate) fn shutdown(pid: Pid, how: Shutdown) -> ExitReason {
         after Duration::ZERO => (),
     };
     reason
+}
+
+/// Timeouts longer than this are "forever": a century, far beyond any
+/// shutdown anyone means, and far below where `Instant + d` overflows.
+const FOREVER: Duration = Duration::from_secs(100 * 365 * 24 * 3600);
+
+/// How long a `Timeout(d)` shutdown waits: `Some(d)`, or `None` (no timer:
+/// wait as long as it takes) for a `d` beyond [`FOREVER`], such as
+/// `Duration::MAX`.
+pub(crate) fn wait_limit(d: Duration) -> Option<Duration> {
+    (d <= FOREVER).then_some(d)
 }
 
 fn kill(pid: Pid, monitor: MonitorRef) -> ExitReason {
@@ -197,5 +228,20 @@ fn wait_down(monitor: MonitorRef, timeout: Option<Duration>) -> Option<ExitReaso
             d: Down if d.monitor == monitor => Some(d.reason),
             after t => None,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_endless_timeout_sets_no_timer() {
+        assert_eq!(wait_limit(Duration::MAX), None);
+        assert_eq!(wait_limit(FOREVER + Duration::from_secs(1)), None);
+        let d = Duration::from_secs(5);
+        assert_eq!(wait_limit(d), Some(d));
+        // The century fits in an Instant: the bound itself never overflows.
+        assert!(Instant::now().checked_add(FOREVER).is_some());
     }
 }

@@ -69,3 +69,15 @@ pub(crate) fn max_intensity(id: &str, pid: Pid, reason: &ExitReason) {
         "reached max restart intensity; shutting down"
     );
 }
+
+/// A significant child exited and the supervisor shuts itself down
+/// (`AutoShutdown`).
+pub(crate) fn auto_shutdown(pid: Pid, reason: &ExitReason) {
+    tracing::info!(
+        target: TARGET,
+        supervisor = ?bream::self_pid(),
+        pid = ?pid,
+        reason = ?reason,
+        "significant child exited; auto shutdown"
+    );
+}

@@ -1,12 +1,19 @@
 //! The supervisor process: a [`GenServer`] that traps exits, as OTP's
 //! `supervisor` is a `gen_server`.
 //!
+//! Its `init` traps exits, then calls the user's init callback (OTP's
+//! `Module:init/1`), which returns the flags and child specs, or `Ignore`; so
+//! every start, and every restart by a parent supervisor, reads the spec
+//! afresh. Then it checks the spec and starts the children in order.
+//!
 //! Its state is the list of children in start order. Its whole job is one
 //! message: `Exit { from: child, reason }`. For that it
 //!
 //! 1. reports the crash (one `tracing` event),
 //! 2. decides by the child's [`Restart`] whether it restarts at all
-//!    (Temporary: never; Transient: not after `Normal`/`Shutdown`),
+//!    (Temporary: never; Transient: not after `Normal`/`Shutdown`); a child
+//!    that is not restarted and is significant may shut the supervisor down
+//!    ([`AutoShutdown`]): it exits `Shutdown` as after step 3,
 //! 3. counts the restart: more than `intensity` in `period` and it terminates
 //!    every child (last started first) and exits `Shutdown`, which its own
 //!    supervisor sees as the exit of one of *its* children, so the failure climbs
@@ -23,19 +30,25 @@
 //! loop turns it into `terminate`, which stops the children last-first.
 
 use std::any::Any;
-use std::collections::VecDeque;
+use std::fmt;
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use bream::{ExitReason, Pid};
 
-use super::api::{ChildCounts, ChildError, ChildInfo, ChildKey};
+use super::api::{Init as SupInit, InitFn};
 use super::child::{self, Child, ChildState};
+use super::intensity::RestartWindow;
+use super::manage::{ChildCounts, ChildError, ChildInfo, ChildKey};
 use super::report;
-use super::spec::{ChildSpec, ChildType, Restart, Starter, Strategy};
-use super::Supervisor;
+use super::spec::{check_one, AutoShutdown, ChildSpec, ChildType, Restart, Starter, Strategy};
 use crate::gen_server::{CallResult, GenServer, Info, Init, Next, ReplyTo};
 use crate::start::StartError;
+
+/// What the supervisor process is started with: the init callback.
+pub(crate) struct SupArgs {
+    pub(crate) init: InitFn,
+}
 
 /// A request to a supervisor (the `Call` type of its gen_server).
 pub(crate) enum Request {
@@ -44,14 +57,16 @@ pub(crate) enum Request {
     Terminate(ChildKey),
     Restart(String),
     Delete(String),
+    GetSpec(ChildKey),
     Which,
     Count,
 }
 
 /// The supervisor's answer to a [`Request`].
 pub(crate) enum Response {
-    Started(Result<Pid, ChildError>),
+    Started(Result<Option<Pid>, ChildError>),
     Done(Result<(), ChildError>),
+    Spec(Result<ChildSpec, ChildError>),
     Which(Vec<ChildInfo>),
     Count(ChildCounts),
 }
@@ -59,9 +74,18 @@ pub(crate) enum Response {
 /// "Try the failed restarts again" (sent to itself).
 pub(crate) struct Retry;
 
-/// The supervisor's state. Owned by its process only.
-pub(crate) struct SupServer {
+/// The supervisor process's gen_server: its state, which `sys` sees as a
+/// [`SupervisorState`] (`sys::get_state(&sup)`).
+pub(crate) struct SupServer(pub(crate) SupervisorState);
+
+/// A supervisor's state, as [`sys::get_state`](crate::sys::get_state) and
+/// [`sys::with_state`](crate::sys::with_state) show it (OTP's `#state{}`
+/// record): its flags, its children, its recent restarts. Owned by the
+/// supervisor's process; a copy from `get_state` is a snapshot.
+#[derive(Clone)]
+pub struct SupervisorState {
     strategy: Strategy,
+    auto_shutdown: AutoShutdown,
     /// The restarts that count against the intensity.
     restarts: RestartWindow,
     /// The children in start order (for `SimpleOneForOne`: the dynamic ones).
@@ -73,20 +97,25 @@ pub(crate) struct SupServer {
 }
 
 impl GenServer for SupServer {
-    type Args = Supervisor;
+    type Args = SupArgs;
     type Call = Request;
     type Reply = Response;
     type Cast = ();
     type Info = Retry;
     type Continue = ();
 
-    fn init(spec: Supervisor) -> Init<Self> {
+    fn init(args: SupArgs) -> Init<Self> {
         bream::trap_exit(true);
+        let spec = match (args.init)() {
+            SupInit::Ready(spec) => spec,
+            SupInit::Ignore => return Init::Ignore,
+        };
         if let Err(why) = spec.validate() {
-            return Init::Fail(StartError::BadSpec(why));
+            return Init::Fail(StartError::BadSpec(why.to_string()));
         }
-        let mut sup = SupServer {
+        let mut sup = SupervisorState {
             strategy: spec.strategy,
+            auto_shutdown: spec.auto_shutdown,
             restarts: RestartWindow::new(spec.intensity, spec.period),
             children: Vec::new(),
             template: None,
@@ -94,7 +123,7 @@ impl GenServer for SupServer {
         };
         if spec.strategy == Strategy::SimpleOneForOne {
             sup.template = spec.children.into_iter().next();
-            return Init::ok(sup);
+            return Init::ok(SupServer(sup));
         }
         for child_spec in spec.children {
             let id = child_spec.id.clone();
@@ -108,39 +137,87 @@ impl GenServer for SupServer {
                 }
             }
         }
-        Init::ok(sup)
+        Init::ok(SupServer(sup))
     }
 
     fn handle_call(&mut self, request: Request, _from: ReplyTo<Response>) -> CallResult<Self> {
         CallResult::reply(match request {
-            Request::StartChild(spec) => Response::Started(self.start_child(spec)),
-            Request::StartDynamic(arg) => Response::Started(self.start_dynamic(arg)),
-            Request::Terminate(key) => Response::Done(self.terminate_child(key)),
-            Request::Restart(id) => Response::Started(self.restart_child(&id)),
-            Request::Delete(id) => Response::Done(self.delete_child(&id)),
-            Request::Which => Response::Which(self.which_children()),
-            Request::Count => Response::Count(self.count_children()),
+            Request::StartChild(spec) => Response::Started(self.0.start_child(spec)),
+            Request::StartDynamic(arg) => Response::Started(self.0.start_dynamic(arg)),
+            Request::Terminate(key) => Response::Done(self.0.terminate_child(key)),
+            Request::Restart(id) => Response::Started(self.0.restart_child(&id)),
+            Request::Delete(id) => Response::Done(self.0.delete_child(&id)),
+            Request::GetSpec(key) => Response::Spec(self.0.get_childspec(key)),
+            Request::Which => Response::Which(self.0.which_children()),
+            Request::Count => Response::Count(self.0.count_children()),
         })
     }
 
     fn handle_info(&mut self, info: Info<Retry>) -> Next<Self> {
         match info {
-            Info::Exit(exit) => self.child_exited(exit.from, exit.reason),
-            Info::Message(Retry) => self.retry(),
+            Info::Exit(exit) => self.0.child_exited(exit.from, exit.reason),
+            Info::Message(Retry) => self.0.retry(),
             Info::Down(_) | Info::Timeout | Info::Response(_) => Next::Wait,
         }
     }
 
+    fn format_status(&self) -> String {
+        format!("{:?}", self.0)
+    }
+
     fn terminate(&mut self, _reason: &ExitReason) {
-        if self.simple() {
-            child::terminate_all(&mut self.children);
+        if self.0.simple() {
+            child::terminate_all(&mut self.0.children);
         } else {
-            self.terminate_range(0..self.children.len());
+            self.0.terminate_range(0..self.0.children.len());
         }
     }
 }
 
-impl SupServer {
+/// What sys shows of a supervisor (`sys::get_status`, its `format_status`).
+impl fmt::Debug for SupervisorState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (intensity, period) = self.restarts.limits();
+        f.debug_struct("Supervisor")
+            .field("strategy", &self.strategy)
+            .field("intensity", &intensity)
+            .field("period", &period)
+            .field("auto_shutdown", &self.auto_shutdown)
+            .field("children", &self.which_children())
+            .finish()
+    }
+}
+
+/// A supervisor's state as sys sees it: what a program may read of it.
+impl SupervisorState {
+    /// The restart strategy.
+    pub fn strategy(&self) -> Strategy {
+        self.strategy
+    }
+
+    /// The restart intensity and period.
+    pub fn intensity(&self) -> (u32, Duration) {
+        self.restarts.limits()
+    }
+
+    /// The auto shutdown flag.
+    pub fn auto_shutdown(&self) -> AutoShutdown {
+        self.auto_shutdown
+    }
+
+    /// The children, in start order, as [`which_children`](super::which_children)
+    /// reports them.
+    pub fn children(&self) -> Vec<ChildInfo> {
+        self.which_children()
+    }
+
+    /// How many restarts of the last period count against the intensity now.
+    pub fn recent_restarts(&self) -> usize {
+        self.restarts.recent(Instant::now())
+    }
+}
+
+impl SupervisorState {
     fn simple(&self) -> bool {
         self.strategy == Strategy::SimpleOneForOne
     }
@@ -167,6 +244,7 @@ impl SupServer {
             restart: spec.restart,
             shutdown: spec.shutdown,
             kind: spec.kind,
+            significant: spec.significant,
             state: ChildState::Undefined,
         })
     }
@@ -185,6 +263,16 @@ impl SupServer {
         result
     }
 
+    /// A start's result as the child management calls return it: an ignored
+    /// start is `Ok(None)` (OTP's `{ok, undefined}`).
+    fn started(result: Result<Pid, StartError>) -> Result<Option<Pid>, ChildError> {
+        match result {
+            Ok(pid) => Ok(Some(pid)),
+            Err(StartError::Ignore) => Ok(None),
+            Err(error) => Err(ChildError::Start(error)),
+        }
+    }
+
     /// Terminate the running children in `range`, last first.
     fn terminate_range(&mut self, range: Range<usize>) {
         for child in self.children[range].iter_mut().rev() {
@@ -194,7 +282,7 @@ impl SupServer {
 
     // ---- the restart logic ------------------------------------------------
 
-    fn child_exited(&mut self, pid: Pid, reason: ExitReason) -> Next<Self> {
+    fn child_exited(&mut self, pid: Pid, reason: ExitReason) -> Next<SupServer> {
         let Some(i) = self.position_of_pid(pid) else {
             return Next::Wait; // not ours (any more): ignore, as OTP does
         };
@@ -211,8 +299,13 @@ impl SupServer {
             Restart::Temporary => false,
         };
         if !restart {
+            let significant = child.significant;
             if child.restart == Restart::Temporary || simple {
                 self.children.remove(i);
+            }
+            if significant && self.auto_shutdown_due() {
+                report::auto_shutdown(pid, &reason);
+                return Next::Stop(ExitReason::Shutdown);
             }
             return Next::Wait;
         }
@@ -224,13 +317,27 @@ impl SupServer {
         self.restart_group(i)
     }
 
+    /// A significant child exited by itself and is not restarted: whether
+    /// that shuts the supervisor down (OTP's `do_auto_shutdown`). The child
+    /// that exited is no longer running when this is asked.
+    fn auto_shutdown_due(&self) -> bool {
+        match self.auto_shutdown {
+            AutoShutdown::Never => false,
+            AutoShutdown::AnySignificant => true,
+            AutoShutdown::AllSignificant => !self
+                .children
+                .iter()
+                .any(|c| c.significant && c.state != ChildState::Undefined),
+        }
+    }
+
     /// Record a restart now; false if that is one too many.
     fn add_restart(&mut self) -> bool {
         self.restarts.add(Instant::now())
     }
 
     /// Restart child `failed` and the siblings its strategy names.
-    fn restart_group(&mut self, failed: usize) -> Next<Self> {
+    fn restart_group(&mut self, failed: usize) -> Next<SupServer> {
         let group = match self.strategy {
             Strategy::OneForOne | Strategy::SimpleOneForOne => failed..failed + 1,
             Strategy::OneForAll => 0..self.children.len(),
@@ -254,7 +361,7 @@ impl SupServer {
 
     /// Start every `Restarting` child, in start order. On a failure, the rest stay
     /// `Restarting` and a [`Retry`] is queued.
-    fn start_restarting(&mut self) -> Next<Self> {
+    fn start_restarting(&mut self) -> Next<SupServer> {
         let simple = self.simple();
         let mut i = 0;
         while i < self.children.len() {
@@ -282,7 +389,7 @@ impl SupServer {
         Next::Wait
     }
 
-    fn retry(&mut self) -> Next<Self> {
+    fn retry(&mut self) -> Next<SupServer> {
         let waiting = self
             .children
             .iter()
@@ -300,25 +407,26 @@ impl SupServer {
 
     // ---- the requests -----------------------------------------------------
 
-    fn start_child(&mut self, spec: ChildSpec) -> Result<Pid, ChildError> {
+    fn start_child(&mut self, spec: ChildSpec) -> Result<Option<Pid>, ChildError> {
         if self.simple() {
             return Err(ChildError::SimpleOneForOne);
         }
         if spec.is_template() {
-            return Err(ChildError::Start(StartError::BadSpec(
-                "a dynamic spec needs SimpleOneForOne".into(),
-            )));
+            return Err(ChildError::BadSpec(
+                super::SpecError::DynamicOutsideSimpleOneForOne(spec.id),
+            ));
         }
+        check_one(&spec, Some(self.auto_shutdown)).map_err(ChildError::BadSpec)?;
         if let Some(i) = self.position(&spec.id) {
             return Err(match self.children[i].pid() {
                 Some(pid) => ChildError::AlreadyStarted(pid),
                 None => ChildError::AlreadyPresent,
             });
         }
-        self.add_and_start(spec).map_err(ChildError::Start)
+        Self::started(self.add_and_start(spec))
     }
 
-    fn start_dynamic(&mut self, arg: Box<dyn Any + Send>) -> Result<Pid, ChildError> {
+    fn start_dynamic(&mut self, arg: Box<dyn Any + Send>) -> Result<Option<Pid>, ChildError> {
         let Some(template) = &self.template else {
             return Err(ChildError::NotSimpleOneForOne);
         };
@@ -332,9 +440,10 @@ impl SupServer {
             restart: template.restart,
             shutdown: template.shutdown,
             kind: template.kind,
+            significant: template.significant,
             state: ChildState::Undefined,
         };
-        self.push_and_start(child).map_err(ChildError::Start)
+        Self::started(self.push_and_start(child))
     }
 
     fn terminate_child(&mut self, key: ChildKey) -> Result<(), ChildError> {
@@ -351,13 +460,29 @@ impl SupServer {
         Ok(())
     }
 
-    fn restart_child(&mut self, id: &str) -> Result<Pid, ChildError> {
+    fn restart_child(&mut self, id: &str) -> Result<Option<Pid>, ChildError> {
         let i = self.stopped_child(id)?;
         let child = &mut self.children[i];
-        child.start().map_err(|error| {
-            report::start_error(&child.id, &error);
-            ChildError::Start(error)
-        })
+        let result = child.start();
+        if let Err(error) = &result {
+            if *error != StartError::Ignore {
+                report::start_error(&child.id, error);
+            }
+        }
+        Self::started(result)
+    }
+
+    fn get_childspec(&self, key: ChildKey) -> Result<ChildSpec, ChildError> {
+        let i = match key {
+            ChildKey::Pid(pid) => self.position_of_pid(pid),
+            ChildKey::Id(_) if self.simple() => return Err(ChildError::SimpleOneForOne),
+            ChildKey::Id(id) => self.position(&id),
+        }
+        .ok_or(ChildError::NotFound)?;
+        match &self.template {
+            Some(template) => Ok(template.clone()),
+            None => Ok(self.children[i].spec()),
+        }
     }
 
     fn delete_child(&mut self, id: &str) -> Result<(), ChildError> {
@@ -394,78 +519,15 @@ impl SupServer {
     fn count_children(&self) -> ChildCounts {
         let count = |kind| self.children.iter().filter(|c| c.kind == kind).count();
         ChildCounts {
-            specs: self.children.len(),
+            // OTP counts a SimpleOneForOne supervisor's one spec, its template.
+            specs: if self.simple() {
+                1
+            } else {
+                self.children.len()
+            },
             active: self.children.iter().filter(|c| c.pid().is_some()).count(),
             supervisors: count(ChildType::Supervisor),
             workers: count(ChildType::Worker),
         }
-    }
-}
-
-/// Restart intensity: at most `intensity` restarts within any `period`
-/// (OTP's `add_restart/1`, which keeps the restart times of the last period).
-pub(crate) struct RestartWindow {
-    intensity: u32,
-    period: Duration,
-    /// When the restarts within the last `period` happened, oldest first.
-    times: VecDeque<Instant>,
-}
-
-impl RestartWindow {
-    pub(crate) fn new(intensity: u32, period: Duration) -> Self {
-        RestartWindow {
-            intensity,
-            period,
-            times: VecDeque::new(),
-        }
-    }
-
-    /// Record a restart at `now`; false if that makes more than `intensity`
-    /// restarts within the last `period`.
-    pub(crate) fn add(&mut self, now: Instant) -> bool {
-        self.times.push_back(now);
-        while let Some(&oldest) = self.times.front() {
-            if now.duration_since(oldest) > self.period {
-                self.times.pop_front();
-            } else {
-                break;
-            }
-        }
-        self.times.len() <= self.intensity as usize
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn otp_defaults_allow_one_restart_in_five_seconds() {
-        let t0 = Instant::now();
-        let mut w = RestartWindow::new(1, Duration::from_secs(5));
-        assert!(w.add(t0));
-        assert!(
-            !w.add(t0 + Duration::from_secs(4)),
-            "a second within 5 s is one too many"
-        );
-    }
-
-    #[test]
-    fn restarts_older_than_the_period_no_longer_count() {
-        let t0 = Instant::now();
-        let mut w = RestartWindow::new(2, Duration::from_secs(1));
-        assert!(w.add(t0));
-        assert!(w.add(t0 + Duration::from_millis(500)));
-        assert!(
-            w.add(t0 + Duration::from_millis(1_200)),
-            "the first has aged out"
-        );
-        assert!(!w.add(t0 + Duration::from_millis(1_400)));
-    }
-
-    #[test]
-    fn intensity_zero_allows_no_restart() {
-        let mut w = RestartWindow::new(0, Duration::from_secs(5));
-        assert!(!w.add(Instant::now()));
     }
 }

@@ -1,6 +1,8 @@
-//! What a supervisor is told: its flags ([`Strategy`], intensity, period) and
-//! its children's specs ([`ChildSpec`]: id, start function, [`Restart`],
-//! [`Shutdown`], [`ChildType`]). OTP's `sup_flags()` and `child_spec()` maps.
+//! What a supervisor is told: its flags ([`Strategy`], intensity, period,
+//! [`AutoShutdown`]) and its children's specs ([`ChildSpec`]: id, start
+//! function, [`Restart`], [`Shutdown`], [`ChildType`], significant). OTP's
+//! `sup_flags()` and `child_spec()` maps, and [`check_childspecs`], the rules a
+//! spec list must follow.
 
 use std::any::Any;
 use std::fmt;
@@ -56,6 +58,26 @@ pub enum Shutdown {
     Infinity,
 }
 
+/// When a supervisor shuts itself down because its *significant* children
+/// exited (OTP's `auto_shutdown` flag, OTP 24).
+///
+/// Only an exit a significant child makes *by itself* counts: not a child the
+/// supervisor terminated (with [`terminate_child`](super::terminate_child), or
+/// as a sibling in a `OneForAll`/`RestForOne` restart). A significant child is
+/// Transient (it counts when it exits `Normal`/`Shutdown`; an abnormal exit
+/// restarts it) or Temporary (any exit counts). The supervisor exits with
+/// `Shutdown`, terminating its other children first.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum AutoShutdown {
+    /// Never (the default); significant children are refused.
+    #[default]
+    Never,
+    /// When any significant child exits.
+    AnySignificant,
+    /// When the last running significant child exits.
+    AllSignificant,
+}
+
 /// Whether a child is a worker or a supervisor (OTP's `type`). It sets the
 /// default [`Shutdown`] and shows in [`count_children`](super::count_children).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,6 +124,7 @@ pub struct ChildSpec {
     pub(crate) restart: Restart,
     pub(crate) shutdown: Shutdown,
     pub(crate) kind: ChildType,
+    pub(crate) significant: bool,
 }
 
 /// A worker's default shutdown time, as OTP's (5000 ms).
@@ -118,6 +141,7 @@ impl ChildSpec {
                 ChildType::Supervisor => Shutdown::Infinity,
             },
             kind,
+            significant: false,
         }
     }
 
@@ -147,6 +171,50 @@ impl ChildSpec {
     {
         ChildSpec::worker(id, move || {
             gen_server::start_link::<S>(args.clone()).map(|server| pid_of(&server))
+        })
+    }
+
+    /// A worker that is the gen_server `S` registered as `name`, started with
+    /// `gen_server::start_link_named::<S>(name, args.clone())` (OTP's
+    /// `{M, start_link, [{local, Name}, ...]}`). The name is registered before
+    /// `init` runs and released when the server exits, so each restart takes
+    /// it again.
+    ///
+    /// ```
+    /// use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, ReplyTo, ServerRef};
+    /// use bream_stdlib::supervisor::{self, ChildSpec, Strategy, Supervisor};
+    ///
+    /// struct Echo;
+    /// impl GenServer for Echo {
+    ///     type Args = ();
+    ///     type Call = u32;
+    ///     type Reply = u32;
+    ///     type Cast = ();
+    ///     type Info = ();
+    ///     type Continue = ();
+    ///     fn init(_: ()) -> Init<Self> { Init::ok(Echo) }
+    ///     fn handle_call(&mut self, n: u32, _: ReplyTo<u32>) -> CallResult<Self> {
+    ///         CallResult::reply(n)
+    ///     }
+    /// }
+    ///
+    /// let n = bream::run(|| {
+    ///     let _sup = Supervisor::new(Strategy::OneForOne)
+    ///         .child(ChildSpec::gen_server_named::<Echo>("echo", "echo_server", ()))
+    ///         .start_link()
+    ///         .unwrap();
+    ///     let echo = ServerRef::<Echo>::named("echo_server");
+    ///     gen_server::call(&echo, 7, gen_server::DEFAULT_TIMEOUT).unwrap()
+    /// });
+    /// assert_eq!(n, 7);
+    /// ```
+    pub fn gen_server_named<S>(id: impl Into<String>, name: &'static str, args: S::Args) -> Self
+    where
+        S: GenServer,
+        S::Args: Clone + Sync,
+    {
+        ChildSpec::worker(id, move || {
+            gen_server::start_link_named::<S>(name, args.clone()).map(|server| pid_of(&server))
         })
     }
 
@@ -186,9 +254,43 @@ impl ChildSpec {
         self
     }
 
+    /// Mark the child significant for [`AutoShutdown`] (default `false`). Only
+    /// a Transient or Temporary child may be significant, and only under a
+    /// supervisor whose `auto_shutdown` is not `Never` ([`check_childspecs`]).
+    pub fn significant(mut self, significant: bool) -> Self {
+        self.significant = significant;
+        self
+    }
+
     /// The child's id: unique among its supervisor's children.
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Its restart type.
+    pub fn restart_type(&self) -> Restart {
+        self.restart
+    }
+
+    /// How it is terminated.
+    pub fn shutdown_type(&self) -> Shutdown {
+        self.shutdown
+    }
+
+    /// Worker or supervisor.
+    pub fn child_type(&self) -> ChildType {
+        self.kind
+    }
+
+    /// Whether it is significant for [`AutoShutdown`].
+    pub fn is_significant(&self) -> bool {
+        self.significant
+    }
+
+    /// Whether it is the template of a `SimpleOneForOne` supervisor
+    /// ([`ChildSpec::dynamic_worker`]).
+    pub fn is_dynamic(&self) -> bool {
+        self.is_template()
     }
 
     pub(crate) fn is_template(&self) -> bool {
@@ -210,9 +312,103 @@ impl fmt::Debug for ChildSpec {
             .field("restart", &self.restart)
             .field("shutdown", &self.shutdown)
             .field("kind", &self.kind)
+            .field("significant", &self.significant)
             .field("dynamic", &self.is_template())
             .finish()
     }
+}
+
+/// Why a list of child specs is invalid (OTP's `check_childspecs/1,2` errors).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SpecError {
+    /// Two specs share this id (OTP's `duplicate_child_name`).
+    DuplicateId(String),
+    /// This significant child is Permanent (OTP's `invalid_significant`).
+    SignificantPermanent(String),
+    /// This child is significant, but `auto_shutdown` is `Never`.
+    SignificantWithoutAutoShutdown(String),
+    /// This spec is a `SimpleOneForOne` template, in another kind of supervisor.
+    DynamicOutsideSimpleOneForOne(String),
+    /// A `SimpleOneForOne` supervisor needs exactly one spec, a template.
+    SimpleOneForOneNeedsOneTemplate,
+}
+
+impl fmt::Display for SpecError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            SpecError::DuplicateId(id) => write!(f, "duplicate child id {id:?}"),
+            SpecError::SignificantPermanent(id) => {
+                write!(f, "child {id:?} is significant and permanent")
+            }
+            SpecError::SignificantWithoutAutoShutdown(id) => {
+                write!(f, "child {id:?} is significant but auto_shutdown is never")
+            }
+            SpecError::DynamicOutsideSimpleOneForOne(id) => {
+                write!(f, "dynamic child spec {id:?} needs SimpleOneForOne")
+            }
+            SpecError::SimpleOneForOneNeedsOneTemplate => {
+                write!(f, "SimpleOneForOne needs exactly one dynamic child spec")
+            }
+        }
+    }
+}
+
+impl std::error::Error for SpecError {}
+
+/// Check a list of child specs as OTP's `supervisor:check_childspecs/2` does:
+/// ids are unique, no significant child is Permanent, and, when
+/// `auto_shutdown` is given, no child is significant under
+/// `AutoShutdown::Never` (`None` skips that check, as OTP's `undefined`).
+/// A supervisor makes these checks (and the strategy's own) at every start and
+/// on [`start_child`](super::start_child); this lets a program check a spec
+/// list before it hands it over.
+///
+/// ```
+/// use bream_stdlib::supervisor::{check_childspecs, AutoShutdown, ChildSpec, Restart, SpecError};
+/// use bream_stdlib::StartError;
+///
+/// let job = ChildSpec::worker("job", || Err(StartError::Ignore))
+///     .restart(Restart::Transient)
+///     .significant(true);
+/// assert_eq!(check_childspecs(&[job.clone()], Some(AutoShutdown::AnySignificant)), Ok(()));
+/// assert_eq!(
+///     check_childspecs(&[job], Some(AutoShutdown::Never)),
+///     Err(SpecError::SignificantWithoutAutoShutdown("job".into()))
+/// );
+/// ```
+///
+/// # Errors
+///
+/// The first [`SpecError`] found, in list order.
+pub fn check_childspecs(
+    specs: &[ChildSpec],
+    auto_shutdown: Option<AutoShutdown>,
+) -> Result<(), SpecError> {
+    for (i, spec) in specs.iter().enumerate() {
+        if specs[..i].iter().any(|s| s.id == spec.id) {
+            return Err(SpecError::DuplicateId(spec.id.clone()));
+        }
+        check_one(spec, auto_shutdown)?;
+    }
+    Ok(())
+}
+
+/// The checks of one spec on its own (significance against its restart type
+/// and the supervisor's `auto_shutdown`).
+pub(crate) fn check_one(
+    spec: &ChildSpec,
+    auto_shutdown: Option<AutoShutdown>,
+) -> Result<(), SpecError> {
+    if !spec.significant {
+        return Ok(());
+    }
+    if spec.restart == Restart::Permanent {
+        return Err(SpecError::SignificantPermanent(spec.id.clone()));
+    }
+    if auto_shutdown == Some(AutoShutdown::Never) {
+        return Err(SpecError::SignificantWithoutAutoShutdown(spec.id.clone()));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -236,6 +432,25 @@ mod tests {
                 ChildType::Supervisor,
                 Shutdown::Infinity
             )
+        );
+    }
+
+    #[test]
+    fn significant_children_follow_otps_rules() {
+        let t = ChildSpec::worker("t", start)
+            .restart(Restart::Temporary)
+            .significant(true);
+        let any = Some(AutoShutdown::AnySignificant);
+        assert_eq!(check_childspecs(std::slice::from_ref(&t), any), Ok(()));
+        assert_eq!(check_childspecs(std::slice::from_ref(&t), None), Ok(()));
+        let p = ChildSpec::worker("p", start).significant(true);
+        assert_eq!(
+            check_childspecs(&[p], any),
+            Err(SpecError::SignificantPermanent("p".into()))
+        );
+        assert_eq!(
+            check_childspecs(&[t.clone(), t], None),
+            Err(SpecError::DuplicateId("t".into()))
         );
     }
 

@@ -45,6 +45,12 @@ impl Job {
     }
 }
 
+/// Start one job under `sup`. The template never answers `Ignore`, so a
+/// started child always has a pid; `Ignore` would be a bug, reported as such.
+fn start_job(sup: &SupervisorRef, job: Job) -> Result<Pid, ChildError> {
+    supervisor::start_dynamic_child(sup, job)?.ok_or(ChildError::Start(StartError::Ignore))
+}
+
 /// The owner's go-ahead to an `async_nolink` task (see the module docs).
 struct Go {
     tag: bream::Ref,
@@ -119,7 +125,7 @@ impl TaskSupervisor {
     /// # Errors
     /// [`ChildError`] if the supervisor is not running or cannot start it.
     pub fn start_child(&self, f: impl FnOnce() + Send + 'static) -> Result<Pid, ChildError> {
-        supervisor::start_dynamic_child(&self.sup, Job::new(f))
+        start_job(&self.sup, Job::new(f))
     }
 
     /// Start a supervised task whose result the caller awaits, *not* linked
@@ -147,7 +153,7 @@ impl TaskSupervisor {
                 reply_to.run(f);
             }
         });
-        let pid = supervisor::start_dynamic_child(&self.sup, job)?;
+        let pid = start_job(&self.sup, job)?;
         let monitor = bream::monitor(pid);
         bream::send(pid, Go { tag });
         let reply_to = ReplyTo { owner, alias, tag };
