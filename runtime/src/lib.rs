@@ -44,6 +44,7 @@
 
 #![warn(missing_docs)]
 
+mod any_message;
 mod exit;
 mod info;
 mod lifecycle;
@@ -67,6 +68,7 @@ mod time;
 
 pub mod net;
 
+pub use any_message::{receive_any, receive_any_timeout, AnyMessage};
 pub use info::{
     is_alive, process_info, processes, register, registered, unregister, whereis, ProcessInfo,
 };
