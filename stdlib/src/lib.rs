@@ -3,6 +3,9 @@
 //!
 //! - [`gen_server`]: a server process with typed calls, casts and infos, and
 //!   calls that never wait forever on a dead server (docs/gen_server.md).
+//! - [`gen_statem`]: a process that is a state machine, with OTP's two callback
+//!   modes, state enter calls, postponing, inserted events and the three kinds
+//!   of timeout (docs/gen_statem.md).
 //! - [`supervisor`]: trees of processes that restart what crashed, with OTP's
 //!   strategies, restart types, shutdowns and restart intensity
 //!   (docs/supervisor.md).
@@ -11,6 +14,7 @@
 //! so this crate is also the proof that the public API is enough to build OTP on.
 
 pub mod gen_server;
+pub mod gen_statem;
 mod start;
 pub mod supervisor;
 

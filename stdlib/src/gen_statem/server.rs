@@ -1,0 +1,161 @@
+//! Starting a machine: [`start`] and friends, with gen_server's init handshake
+//! (OTP's `proc_lib:start_link` + `init_ack`; see `gen_server/server.rs`).
+//!
+//! The starter makes a tag, spawns the machine monitored (linked for
+//! `start_link`, registered for the `_named` variants, all before `init`
+//! runs) and waits for the machine's `InitAck` or the monitor's `Down`: an
+//! `init` that returns, fails, panics or is killed always ends the wait. A
+//! machine whose `init` fails unlinks first, so `start_link` returns the error
+//! instead of killing its caller.
+
+use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+
+use bream::{receive, Down, ExitReason, Pid};
+
+use super::callbacks::{GenStatem, Init};
+use super::client::{forget_monitor, StatemRef};
+use super::engine::{exit_with, Machine};
+use crate::start::{panic_message, StartError};
+
+/// Start a machine, not linked to the caller (OTP's `gen_statem:start/3`).
+/// Returns once `init` has run (the initial state's enter call runs after).
+///
+/// # Errors
+///
+/// The [`StartError`] that `init` chose or caused; the caller never hangs.
+pub fn start<M: GenStatem>(args: M::Args) -> Result<StatemRef<M>, StartError> {
+    spawn_machine(args, false, None)
+}
+
+/// Start a machine linked to the caller (OTP's `gen_statem:start_link/3`).
+/// The caller is its *parent*: its exit signal makes a trapping machine
+/// terminate.
+///
+/// # Errors
+///
+/// As [`start`]. A failed `init` unlinks first, so the caller is not killed.
+pub fn start_link<M: GenStatem>(args: M::Args) -> Result<StatemRef<M>, StartError> {
+    spawn_machine(args, true, None)
+}
+
+/// [`start`], registering the machine as `name` before `init` runs.
+///
+/// # Errors
+///
+/// [`StartError::AlreadyStarted`] if the name is taken, else as [`start`].
+pub fn start_named<M: GenStatem>(
+    name: &'static str,
+    args: M::Args,
+) -> Result<StatemRef<M>, StartError> {
+    spawn_machine(args, false, Some(name))
+}
+
+/// [`start_link`], registering the machine as `name` before `init` runs.
+///
+/// # Errors
+///
+/// [`StartError::AlreadyStarted`] if the name is taken, else as [`start_link`].
+pub fn start_link_named<M: GenStatem>(
+    name: &'static str,
+    args: M::Args,
+) -> Result<StatemRef<M>, StartError> {
+    spawn_machine(args, true, Some(name))
+}
+
+/// The machine's answer to its starter.
+struct InitAck {
+    tag: bream::Ref,
+    result: Result<(), StartError>,
+}
+
+/// What the machine knows about how it was started.
+struct Origin {
+    starter: Pid,
+    tag: bream::Ref,
+    /// The starter if linked, else `None`.
+    parent: Option<Pid>,
+    name: Option<&'static str>,
+}
+
+fn spawn_machine<M: GenStatem>(
+    args: M::Args,
+    link: bool,
+    name: Option<&'static str>,
+) -> Result<StatemRef<M>, StartError> {
+    let starter = bream::self_pid();
+    let tag = bream::make_ref();
+    let origin = Origin {
+        starter,
+        tag,
+        parent: link.then_some(starter),
+        name,
+    };
+    let opts = bream::SpawnOpts {
+        link,
+        monitor: true,
+        name,
+        ..Default::default()
+    };
+    let (pid, monitor) = match bream::spawn_opt(opts, move || init_and_loop::<M>(origin, args)) {
+        Ok((pid, Some(monitor))) => (pid, monitor),
+        Ok((_, None)) => unreachable!("spawn_opt with monitor: true returns a monitor"),
+        Err(bream::SpawnError::NameTaken { holder, .. }) => {
+            return Err(StartError::AlreadyStarted(holder))
+        }
+        Err(error) => return Err(StartError::Spawn(error.to_string())),
+    };
+    receive! { marker tag;
+        ack: InitAck if ack.tag == tag => {
+            forget_monitor(monitor, tag);
+            ack.result.map(|()| StatemRef::from_pid(pid))
+        },
+        d: Down if d.monitor == monitor => Err(StartError::Init(d.reason)),
+    }
+}
+
+/// The body of a machine's process.
+fn init_and_loop<M: GenStatem>(origin: Origin, args: M::Args) {
+    match catch_unwind(AssertUnwindSafe(|| M::init(args))) {
+        Ok(Init::Ready {
+            state,
+            data,
+            actions,
+        }) => {
+            ack(&origin, Ok(()));
+            let machine = Machine::new(data, state, origin.parent);
+            exit_with(machine.run(actions.0))
+        }
+        Ok(Init::Stop(reason)) => {
+            fail(&origin, StartError::Init(reason.clone()));
+            exit_with(reason)
+        }
+        Ok(Init::Ignore) => fail(&origin, StartError::Ignore),
+        Err(payload) => {
+            let message = panic_message(&*payload).unwrap_or_default();
+            fail(&origin, StartError::Init(ExitReason::Panic(message)));
+            resume_unwind(payload)
+        }
+    }
+}
+
+/// `init` failed: give the name back first (a start retried at once finds it
+/// free), unlink from the starter, and tell it why.
+fn fail(origin: &Origin, error: StartError) {
+    if let Some(name) = origin.name {
+        bream::unregister(name);
+    }
+    if let Some(parent) = origin.parent {
+        bream::unlink(parent);
+    }
+    ack(origin, Err(error));
+}
+
+fn ack(origin: &Origin, result: Result<(), StartError>) {
+    bream::send(
+        origin.starter,
+        InitAck {
+            tag: origin.tag,
+            result,
+        },
+    );
+}
