@@ -167,6 +167,43 @@ pub(crate) enum EnterNext {
 /// What a state enter call decided (OTP's `state_enter_result()`): it can stay
 /// (`keep_state`), run the enter call again (`repeat_state`) or stop, and has
 /// no `next_state`, `postpone` or `next_event`.
+///
+/// An enter call may set timeouts, reply and hibernate:
+///
+/// ```
+/// # use std::time::Duration;
+/// # use bream_stdlib::gen_statem::{Enter, GenStatem};
+/// fn enter<M: GenStatem<Timeout = ()>>() -> Enter<M> {
+///     Enter::keep_state().state_timeout(Duration::from_secs(10), ()).hibernate()
+/// }
+/// ```
+///
+/// but changing the state does not compile (OTP reports it at run time):
+///
+/// ```compile_fail
+/// # use bream_stdlib::gen_statem::{Enter, GenStatem};
+/// fn enter<M: GenStatem>(other: M::State) -> Enter<M> {
+///     Enter::next_state(other)
+/// }
+/// ```
+///
+/// and neither does inserting an event:
+///
+/// ```compile_fail
+/// # use bream_stdlib::gen_statem::{Enter, Event, GenStatem};
+/// fn enter<M: GenStatem>(event: Event<M>) -> Enter<M> {
+///     Enter::keep_state().next_event(event)
+/// }
+/// ```
+///
+/// nor postponing one:
+///
+/// ```compile_fail
+/// # use bream_stdlib::gen_statem::{Enter, Event, GenStatem};
+/// fn enter<M: GenStatem>(event: Event<M>) -> Enter<M> {
+///     Enter::keep_state().postpone(event)
+/// }
+/// ```
 #[must_use = "an Enter does nothing unless the enter call returns it"]
 pub struct Enter<M: GenStatem> {
     pub(crate) next: EnterNext,
