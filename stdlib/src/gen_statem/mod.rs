@@ -45,3 +45,9 @@ pub use callbacks::{
 pub use client::{call, cast, reply, stop, From, StatemRef};
 pub use server::{start, start_link, start_link_named, start_named};
 pub use transition::{Actions, Enter, Transition};
+
+/// docs/gen_statem.md's Rust examples, compiled and run as doc tests so the
+/// chapter can never drift from the API.
+#[doc = include_str!("../../../docs/gen_statem.md")]
+#[cfg(doctest)]
+pub struct ChapterDoctests;
