@@ -199,7 +199,10 @@ const BENCHES: [(&str, Bench); 4] = [
 
 fn benches(c: &mut Criterion) {
     let rt = Runtime::builder().build().expect("runtime");
-    for (group, clock) in [("gen_statem", Clock::Wall), ("gen_statem_cpu", Clock::ProcessCpu)] {
+    for (group, clock) in [
+        ("gen_statem", Clock::Wall),
+        ("gen_statem_cpu", Clock::ProcessCpu),
+    ] {
         let mut g = c.benchmark_group(group);
         g.measurement_time(Duration::from_secs(3));
         for (name, f) in BENCHES {

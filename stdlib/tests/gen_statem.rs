@@ -299,7 +299,11 @@ fn postponed_events_wait_while_the_state_does_not_change() {
         sync_call(&m, |_, _, _| Transition::keep_state());
         let log = seen_n(6);
         assert_eq!(log[4], cast_seen("go", 1));
-        assert_eq!(log[5], cast_seen("p", 2), "retried only after the change: {log:?}");
+        assert_eq!(
+            log[5],
+            cast_seen("p", 2),
+            "retried only after the change: {log:?}"
+        );
         nothing_seen();
     });
 }
@@ -440,7 +444,10 @@ fn stop_transition_runs_terminate_in_the_current_state() {
         gen_statem::cast(&m, goto("go", 4));
         let bye = ExitReason::Other("bye".into());
         let reason = bye.clone();
-        gen_statem::cast(&m, ev("stop", move |_, _, _| Transition::stop(reason.clone())));
+        gen_statem::cast(
+            &m,
+            ev("stop", move |_, _, _| Transition::stop(reason.clone())),
+        );
         assert_eq!(
             seen_n(3),
             [
@@ -485,10 +492,7 @@ fn stop_and_reply_answers_then_terminates() {
 fn stop_from_a_client_runs_terminate() {
     watchdog(|| {
         let m = probe(5, false);
-        assert_eq!(
-            gen_statem::stop(&m, ExitReason::Shutdown, PATIENCE),
-            Ok(())
-        );
+        assert_eq!(gen_statem::stop(&m, ExitReason::Shutdown, PATIENCE), Ok(()));
         assert_eq!(seen(), Seen::Terminated(ExitReason::Shutdown, 5));
     });
 }
@@ -556,7 +560,8 @@ fn init_stop_and_ignore_reach_the_starter() {
             enter: false,
             init,
         };
-        let stopped = gen_statem::start::<Probe>(args(|_| Init::Stop(ExitReason::Other("no".into()))));
+        let stopped =
+            gen_statem::start::<Probe>(args(|_| Init::Stop(ExitReason::Other("no".into()))));
         assert_eq!(
             stopped.err(),
             Some(StartError::Init(ExitReason::Other("no".into())))
@@ -565,7 +570,10 @@ fn init_stop_and_ignore_reach_the_starter() {
         assert_eq!(ignored.err(), Some(StartError::Ignore));
         let named = gen_statem::start_named::<Probe>("statem_test_lock", args(|i| i)).unwrap();
         let again = gen_statem::start_named::<Probe>("statem_test_lock", args(|i| i));
-        assert_eq!(again.err(), Some(StartError::AlreadyStarted(named.pid().unwrap())));
+        assert_eq!(
+            again.err(),
+            Some(StartError::AlreadyStarted(named.pid().unwrap()))
+        );
         let by_name = StatemRef::<Probe>::named("statem_test_lock");
         gen_statem::cast(&by_name, keep("by name"));
         assert_eq!(seen(), cast_seen("by name", 1));
@@ -581,7 +589,10 @@ fn hibernate_keeps_state_and_data() {
     watchdog(|| {
         let m = probe(1, false);
         let pid = m.pid().unwrap();
-        gen_statem::cast(&m, ev("sleep", |_, _, _| Transition::next_state(6).hibernate()));
+        gen_statem::cast(
+            &m,
+            ev("sleep", |_, _, _| Transition::next_state(6).hibernate()),
+        );
         assert_eq!(seen(), cast_seen("sleep", 1));
         let mut waited = Duration::ZERO;
         while bream::process_info(pid).map(|i| i.status) != Some(bream::Status::Hibernating) {

@@ -30,7 +30,10 @@ fn with(
 
 /// Start the marker: a generic timeout that runs out after `after`.
 fn marker(m: &StatemRef<Probe>, after: Duration) {
-    gen_statem::cast(m, with("marker", move |t| t.timeout("marker", after, "marker")));
+    gen_statem::cast(
+        m,
+        with("marker", move |t| t.timeout("marker", after, "marker")),
+    );
 }
 
 fn timeout_seen(kind: &'static str, content: &'static str, state: u32) -> Seen {
@@ -83,7 +86,11 @@ fn event_timeout_is_cancelled_by_any_event() {
                 cast_seen("marker", 1),
             ]
         );
-        assert_eq!(seen(), generic("marker", 1), "a cancelled event timeout fired");
+        assert_eq!(
+            seen(),
+            generic("marker", 1),
+            "a cancelled event timeout fired"
+        );
     });
 }
 
@@ -97,7 +104,8 @@ fn event_timeout_restart_cancel_and_update() {
         gen_statem::cast(
             &m,
             with("restart", |t| {
-                t.event_timeout(Duration::from_secs(3600), "never").event_timeout(ms(5), "last")
+                t.event_timeout(Duration::from_secs(3600), "never")
+                    .event_timeout(ms(5), "last")
             }),
         );
         assert_eq!(
@@ -106,12 +114,18 @@ fn event_timeout_restart_cancel_and_update() {
         );
         gen_statem::cast(
             &m,
-            with("cancel", |t| t.event_timeout(ms(50), "x").cancel_event_timeout()),
+            with("cancel", |t| {
+                t.event_timeout(ms(50), "x").cancel_event_timeout()
+            }),
         );
         marker(&m, ms(200));
         assert_eq!(
             seen_n(3),
-            [cast_seen("cancel", 1), cast_seen("marker", 1), generic("marker", 1)]
+            [
+                cast_seen("cancel", 1),
+                cast_seen("marker", 1),
+                generic("marker", 1)
+            ]
         );
         gen_statem::cast(&m, with("update", |t| t.update_event_timeout("now")));
         assert_eq!(
@@ -237,7 +251,10 @@ fn state_timeout_restart_cancel_and_update() {
         gen_statem::cast(&m, with("update", |t| t.update_state_timeout("now")));
         assert_eq!(
             seen_n(2),
-            [cast_seen("update", 1), timeout_seen("state_timeout", "now", 1)]
+            [
+                cast_seen("update", 1),
+                timeout_seen("state_timeout", "now", 1)
+            ]
         );
     });
 }
@@ -294,7 +311,9 @@ fn generic_timeout_restart_cancel_and_update() {
         );
         gen_statem::cast(
             &m,
-            with("two", |t| t.timeout("g", ms(50), "g").timeout("h", ms(10), "h")),
+            with("two", |t| {
+                t.timeout("g", ms(50), "g").timeout("h", ms(10), "h")
+            }),
         );
         gen_statem::cast(&m, with("cancel g", |t| t.cancel_timeout("g")));
         marker(&m, ms(200));
@@ -312,7 +331,11 @@ fn generic_timeout_restart_cancel_and_update() {
         gen_statem::cast(&m, with("update", |t| t.update_timeout("g", "after")));
         assert_eq!(
             seen_n(3),
-            [cast_seen("arm", 1), cast_seen("update", 1), generic("after", 1)]
+            [
+                cast_seen("arm", 1),
+                cast_seen("update", 1),
+                generic("after", 1)
+            ]
         );
         gen_statem::cast(&m, with("update idle", |t| t.update_timeout("z", "now")));
         assert_eq!(seen_n(2), [cast_seen("update idle", 1), generic("now", 1)]);
@@ -345,7 +368,10 @@ fn zero_timeouts_come_after_queued_events_and_before_the_mailbox() {
         );
         gen_statem::cast(&m, keep("external"));
         bream::send(m.pid().unwrap(), Go);
-        gen_statem::cast(&m, with("lone zero", |t| t.event_timeout(Duration::ZERO, "event")));
+        gen_statem::cast(
+            &m,
+            with("lone zero", |t| t.event_timeout(Duration::ZERO, "event")),
+        );
         sync_call(&m, |_, _, _| Transition::keep_state());
         assert_eq!(
             seen_n(8),

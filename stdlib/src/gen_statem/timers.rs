@@ -63,13 +63,12 @@ impl<M: GenStatem> Timers<M> {
         }
     }
 
-    /// How many timers run now (for `sys` status reports).
-    pub(crate) fn running(&self) -> usize {
-        usize::from(self.event.is_some()) + usize::from(self.state.is_some()) + self.generic.len()
-    }
-
     /// Apply one timeout action (see [`TimerOp`] for what each does).
-    pub(crate) fn apply(&mut self, kind: TimerKind<M::TimeoutName>, op: TimerOp<M::Timeout>) -> Applied<M> {
+    pub(crate) fn apply(
+        &mut self,
+        kind: TimerKind<M::TimeoutName>,
+        op: TimerOp<M::Timeout>,
+    ) -> Applied<M> {
         match op {
             TimerOp::Cancel => {
                 self.cancel(&kind);
