@@ -34,7 +34,7 @@ use bream::{AnyMessage, Down, Exit, ExitReason, Pid};
 use super::callbacks::{CallbackMode, Event, GenStatem};
 use super::client::{reply, CallMsg, CastMsg, StopMsg};
 use super::timers::{same_timer, Applied, TimerMsg, Timers};
-use super::transition::{Action, EnterNext, Next, TimerKind, TimerOp, Transition};
+use super::transition::{Action, ActionList, EnterNext, Next, TimerKind, TimerOp, Transition};
 use crate::start::panic_message;
 
 /// A running machine. Owned by its process (moved into the closure when it
@@ -98,7 +98,7 @@ impl<M: GenStatem> Machine<M> {
     /// Enter the initial state (its enter call runs, as OTP's does although it
     /// is no state change), run `init`'s actions, and loop until the machine
     /// stops. Returns the exit reason; `terminate` has run.
-    pub(crate) fn run(mut self, init_actions: Vec<Action<M>>) -> ExitReason {
+    pub(crate) fn run(mut self, init_actions: ActionList<M>) -> ExitReason {
         let mut got = self.collect(init_actions);
         if let Err(reason) = self.enter_call(&mut got, None) {
             return self.terminate(reason);
@@ -193,7 +193,7 @@ impl<M: GenStatem> Machine<M> {
     }
 
     /// Step 2: run the actions in order; replies go out now, the rest is kept.
-    fn collect(&mut self, actions: Vec<Action<M>>) -> Collected<M> {
+    fn collect(&mut self, actions: ActionList<M>) -> Collected<M> {
         let mut got = Collected {
             postponed: None,
             next_events: Vec::new(),
@@ -204,7 +204,7 @@ impl<M: GenStatem> Machine<M> {
         got
     }
 
-    fn collect_into(&mut self, got: &mut Collected<M>, actions: Vec<Action<M>>) {
+    fn collect_into(&mut self, got: &mut Collected<M>, actions: ActionList<M>) {
         for action in actions {
             match action {
                 Action::Reply(from, value) => reply(&from, value),

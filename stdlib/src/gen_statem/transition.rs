@@ -69,11 +69,50 @@ pub(crate) enum Action<M: GenStatem> {
 }
 
 /// The actions of an [`Init`]: see its builder methods.
-pub struct Actions<M: GenStatem>(pub(crate) Vec<Action<M>>);
+pub struct Actions<M: GenStatem>(pub(crate) ActionList<M>);
 
 impl<M: GenStatem> Actions<M> {
     pub(crate) fn new() -> Self {
-        Actions(Vec::new())
+        Actions(ActionList::new())
+    }
+}
+
+/// A list of actions that holds its first action inline: most transitions
+/// carry zero or one action (a reply), and those cost no allocation.
+pub(crate) struct ActionList<M: GenStatem> {
+    first: Option<Action<M>>,
+    rest: Vec<Action<M>>,
+}
+
+impl<M: GenStatem> ActionList<M> {
+    pub(crate) fn new() -> Self {
+        ActionList {
+            first: None,
+            rest: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, action: Action<M>) {
+        if self.first.is_none() {
+            self.first = Some(action);
+        } else {
+            self.rest.push(action);
+        }
+    }
+
+    fn len(&self) -> usize {
+        usize::from(self.first.is_some()) + self.rest.len()
+    }
+}
+
+impl<M: GenStatem> IntoIterator for ActionList<M> {
+    type Item = Action<M>;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<Action<M>>, std::vec::IntoIter<Action<M>>>;
+
+    /// The actions in the order they were pushed.
+    fn into_iter(self) -> Self::IntoIter {
+        self.first.into_iter().chain(self.rest)
     }
 }
 
@@ -90,7 +129,7 @@ pub(crate) enum Next<M: GenStatem> {
 #[must_use = "a Transition does nothing unless the callback returns it"]
 pub struct Transition<M: GenStatem> {
     pub(crate) next: Next<M>,
-    pub(crate) actions: Vec<Action<M>>,
+    pub(crate) actions: ActionList<M>,
 }
 
 impl<M: GenStatem> Transition<M> {
@@ -147,7 +186,7 @@ impl<M: GenStatem> Transition<M> {
     fn with(next: Next<M>) -> Self {
         Transition {
             next,
-            actions: Vec::new(),
+            actions: ActionList::new(),
         }
     }
 
@@ -207,7 +246,7 @@ pub(crate) enum EnterNext {
 #[must_use = "an Enter does nothing unless the enter call returns it"]
 pub struct Enter<M: GenStatem> {
     pub(crate) next: EnterNext,
-    pub(crate) actions: Vec<Action<M>>,
+    pub(crate) actions: ActionList<M>,
 }
 
 impl<M: GenStatem> Enter<M> {
@@ -234,7 +273,7 @@ impl<M: GenStatem> Enter<M> {
     fn with(next: EnterNext) -> Self {
         Enter {
             next,
-            actions: Vec::new(),
+            actions: ActionList::new(),
         }
     }
 
