@@ -1,34 +1,41 @@
 //! Chapter 7: a gen_server.
 //!
 //! What it teaches: writing a server as a `GenServer` instead of a hand-made
-//! receive loop; typed requests (`call` waits for a `Reply`, `cast` does not);
-//! a reply deferred with `From` + `reply`; a call that times out and the late
+//! receive loop; requests that each carry their reply type (`HandleCall<R>`:
+//! `call` waits for that reply, `cast` waits for nothing); a reply deferred with
+//! `ReplyTo` + `reply`, and the caller's pid that `ReplyTo` knows; a call that
+//! times out and the late
 //! reply that the runtime drops instead of leaving it in the caller's mailbox;
 //! `stop`, which runs `terminate`.
 //!
-//! What it prints: the counter after casts and calls, the deferred answer, the
-//! timed-out call, the caller's mailbox length afterwards (0), and the stop.
+//! What it prints: the counter after casts and calls, who waits for a deferred
+//! answer and the answer, the timed-out call, the caller's mailbox length
+//! afterwards (0), and the stop.
 //!
 //! Run: `cargo run -p bream-stdlib --example 07_gen_server_counter`
 
 use std::time::Duration;
 
 use bream::ExitReason;
-use bream_stdlib::gen_server::{self, CallError, CallResult, From, GenServer, Init, Next};
+use bream_stdlib::gen_server::{
+    self, CallError, CallResult, GenServer, HandleCall, Init, Next, ReplyTo,
+};
 
 /// The server's state.
 struct Counter {
     count: i64,
     /// Callers waiting for the count to reach a value.
-    waiting: Vec<(i64, From<i64>)>,
+    waiting: Vec<(i64, ReplyTo<i64>)>,
 }
 
-/// What a caller can ask (each answered with an `i64`).
-enum Request {
-    Get,
-    /// Answer once the count is at least this much: a deferred reply.
-    WaitFor(i64),
-}
+/// "What is the count?", answered with an `i64`.
+struct Get;
+
+/// "Answer once the count is at least this much": a deferred reply, an `i64`.
+struct WaitFor(i64);
+
+/// "Who is waiting?", answered with their pids: another reply type.
+struct Waiters;
 
 /// What a caller can tell it, without waiting.
 enum Update {
@@ -37,8 +44,10 @@ enum Update {
 
 impl GenServer for Counter {
     type Args = i64;
-    type Call = Request;
-    type Reply = i64;
+    // Every request is its own type, with a `HandleCall` impl below; OTP's
+    // shape (one `Call` enum, one `Reply` type, `handle_call` here) is unused.
+    type Call = ();
+    type Reply = ();
     type Cast = Update;
     type Info = ();
     type Continue = ();
@@ -48,17 +57,6 @@ impl GenServer for Counter {
             count: start,
             waiting: Vec::new(),
         })
-    }
-
-    fn handle_call(&mut self, request: Request, from: From<i64>) -> CallResult<Self> {
-        match request {
-            Request::Get => CallResult::reply(self.count),
-            Request::WaitFor(target) if self.count >= target => CallResult::reply(self.count),
-            Request::WaitFor(target) => {
-                self.waiting.push((target, from));
-                CallResult::no_reply()
-            }
-        }
     }
 
     fn handle_cast(&mut self, Update::Add(n): Update) -> Next<Self> {
@@ -79,6 +77,39 @@ impl GenServer for Counter {
     }
 }
 
+impl HandleCall<Get> for Counter {
+    type Reply = i64;
+    fn handle_call(&mut self, _: Get, _: ReplyTo<i64>) -> CallResult<Self, i64> {
+        CallResult::reply(self.count)
+    }
+}
+
+impl HandleCall<WaitFor> for Counter {
+    type Reply = i64;
+    fn handle_call(
+        &mut self,
+        WaitFor(target): WaitFor,
+        from: ReplyTo<i64>,
+    ) -> CallResult<Self, i64> {
+        if self.count >= target {
+            return CallResult::reply(self.count);
+        }
+        self.waiting.push((target, from));
+        CallResult::no_reply()
+    }
+}
+
+impl HandleCall<Waiters> for Counter {
+    type Reply = Vec<bream::Pid>;
+    fn handle_call(
+        &mut self,
+        _: Waiters,
+        _: ReplyTo<Vec<bream::Pid>>,
+    ) -> CallResult<Self, Vec<bream::Pid>> {
+        CallResult::reply(self.waiting.iter().map(|(_, from)| from.pid()).collect())
+    }
+}
+
 fn main() {
     bream::run(|| {
         let counter = gen_server::start::<Counter>(0).expect("init cannot fail");
@@ -87,32 +118,38 @@ fn main() {
         for n in 1..=10 {
             gen_server::cast(&counter, Update::Add(n));
         }
-        let count = gen_server::call(&counter, Request::Get, timeout);
+        let count: Result<i64, CallError> = gen_server::call(&counter, Get, timeout);
         println!("after casting 1..=10: {count:?}");
 
         // A deferred reply: another process waits until the count reaches 100.
         let me = bream::self_pid();
-        bream::spawn(move || {
-            let answer = gen_server::call(&counter, Request::WaitFor(100), timeout);
+        let waiter = bream::spawn(move || {
+            let answer = gen_server::call(&counter, WaitFor(100), timeout);
             bream::send(me, answer);
         });
+        let mut waiters = Vec::new();
+        while waiters.is_empty() {
+            bream::yield_now();
+            waiters = gen_server::call(&counter, Waiters, timeout).unwrap();
+        }
+        println!("waiting for 100: {waiters:?} (the waiter is {waiter})");
         gen_server::cast(&counter, Update::Add(45));
         let answer: Result<i64, CallError> = bream::receive();
         println!("the waiter was answered when the count reached {answer:?}");
 
         // A call that gives up: the server answers later, to an alias that is
         // gone, and the runtime drops that late reply.
-        let late = gen_server::call(&counter, Request::WaitFor(1_000), Duration::from_millis(10));
+        let late = gen_server::call(&counter, WaitFor(1_000), Duration::from_millis(10));
         println!("waiting for 1000 with a 10 ms timeout: {late:?}");
         gen_server::cast(&counter, Update::Add(1_000));
-        gen_server::call(&counter, Request::Get, timeout).unwrap();
+        gen_server::call(&counter, Get, timeout).unwrap();
         let queued = bream::process_info(me).map(|i| i.message_queue_len);
         println!("messages left in my mailbox after the late reply: {queued:?}");
 
         let stopped = gen_server::stop(&counter, ExitReason::Normal, timeout);
         println!(
             "stop: {stopped:?}; a call now: {:?}",
-            gen_server::call(&counter, Request::Get, timeout)
+            gen_server::call(&counter, Get, timeout)
         );
     });
 }

@@ -14,7 +14,7 @@
 use std::time::Duration;
 
 use bream::{Down, ExitReason};
-use bream_stdlib::gen_server::{CallResult, From, GenServer, Init};
+use bream_stdlib::gen_server::{CallResult, GenServer, Init, ReplyTo};
 use bream_stdlib::supervisor::{self, ChildSpec, ChildState, Strategy, Supervisor, SupervisorRef};
 
 /// A worker that does nothing but exist (the example is about the tree).
@@ -31,7 +31,7 @@ impl GenServer for Stage {
     fn init(_: ()) -> Init<Self> {
         Init::ok(Stage)
     }
-    fn handle_call(&mut self, _: (), _: From<()>) -> CallResult<Self> {
+    fn handle_call(&mut self, _: (), _: ReplyTo<()>) -> CallResult<Self> {
         CallResult::reply(())
     }
 }

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use bream::ExitReason;
 use bream_stdlib::gen_server::{
-    self, CallError, CallResult, From, GenServer, Init, Next, ServerRef,
+    self, CallError, CallResult, GenServer, HandleCall, Init, Next, ReplyTo, ServerRef,
 };
 use bream_stdlib::supervisor::{self, ChildSpec, ChildState, Strategy, Supervisor};
 
@@ -27,12 +27,13 @@ const KEYS_PER_CLIENT: u32 = 100;
 
 struct Kv(HashMap<String, u64>);
 
-enum Read {
-    Get(String),
-    Len,
-    /// A bug in the store: the handler panics.
-    Explode,
-}
+/// Reads: each request is its own type and names its reply type, so a
+/// client's `call` returns exactly that (no reply enum to unpack).
+struct Get(String);
+/// The number of keys.
+struct Len;
+/// A bug in the store: the handler panics.
+struct Explode;
 
 enum Write {
     Put(String, u64),
@@ -40,8 +41,8 @@ enum Write {
 
 impl GenServer for Kv {
     type Args = ();
-    type Call = Read;
-    type Reply = Option<u64>;
+    type Call = (); // every read has its own type: see the HandleCall impls
+    type Reply = ();
     type Cast = Write;
     type Info = ();
     type Continue = ();
@@ -50,16 +51,34 @@ impl GenServer for Kv {
         println!("kv: started as {}", bream::self_pid());
         Init::ok(Kv(HashMap::new()))
     }
-    fn handle_call(&mut self, read: Read, _: From<Option<u64>>) -> CallResult<Self> {
-        CallResult::reply(match read {
-            Read::Get(key) => self.0.get(&key).copied(),
-            Read::Len => Some(self.0.len() as u64),
-            Read::Explode => panic!("disk on fire"),
-        })
-    }
     fn handle_cast(&mut self, Write::Put(key, value): Write) -> Next<Self> {
         self.0.insert(key, value);
         Next::Wait
+    }
+}
+
+impl HandleCall<Get> for Kv {
+    type Reply = Option<u64>;
+    fn handle_call(
+        &mut self,
+        Get(key): Get,
+        _: ReplyTo<Option<u64>>,
+    ) -> CallResult<Self, Option<u64>> {
+        CallResult::reply(self.0.get(&key).copied())
+    }
+}
+
+impl HandleCall<Len> for Kv {
+    type Reply = usize;
+    fn handle_call(&mut self, _: Len, _: ReplyTo<usize>) -> CallResult<Self, usize> {
+        CallResult::reply(self.0.len())
+    }
+}
+
+impl HandleCall<Explode> for Kv {
+    type Reply = ();
+    fn handle_call(&mut self, _: Explode, _: ReplyTo<()>) -> CallResult<Self, ()> {
+        panic!("disk on fire")
     }
 }
 
@@ -71,11 +90,7 @@ fn client(n: u32, report: bream::Pid) {
     }
     let mut found: u32 = 0;
     for k in 0..KEYS_PER_CLIENT {
-        match gen_server::call(
-            &kv,
-            Read::Get(format!("{n}/{k}")),
-            gen_server::DEFAULT_TIMEOUT,
-        ) {
+        match gen_server::call(&kv, Get(format!("{n}/{k}")), gen_server::DEFAULT_TIMEOUT) {
             Ok(Some(v)) if v == u64::from(n * 1000 + k) => found += 1,
             Ok(_) => {}
             Err(e) => panic!("client {n}: {e}"),
@@ -109,13 +124,13 @@ fn main() {
             total += found;
         }
         let kv = ServerRef::<Kv>::named(NAME);
-        let len = gen_server::call(&kv, Read::Len, gen_server::DEFAULT_TIMEOUT);
+        let len = gen_server::call(&kv, Len, gen_server::DEFAULT_TIMEOUT);
         println!("{CLIENTS} clients read {total} values; the store holds {len:?} keys");
 
         // Crash the store while a client is waiting on it: the call returns
         // the store's exit reason instead of waiting for the timeout.
         let old = kv.pid().unwrap();
-        let seen = gen_server::call(&kv, Read::Explode, gen_server::DEFAULT_TIMEOUT);
+        let seen = gen_server::call(&kv, Explode, gen_server::DEFAULT_TIMEOUT);
         println!("the client whose call crashed the store got: {seen:?}");
         assert!(matches!(seen, Err(CallError::Exit(ExitReason::Panic(_)))));
 
@@ -130,9 +145,9 @@ fn main() {
             new.unwrap()
         );
         gen_server::cast(&kv, Write::Put("after".into(), 1));
-        let after = gen_server::call(&kv, Read::Get("after".into()), gen_server::DEFAULT_TIMEOUT);
+        let after = gen_server::call(&kv, Get("after".into()), gen_server::DEFAULT_TIMEOUT);
         println!("a write and a read after the restart: {after:?}");
-        let len = gen_server::call(&kv, Read::Len, gen_server::DEFAULT_TIMEOUT);
+        let len = gen_server::call(&kv, Len, gen_server::DEFAULT_TIMEOUT);
         println!("the restarted store holds {len:?} keys (state is not kept across a crash)");
         let children = supervisor::which_children(&sup).unwrap();
         assert!(matches!(children[0].state, ChildState::Running(_)));

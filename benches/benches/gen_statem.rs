@@ -29,7 +29,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use bream::Runtime;
-use bream_stdlib::gen_server::{self, CallResult, From, GenServer, Init};
+use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, ReplyTo};
 use bream_stdlib::gen_statem::{self, CallbackMode, Event, GenStatem, StateFunction, Transition};
 #[path = "common/clock.rs"]
 mod clock;
@@ -51,7 +51,7 @@ impl GenServer for Echo {
     fn init(_: ()) -> Init<Self> {
         Init::ok(Echo)
     }
-    fn handle_call(&mut self, n: u64, _: From<u64>) -> CallResult<Self> {
+    fn handle_call(&mut self, n: u64, _: ReplyTo<u64>) -> CallResult<Self> {
         CallResult::reply(n)
     }
 }
@@ -92,7 +92,7 @@ impl GenStatem for Machine {
 }
 
 impl Machine {
-    fn answer(&self, side: &Side, n: u64, from: gen_statem::From<u64>) -> Transition<Self> {
+    fn answer(&self, side: &Side, n: u64, from: gen_statem::ReplyTo<u64>) -> Transition<Self> {
         let t = if !self.toggle {
             Transition::keep_state()
         } else if *side == Side::A {

@@ -31,7 +31,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use bream::Runtime;
-use bream_stdlib::gen_server::{self, CallResult, From, GenServer, Init, Next, ServerRef};
+use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, Next, ReplyTo, ServerRef};
 #[path = "common/clock.rs"]
 mod clock;
 
@@ -52,7 +52,7 @@ impl GenServer for Echo {
     fn init(_: ()) -> Init<Self> {
         Init::ok(Echo(0))
     }
-    fn handle_call(&mut self, n: u64, _: From<u64>) -> CallResult<Self> {
+    fn handle_call(&mut self, n: u64, _: ReplyTo<u64>) -> CallResult<Self> {
         CallResult::reply(n + self.0)
     }
     fn handle_cast(&mut self, n: u64) -> Next<Self> {

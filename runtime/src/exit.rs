@@ -75,7 +75,9 @@
 //! [`terminate`] runs on a worker in the task's `on_exit`, outside the task's
 //! stack, so it runs after a panic, an exit, a kill and a stack overflow alike:
 //!
-//! 1. report a crash through `tracing` (any reason but Normal/Shutdown/Killed);
+//! 1. write a crash report (report.rs: any reason but Normal/Shutdown/Killed,
+//!    and only if the process crashed itself: one killed by an exit signal
+//!    is not reported, as in Erlang);
 //! 2. mark the process dead and release its registered name (registry lock);
 //! 3. close its relations (relations.rs): from here, linking to or monitoring it
 //!    gives NoProc;
@@ -220,7 +222,9 @@ pub(crate) fn final_reason(p: &Process, outcome: bream_scheduler::Outcome) -> Ex
     use bream_scheduler::Outcome;
     // SAFETY: called from `on_exit`: the task has finished.
     let owned = unsafe { p.owned_after_task() };
-    if let Some(r) = owned.rare_get(|r| r.killed.take()).flatten() {
+    // Cloned, not taken: `terminate` reads it again (no crash report for a
+    // process killed by a signal).
+    if let Some(r) = owned.rare_get(|r| r.killed.clone()).flatten() {
         return r;
     }
     match outcome {
@@ -228,7 +232,7 @@ pub(crate) fn final_reason(p: &Process, outcome: bream_scheduler::Outcome) -> Ex
             .rare_get(|r| r.reason.take())
             .flatten()
             .unwrap_or(ExitReason::Normal),
-        Outcome::Panicked(m) => ExitReason::Panic(m),
+        Outcome::Panicked(m) => ExitReason::Panic(crate::report::panic_reason(p.pid, m)),
         Outcome::StackOverflow => ExitReason::StackOverflow,
         Outcome::Cancelled => ExitReason::Killed,
     }
@@ -239,7 +243,11 @@ pub(crate) fn final_reason(p: &Process, outcome: bream_scheduler::Outcome) -> Ex
 /// # Safety
 /// The process's task has finished, and no other task of it will start.
 pub(crate) unsafe fn terminate(p: &Process, reason: ExitReason, notify: bool) {
-    crash_report(p.pid, &reason);
+    // SAFETY: the task has finished (contract).
+    let by_signal = unsafe { p.owned_after_task() }
+        .rare_get(|r| r.killed.is_some())
+        .unwrap_or(false);
+    crate::report::crash(p.pid, &reason, by_signal);
     p.set_status(Status::Exiting);
     let rt = &p.rt;
     rt.registry.release(p);
@@ -285,18 +293,4 @@ pub(crate) unsafe fn terminate(p: &Process, reason: ExitReason, notify: bool) {
     }
     rt.table.release(p.pid);
     drop(slot);
-}
-
-/// A crash report through `tracing` (OTP's proc_lib reports every exit but
-/// `normal` and `shutdown`; a brutal kill gets a debug line).
-fn crash_report(pid: Pid, reason: &ExitReason) {
-    match reason {
-        ExitReason::Normal | ExitReason::Shutdown => {}
-        ExitReason::Killed => tracing::debug!(%pid, "process killed"),
-        ExitReason::Panic(message) => {
-            tracing::error!(%pid, %message, "process crashed: panic")
-        }
-        ExitReason::StackOverflow => tracing::error!(%pid, "process crashed: stack overflow"),
-        reason => tracing::error!(%pid, %reason, "process exited abnormally"),
-    }
 }

@@ -44,7 +44,6 @@
 
 #![warn(missing_docs)]
 
-mod any_message;
 mod exit;
 mod info;
 mod lifecycle;
@@ -60,6 +59,7 @@ mod registry;
 pub mod relations;
 #[cfg(not(bream_loom))]
 mod relations;
+mod report;
 mod runtime;
 mod spawn;
 mod sync;
@@ -68,27 +68,31 @@ mod time;
 
 pub mod net;
 
-pub use any_message::{receive_any, receive_any_timeout, AnyMessage};
 pub use info::{
     is_alive, process_info, processes, register, registered, unregister, whereis, ProcessInfo,
 };
 pub use links::{demonitor, exit, exit_self, link, monitor, trap_exit, unlink};
 pub use pid::{Alias, MonitorRef, Pid, Ref};
 pub use process::Status;
-pub use reason::{Down, Exit, ExitReason};
+pub use reason::{Down, Exit, ExitReason, PanicInfo, PanicLocation};
 pub use receive::{
-    alias, make_ref, receive, receive_timeout, self_pid, send, send_alias, send_named, unalias,
-    NotRegistered,
+    alias, flush, make_ref, receive, receive_timeout, self_pid, send, send_alias, send_named,
+    unalias, Message, NotRegistered,
 };
 pub use registry::RegisterError;
-pub use runtime::{run, Builder, Runtime, DEFAULT_MAX_PROCESSES};
+pub use runtime::{
+    run, Builder, Runtime, DEFAULT_MAX_PROCESSES, DEFAULT_UNMATCHED_MESSAGE_WARNING,
+};
 pub use spawn::{spawn, spawn_link, spawn_monitor, spawn_opt, try_spawn, SpawnError, SpawnOpts};
-pub use time::{blocking, cancel_timer, hibernate, reduce, send_after, sleep, yield_now, TimerRef};
+pub use time::{
+    blocking, cancel_timer, hibernate, reduce, send_after, send_after_named, send_interval, sleep,
+    yield_now, TimerRef,
+};
 
 /// What `receive!` expands to. Not public API.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::receive::{downcast, put, select, take, Selected};
+    pub use crate::receive::{any, downcast, message, put, select, take, ArmType, Selected};
 }
 
 /// README.md's Rust examples, compiled and run as doc tests so the quick start

@@ -11,6 +11,11 @@
 //! not be followed by `:` in `macro_rules!`), so the arms are read token by token
 //! (`__receive_arms!`): pattern tokens up to the first top-level `:`, type tokens
 //! up to `if` or `=>`. Deep patterns may need a higher `#![recursion_limit]`.
+//! An arm whose pattern reaches `=>` with no `:` is the catch-all: it takes any
+//! message, as a [`Message`](crate::Message).
+//!
+//! The macro also hands `select` the names of its arms' types
+//! (`core::any::type_name`), for the unmatched-message warning (receive.rs).
 
 /// Selective receive: waits for the first message, in arrival order, that one
 /// of the arms accepts, and evaluates that arm.
@@ -20,6 +25,7 @@
 ///     [marker r;]                      // optional: scan only what arrived after make_ref() gave r
 ///     pattern: Type [if guard] => body,
 ///     ...
+///     [name => body,]                  // optional catch-all: any message, as a bream::Message
 ///     [after duration => body]         // optional: give up after `duration`
 /// }
 /// ```
@@ -27,7 +33,33 @@
 /// Each arm takes messages of `Type` that match `pattern` and for which `guard`
 /// holds. The guard sees the pattern's bindings (by value for `Copy` fields, as a
 /// `match` guard does) and is evaluated once per message tried. `after
-/// Duration::ZERO` only looks at what is already in the mailbox.
+/// Duration::ZERO` only looks at what is already in the mailbox; any duration
+/// is "at most that long", and `Duration::MAX` waits forever.
+///
+/// Messages match by their exact Rust type: `21` is an `i32`, so an arm
+/// `n: u64` never takes it (send `21u64`). An arm with no type, `other =>` (or
+/// `_ =>`), is a catch-all, as Erlang's `Other ->` clause: it takes the first
+/// message no earlier arm takes, whatever its type, as a
+/// [`Message`](crate::Message) — to log (`other.type_name()`), drop, downcast or
+/// [`forward`](crate::Message::forward). It takes no guard; arms after it never
+/// match.
+///
+/// ```
+/// use bream::receive;
+/// bream::run(|| {
+///     let me = bream::self_pid();
+///     bream::send(me, "not a number");
+///     bream::send(me, 5u32);
+///     let mut strays = Vec::new();
+///     let n = loop {
+///         receive! {
+///             n: u32 => break n,
+///             other => strays.push(other.type_name()),
+///         }
+///     };
+///     assert_eq!((n, strays), (5, vec!["&str"]));
+/// });
+/// ```
 ///
 /// ```
 /// use std::time::Duration;
@@ -109,6 +141,16 @@ macro_rules! __receive_arms {
     (@pat $m:tt $arms:tt [$($p:tt)*] : $($rest:tt)*) => {
         $crate::__receive_arms!(@ty $m $arms [$($p)*] [] $($rest)*)
     };
+    // ── no `:` before `=>`: the catch-all ───────────────────────────────────
+    (@pat $m:tt $arms:tt [$($p:tt)*] => $($rest:tt)*) => {
+        $crate::__receive_arms!(@body $m $arms [$($p)*] {any} (true) $($rest)*)
+    };
+    (@pat $m:tt $arms:tt [$($p:tt)*] if $($rest:tt)*) => {
+        ::core::compile_error!(
+            "receive!: a catch-all arm (`other => ...`) takes no guard; give the arm a type \
+             (`x: T if ... =>`) or test the message in the body"
+        )
+    };
     (@pat $m:tt $arms:tt [$($p:tt)*] $t:tt $($rest:tt)*) => {
         $crate::__receive_arms!(@pat $m $arms [$($p)* $t] $($rest)*)
     };
@@ -137,7 +179,8 @@ macro_rules! __receive_arms {
     };
     // ── code ────────────────────────────────────────────────────────────────
     (@emit ($($m:tt)*) [$($arm:tt)*] ($($after:tt)*) $after_body:tt) => {
-        match $crate::__private::select($($m)*, $($after)*, |__env| {
+        match $crate::__private::select($($m)*, $($after)*,
+            $crate::__receive_arms!(@names [] $($arm)*), |__env| {
             $crate::__receive_arms!(@tests __env (0usize) $($arm)*);
             ::core::option::Option::None
         }) {
@@ -146,6 +189,23 @@ macro_rules! __receive_arms {
             }
             $crate::__private::Selected::Timeout => $after_body,
         }
+    };
+    (@names [$($acc:tt)*] [$p:tt {any} $g:tt $b:tt] $($more:tt)*) => {
+        $crate::__receive_arms!(@names [$($acc)*] $($more)*)
+    };
+    (@names [$($acc:tt)*] [$p:tt [$($t:tt)*] $g:tt $b:tt] $($more:tt)*) => {
+        $crate::__receive_arms!(@names
+            [$($acc)* (::core::any::type_name::<$($t)*> as $crate::__private::ArmType),]
+            $($more)*)
+    };
+    (@names [$($acc:tt)*]) => {
+        &[$($acc)*]
+    };
+    (@tests $env:ident $i:tt [$p:tt {any} $g:tt $b:tt] $($more:tt)*) => {
+        if $crate::__private::any($env) {
+            return ::core::option::Option::Some($i);
+        }
+        $crate::__receive_arms!(@tests $env ($i + 1) $($more)*);
     };
     (@tests $env:ident $i:tt [[$($p:tt)*] [$($t:tt)*] ($g:expr) $b:tt] $($more:tt)*) => {
         if let ::core::option::Option::Some(__v) = $crate::__private::take::<$($t)*>($env) {
@@ -163,6 +223,15 @@ macro_rules! __receive_arms {
         $crate::__receive_arms!(@tests $env ($i + 1) $($more)*);
     };
     (@tests $env:ident $i:tt) => {};
+    (@bodies $idx:ident $env:ident $i:tt [[$($p:tt)*] {any} $g:tt ($b:expr)] $($more:tt)*) => {
+        if $idx == $i {
+            match $crate::__private::message($env) {
+                $($p)* => $b,
+            }
+        } else {
+            $crate::__receive_arms!(@bodies $idx $env ($i + 1) $($more)*)
+        }
+    };
     (@bodies $idx:ident $env:ident $i:tt [[$($p:tt)*] [$($t:tt)*] $g:tt ($b:expr)] $($more:tt)*) => {
         if $idx == $i {
             match $crate::__private::downcast::<$($t)*>($env) {

@@ -140,6 +140,8 @@ pub(crate) struct Rare {
     /// Run once with the exit reason after links and monitors fired
     /// (`Runtime::block_on` waits on it).
     pub(crate) exit_hook: Option<ExitHook>,
+    /// The unmatched-message warning was written for it (once per process).
+    pub(crate) warned_unmatched: bool,
 }
 
 impl Owned {

@@ -13,8 +13,26 @@
 //!    exactly one sender, who unparks us; a signal sender unparks us anyway.
 //! 6. `finish_wait()` (it also withdraws the announcement after a timeout or a
 //!    spurious wake-up), and back to 1.
+//!
+//! Any `after` duration means "at most that long": a deadline past the end of
+//! `Instant`'s range (`Duration::MAX`, `gen_server::INFINITY`) waits forever.
+//!
+//! # The unmatched-message warning
+//!
+//! Messages match by their exact Rust type, so a `21` sent where `21u64` is
+//! received waits forever, silently. When the runtime's
+//! `unmatched_message_warning` threshold is set (debug builds: 2 s), a receive
+//! that has waited that long also parks with that deadline; when it passes,
+//! the receive scans its mailbox once for messages of types no arm takes and,
+//! if there are any, writes one warning (report.rs) naming the arm types and
+//! the held types — once per process. A message of an arm's type that its
+//! guard refuses is not reported: that is ordinary selective receive.
 
+use std::any::{Any, TypeId};
+use std::fmt;
 use std::time::{Duration, Instant};
+
+use std::any::type_name;
 
 use bream_mailbox::{Envelope, From};
 use bream_scheduler::task;
@@ -57,16 +75,26 @@ pub enum Selected {
 /// The scan key for "drop this message and scan again".
 const DROP: usize = usize::MAX;
 
+/// The name of an arm's type (`core::any::type_name::<T>`), for the
+/// unmatched-message warning.
+#[doc(hidden)]
+pub type ArmType = fn() -> &'static str;
+
 /// The engine of `receive!` (see the module essay). `accept` is shown each
 /// message in arrival order and returns the index of the arm that takes it.
+/// `arms` names the types the arms take (for the unmatched-message warning).
 #[doc(hidden)]
 pub fn select(
     marker: Option<&Ref>,
     after: Option<Duration>,
+    arms: &[ArmType],
     mut accept: impl FnMut(&mut Envelope) -> Option<usize>,
 ) -> Selected {
     let me = current("receive");
-    let mut deadline: Option<Instant> = None;
+    // Set on the first wait: `None` inside means "forever".
+    let mut deadline: Option<Option<Instant>> = None;
+    // Set on the first wait: when to write the unmatched-message warning.
+    let mut warn_at: Option<Option<Instant>> = None;
     loop {
         exit::handle_signals(me);
         let hit = {
@@ -96,20 +124,65 @@ pub fn select(
         if me.signals.load(crate::sync::Ordering::Relaxed) != 0 {
             continue;
         }
-        let until = match after {
-            None => None,
-            Some(d) if d.is_zero() => return Selected::Timeout,
-            Some(d) => {
-                let now = Instant::now();
-                let dl = *deadline.get_or_insert_with(|| now + d);
-                if now >= dl {
-                    return Selected::Timeout;
-                }
-                Some(dl - now)
-            }
+        if after.is_some_and(|d| d.is_zero()) {
+            return Selected::Timeout;
+        }
+        if after.is_none() && me.rt.unmatched_warning.is_none() {
+            wait(me, None); // the common case: no clock to read
+            continue;
+        }
+        let now = Instant::now();
+        // Saturating: a deadline past `Instant`'s range is "forever".
+        let dl = *deadline.get_or_insert_with(|| after.and_then(|d| now.checked_add(d)));
+        if dl.is_some_and(|dl| now >= dl) {
+            return Selected::Timeout;
+        }
+        let warn = *warn_at
+            .get_or_insert_with(|| me.rt.unmatched_warning.and_then(|d| now.checked_add(d)));
+        if warn.is_some_and(|w| now >= w) {
+            warn_unmatched(me, marker, arms);
+            warn_at = Some(None);
+        }
+        let wake = match (dl, warn_at.flatten()) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
         };
-        wait(me, until);
+        wait(me, wake.map(|w| w.saturating_duration_since(now)));
     }
+}
+
+/// The unmatched-message warning (module essay), at most once per process.
+#[cold]
+fn warn_unmatched(me: Me, marker: Option<&Ref>, arms: &[ArmType]) {
+    if me.owned().rare_get(|r| r.warned_unmatched) == Some(true) {
+        return;
+    }
+    let wants: Vec<&'static str> = arms.iter().map(|f| f()).collect();
+    let mut held: Vec<(&'static str, usize)> = Vec::new();
+    {
+        let Ok(mut rx) = me.owned().rx.try_borrow_mut() else {
+            return;
+        };
+        let from = start_of(me, marker);
+        let _ = rx.select(from, |env| {
+            if env.is::<exit::Signal>() || env.is::<AliasMsg>() {
+                return None::<()>;
+            }
+            let t = env.type_name();
+            if !wants.contains(&t) {
+                match held.iter_mut().find(|(n, _)| *n == t) {
+                    Some((_, c)) => *c += 1,
+                    None => held.push((t, 1)),
+                }
+            }
+            None
+        });
+    }
+    if held.is_empty() {
+        return;
+    }
+    me.owned().rare_set(|r| r.warned_unmatched = true);
+    crate::report::unmatched(me.pid, &wants, &held);
 }
 
 /// Steps 4–6 of the module essay.
@@ -139,7 +212,186 @@ fn start_of(me: Me, marker: Option<&Ref>) -> From {
 #[doc(hidden)]
 #[inline]
 pub fn take<T: 'static>(env: &mut Envelope) -> Option<T> {
+    if TypeId::of::<T>() == TypeId::of::<Message>() {
+        typed_message_arm();
+    }
     env.take::<T>()
+}
+
+#[cold]
+#[track_caller]
+fn typed_message_arm() -> ! {
+    panic!(
+        "receive!: an arm `x: bream::Message` never matches (no message has the type \
+         Message); write the catch-all arm without a type: `x => ...`"
+    )
+}
+
+/// A `receive!` catch-all arm's test: true for any message (not for a
+/// runtime-internal signal). Hidden: used by the macro.
+#[doc(hidden)]
+#[inline]
+pub fn any(env: &mut Envelope) -> bool {
+    !env.is::<exit::Signal>()
+}
+
+/// The message a catch-all arm took. Hidden: used by the macro.
+#[doc(hidden)]
+#[inline]
+pub fn message(env: Envelope) -> Message {
+    Message(env)
+}
+
+/// Any message, of whatever type: what a `receive!` catch-all arm binds
+/// (`other => ...`), what [`receive::<Message>()`](receive) takes (the oldest
+/// message), and a way to log, drop or forward a message whose type the
+/// process does not expect (Erlang's `Other -> ...` clause).
+///
+/// ```
+/// use bream::{receive, Message};
+/// bream::run(|| {
+///     let me = bream::self_pid();
+///     bream::send(me, 21); // an i32: the receive below wants u64
+///     let got = receive! {
+///         n: u64 => Ok(n),
+///         other => Err(other),
+///     };
+///     let other: Message = got.unwrap_err();
+///     assert_eq!(other.type_name(), "i32");
+///     assert_eq!(other.downcast::<i32>().ok(), Some(21));
+/// });
+/// ```
+pub struct Message(Envelope);
+
+impl Message {
+    /// A message holding `v` (to [`forward`](Message::forward), or to test code
+    /// that takes a `Message`).
+    pub fn new<T: Send + 'static>(v: T) -> Message {
+        Message(Envelope::new(v))
+    }
+
+    /// The name of the payload's type (`core::any::type_name`), e.g. `"i32"`,
+    /// `"alloc::string::String"`.
+    pub fn type_name(&self) -> &'static str {
+        self.0.type_name()
+    }
+
+    /// True if the payload is a `T`.
+    pub fn is<T: 'static>(&self) -> bool {
+        self.0.is::<T>()
+    }
+
+    /// The payload, if it is a `T`.
+    pub fn downcast_ref<T: 'static>(&self) -> Option<&T> {
+        self.0.downcast_ref::<T>()
+    }
+
+    /// The payload by value if it is a `T`; else the message back.
+    ///
+    /// # Errors
+    /// The message itself, unchanged, if the payload is not a `T`.
+    pub fn downcast<T: 'static>(self) -> Result<T, Message> {
+        self.0.downcast::<T>().map_err(Message)
+    }
+
+    /// Sends the message on to `pid` as it is: `pid` receives it with its
+    /// original type (no re-boxing, no copy).
+    ///
+    /// ```
+    /// bream::run(|| {
+    ///     let me = bream::self_pid();
+    ///     let relay = bream::spawn(move || {
+    ///         let m: bream::Message = bream::receive();
+    ///         m.forward(me);
+    ///     });
+    ///     bream::send(relay, 7u8);
+    ///     assert_eq!(bream::receive::<u8>(), 7);
+    /// });
+    /// ```
+    ///
+    /// # Panics
+    /// Outside a bream process.
+    pub fn forward(self, pid: Pid) {
+        let me = current("Message::forward");
+        exit::handle_signals(me);
+        me.rt.deliver_envelope(pid, self.0);
+        let o = me.owned();
+        o.reductions.set(o.reductions.get() + 1);
+        task::reduce(1);
+    }
+}
+
+impl fmt::Debug for Message {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Message")
+            .field("type", &self.type_name())
+            .finish_non_exhaustive()
+    }
+}
+
+/// A taken message as a `T` for [`receive`] and [`receive_timeout`]: the
+/// payload, or the whole message when `T` is [`Message`].
+fn unpack<T: 'static>(env: Envelope) -> T {
+    if TypeId::of::<T>() == TypeId::of::<Message>() {
+        let mut m = Some(Message(env));
+        return match (&mut m as &mut dyn Any).downcast_mut::<Option<T>>() {
+            Some(t) => t.take().expect("just set"),
+            None => unreachable!("T is Message"),
+        };
+    }
+    downcast(env)
+}
+
+/// The test of [`receive`] and [`receive_timeout`] for a `T`.
+fn accepts<T: 'static>(env: &Envelope) -> bool {
+    if TypeId::of::<T>() == TypeId::of::<Message>() {
+        !env.is::<exit::Signal>()
+    } else {
+        env.is::<T>()
+    }
+}
+
+/// Drops every message in the caller's mailbox and returns how many there
+/// were (the Erlang shell's `flush()`, without the printing). Exit and down
+/// signals are still handled as usual: a `Down` or `Exit` already delivered
+/// counts as a message and goes too.
+///
+/// ```
+/// bream::run(|| {
+///     let me = bream::self_pid();
+///     bream::send(me, 1u8);
+///     bream::send(me, "stray");
+///     assert_eq!(bream::flush(), 2);
+///     assert_eq!(bream::flush(), 0);
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a bream process, or inside a `receive!` guard.
+pub fn flush() -> usize {
+    let me = current("flush");
+    exit::handle_signals(me);
+    let mut rx = me
+        .owned()
+        .rx
+        .try_borrow_mut()
+        .unwrap_or_else(|_| panic!("bream: flush called inside a receive! guard"));
+    let mut n = 0;
+    // Each scan removes one message: signals stay for the next signal pass,
+    // a message to an inactive alias goes uncounted.
+    while let Some((counted, env)) = rx.select(From::Start, |env| {
+        if env.is::<exit::Signal>() {
+            return None;
+        }
+        Some(!env.is::<AliasMsg>() || unwrap_alias(me, env))
+    }) {
+        n += usize::from(counted);
+        drop(env);
+    }
+    drop(rx);
+    let o = me.owned();
+    o.reductions.set(o.reductions.get() + n as u64);
+    n
 }
 
 /// Puts the payload back after a `receive!` arm's test. Hidden: used by the macro.
@@ -179,6 +431,17 @@ pub fn self_pid() -> Pid {
 
 /// Sends `msg` to `pid`: moves it into `pid`'s mailbox. Never blocks, never
 /// fails: a message to a process that is not alive is dropped, as in Erlang.
+///
+/// # Types are the pattern
+/// A receive matches messages by their exact Rust type. An unsuffixed
+/// integer literal is an `i32` (a float literal an `f64`), so `send(pid, 21)`
+/// is never taken by a `receive::<u64>()`: write `21u64`. Likewise `"hi"` is a
+/// `&'static str`, not a `String`. A receive that waits while such a message
+/// sits in its mailbox says so after a while in debug builds
+/// ([`Builder::unmatched_message_warning`](crate::Builder::unmatched_message_warning));
+/// a catch-all arm (`other => ...` in [`receive!`](crate::receive!)) or
+/// [`flush`](crate::flush) clears strays (docs/messages.md, "Messages of the
+/// wrong type").
 ///
 /// # Ordering
 /// Messages (and signals) from one process to another arrive in the order they
@@ -261,8 +524,10 @@ pub fn send_named<T: Send + 'static>(name: &str, msg: T) -> Result<(), NotRegist
 /// # Panics
 /// Outside a bream process.
 pub fn receive<T: Send + 'static>() -> T {
-    match select(None, None, |env| env.is::<T>().then_some(0)) {
-        Selected::Arm(_, env) => downcast(env),
+    match select(None, None, &[type_name::<T>], |env| {
+        accepts::<T>(env).then_some(0)
+    }) {
+        Selected::Arm(_, env) => unpack(env),
         Selected::Timeout => unreachable!("no timeout was given"),
     }
 }
@@ -280,8 +545,10 @@ pub fn receive<T: Send + 'static>() -> T {
 /// # Panics
 /// Outside a bream process.
 pub fn receive_timeout<T: Send + 'static>(d: Duration) -> Option<T> {
-    match select(None, Some(d), |env| env.is::<T>().then_some(0)) {
-        Selected::Arm(_, env) => Some(downcast(env)),
+    match select(None, Some(d), &[type_name::<T>], |env| {
+        accepts::<T>(env).then_some(0)
+    }) {
+        Selected::Arm(_, env) => Some(unpack(env)),
         Selected::Timeout => None,
     }
 }

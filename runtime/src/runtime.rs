@@ -4,6 +4,7 @@
 
 use std::fmt;
 use std::io;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Condvar, Mutex as StdMutex, MutexGuard as StdGuard};
 use std::time::Duration;
 
@@ -38,6 +39,9 @@ pub(crate) struct Shared {
     pub(crate) stack_size: usize,
     /// The next `Ref`. Relaxed: uniqueness needs only atomicity.
     refs: AtomicU64,
+    /// How long a receive waits before it reports messages no arm takes
+    /// (receive.rs, "The unmatched-message warning"). Immutable.
+    pub(crate) unmatched_warning: Option<Duration>,
 }
 
 impl Shared {
@@ -52,6 +56,25 @@ impl Shared {
         let restart = self
             .table
             .with_entry(pid, |e| match e.tx.as_ref()?.push(msg) {
+                Push::Queued => None,
+                Push::Wake => wake(e),
+            });
+        match restart {
+            None => false,
+            Some(None) => true,
+            Some(Some(p)) => {
+                lifecycle::restart(p);
+                true
+            }
+        }
+    }
+
+    /// Pushes a message that is already in an envelope (`Message::forward`).
+    /// False if `pid` is not alive (the message is dropped).
+    pub(crate) fn deliver_envelope(&self, pid: Pid, env: bream_mailbox::Envelope) -> bool {
+        let restart = self
+            .table
+            .with_entry(pid, |e| match e.tx.as_ref()?.push_envelope(env) {
                 Push::Queued => None,
                 Push::Wake => wake(e),
             });
@@ -131,7 +154,16 @@ pub struct Builder {
     trap_stack_overflow: bool,
     chaos: bool,
     long_schedule: Option<Duration>,
+    unmatched_warning: Option<Duration>,
 }
+
+/// The default of [`Builder::unmatched_message_warning`]: 2 s in debug builds,
+/// off in release builds.
+pub const DEFAULT_UNMATCHED_MESSAGE_WARNING: Option<Duration> = if cfg!(debug_assertions) {
+    Some(Duration::from_secs(2))
+} else {
+    None
+};
 
 impl Builder {
     /// Worker threads (default: one per core).
@@ -155,7 +187,8 @@ impl Builder {
     }
 
     /// Whether a stack overflow ends only the process (default, true) or aborts
-    /// the OS process (false). See DESIGN.md §3 for what trapping costs.
+    /// the OS process (false). See docs/architecture.md ("Stacks") and
+    /// docs/stacks.md for what trapping costs.
     pub fn trap_stack_overflow(mut self, on: bool) -> Self {
         self.trap_stack_overflow = on;
         self
@@ -181,6 +214,33 @@ impl Builder {
         self
     }
 
+    /// Warn when a receive has waited `threshold` while the mailbox holds
+    /// messages of types no arm of it takes — the silent hang of sending `21`
+    /// (an `i32`) to a process that receives `u64`. One line, once per process,
+    /// through the crash-report path (stderr, or `tracing` when a subscriber is
+    /// installed):
+    ///
+    /// ```text
+    /// =WARNING REPORT==== process <0.0.0> waits for `u64` but its mailbox holds 1 message of type `i32` ...
+    /// ```
+    ///
+    /// Default: 2 s in debug builds, off (`None`) in release builds
+    /// ([`DEFAULT_UNMATCHED_MESSAGE_WARNING`]); a waiting receive then also
+    /// reads the clock once and sets a timer.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = bream::Runtime::builder()
+    ///     .unmatched_message_warning(Some(Duration::from_millis(500)))
+    ///     .build()
+    ///     .unwrap();
+    /// rt.shutdown();
+    /// ```
+    pub fn unmatched_message_warning(mut self, threshold: Option<Duration>) -> Self {
+        self.unmatched_warning = threshold;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -198,12 +258,16 @@ impl Builder {
             b = b.stack_size(s);
         }
         let scheduler = b.build()?;
+        // After the scheduler's hook (installed by its build): ours sees each
+        // panic first and records where a process panicked (report.rs).
+        crate::report::install_panic_hook();
         let shared = Arc::new(Shared {
             table: Table::new(self.max_processes),
             registry: Registry::default(),
             stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
             scheduler,
             refs: AtomicU64::new(1),
+            unmatched_warning: self.unmatched_warning,
         });
         Ok(Runtime {
             shared: Some(shared),
@@ -252,6 +316,7 @@ impl Runtime {
             trap_stack_overflow: true,
             chaos: std::env::var_os("BREAM_CHAOS").is_some_and(|v| v == "1"),
             long_schedule: Some(bream_scheduler::DEFAULT_LONG_SCHEDULE),
+            unmatched_warning: DEFAULT_UNMATCHED_MESSAGE_WARNING,
         }
     }
 
@@ -275,8 +340,12 @@ impl Runtime {
     ///
     /// # Panics
     /// If the process does not return normally: a panic in `f` is resumed here
-    /// with its message; any other exit reason panics naming it. Also when
-    /// called from inside a process (it would block a worker thread).
+    /// with its original payload (`resume_unwind`: a `&str` or `String`
+    /// message, as `std::thread`'s `join` hands it back), after the crash
+    /// report has said where it panicked (`=CRASH REPORT==== process <0.0.0>
+    /// crashed: panic at src/main.rs:7:9: ...`); any other exit reason panics
+    /// naming it. Also when called from inside a process (it would block a
+    /// worker thread).
     ///
     /// ```
     /// let rt = bream::Runtime::new().unwrap();
@@ -292,9 +361,22 @@ impl Runtime {
         type Done<R> = (StdMutex<Option<Result<R, ExitReason>>>, Condvar);
         let done: Arc<Done<R>> = Arc::new((StdMutex::new(None), Condvar::new()));
         let (d1, d2) = (Arc::clone(&done), Arc::clone(&done));
-        let body = move || {
-            let r = f();
-            *lock(&d1.0) = Some(Ok(r));
+        // The panic's payload, if it was a string, to resume it as it was.
+        let payload: Arc<StdMutex<Option<Payload>>> = Arc::default();
+        let p1 = Arc::clone(&payload);
+        let body = move || match panic::catch_unwind(AssertUnwindSafe(f)) {
+            Ok(r) => *lock(&d1.0) = Some(Ok(r)),
+            Err(e) => {
+                // Only a panic's own payload types; the runtime's unwinds
+                // (a kill, hibernate, shutdown) go on untouched.
+                let copy = match (e.downcast_ref::<&'static str>(), e.downcast_ref::<String>()) {
+                    (Some(s), _) => Some(Payload::Static(s)),
+                    (None, Some(s)) => Some(Payload::Owned(s.clone())),
+                    (None, None) => None,
+                };
+                *lock(&p1) = copy;
+                panic::resume_unwind(e)
+            }
         };
         // Runs in the process's exit, after its links and monitors fired.
         let hook = move |reason: &ExitReason| {
@@ -317,9 +399,13 @@ impl Runtime {
         drop(slot);
         match result {
             Ok(v) => v,
-            // `panic!` (not `resume_unwind`) so the panic hook prints it: a
-            // failed assertion in the process shows up like one on this thread.
-            Err(ExitReason::Panic(m)) => panic!("{m}"),
+            // The crash report (written before the exit hook ran) said
+            // where; resume the payload as it was.
+            Err(ExitReason::Panic(m)) => match lock(&payload).take() {
+                Some(Payload::Static(s)) => panic::resume_unwind(Box::new(s)),
+                Some(Payload::Owned(s)) => panic::resume_unwind(Box::new(s)),
+                None => panic!("{m}"),
+            },
             Err(reason) => panic!("the process run by block_on exited: {reason}"),
         }
     }
@@ -379,6 +465,12 @@ pub fn run<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
     let r = rt.block_on(f);
     rt.shutdown();
     r
+}
+
+/// A copy of the first process's panic payload (`Runtime::block_on`).
+enum Payload {
+    Static(&'static str),
+    Owned(String),
 }
 
 /// Locks a std mutex, ignoring poison (the data is a plain result slot).

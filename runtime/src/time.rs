@@ -1,12 +1,31 @@
-//! Time and scheduling: [`send_after`], [`cancel_timer`], [`sleep`],
-//! [`yield_now`], [`reduce`], [`hibernate`], [`blocking`].
+//! Time and scheduling: [`send_after`], [`send_after_named`],
+//! [`send_interval`], [`cancel_timer`], [`sleep`], [`yield_now`], [`reduce`],
+//! [`hibernate`], [`blocking`].
 //!
 //! Every wait here re-checks signals when the scheduler's park returns, so a
 //! process parked in `sleep` that is killed unwinds at once (exit.rs's sender
 //! recipe unparks it).
+//!
+//! Every duration means "at most that long" (or, for a timer, "not before"):
+//! one past the end of `Instant`'s range (`Duration::MAX`,
+//! `gen_server::INFINITY`) is forever — a sleep that only a kill ends, a
+//! timer that never fires.
+//!
+//! # Interval timers
+//!
+//! [`send_interval`] is a chain of one-shot timers in the scheduler's wheel:
+//! each firing delivers a clone of the message and arms the next. Its
+//! [`TimerRef`] shares a `stopped` flag with the chain; a firing that finds the
+//! flag set (a cancel, or a destination that is gone) delivers nothing and
+//! arms nothing. Cancelling also cancels the armed timer when it can, but the
+//! flag alone is what guarantees that nothing is delivered after
+//! [`cancel_timer`] returned (a firing that already passed the check may be
+//! delivering right then, as with any timer that fires while it is
+//! cancelled).
 
 use std::fmt;
 use std::panic;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -16,9 +35,27 @@ use crate::exit;
 use crate::lifecycle::HibernatePayload;
 use crate::pid::Pid;
 use crate::process::{current, with_status, Status};
+use crate::runtime::Shared;
 
-/// A timer started by [`send_after`]; [`cancel_timer`] stops it.
-pub struct TimerRef(bream_scheduler::TimerRef);
+/// A timer started by [`send_after`], [`send_after_named`] or
+/// [`send_interval`]; [`cancel_timer`] stops it.
+pub struct TimerRef(Kind);
+
+enum Kind {
+    Once(bream_scheduler::TimerRef),
+    Interval(Arc<Interval>),
+}
+
+/// The state an interval timer's chain shares with its `TimerRef` (module
+/// essay, "Interval timers"). Any thread.
+struct Interval {
+    /// Set (once) by a cancel or by a firing whose destination is gone.
+    /// SeqCst is not needed: the flag orders nothing else (Relaxed would do;
+    /// Acquire/Release for the reader's peace of mind).
+    stopped: AtomicBool,
+    /// The armed timer, replaced by each firing; a cancel cancels it.
+    timer: parking_lot::Mutex<Option<bream_scheduler::TimerRef>>,
+}
 
 impl fmt::Debug for TimerRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -43,13 +80,97 @@ impl fmt::Debug for TimerRef {
 pub fn send_after<T: Send + 'static>(d: Duration, pid: Pid, msg: T) -> TimerRef {
     let me = current("send_after");
     let rt = Arc::clone(&me.rt);
-    TimerRef(me.rt.scheduler.timer_after(d, move || {
+    TimerRef(Kind::Once(me.rt.scheduler.timer_after(d, move || {
         rt.deliver(pid, msg);
-    }))
+    })))
+}
+
+/// Sends `msg` after `d` to the process registered as `name` *when the timer
+/// fires* (Erlang's `erlang:send_after/3` with an atom): if no process has the
+/// name then, the message is dropped.
+///
+/// ```
+/// use std::time::Duration;
+/// bream::run(|| {
+///     bream::register("alarm_clock", bream::self_pid()).unwrap();
+///     bream::send_after_named(Duration::from_millis(1), "alarm_clock", "ring");
+///     assert_eq!(bream::receive::<&str>(), "ring");
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a bream process.
+pub fn send_after_named<T: Send + 'static>(d: Duration, name: &'static str, msg: T) -> TimerRef {
+    let me = current("send_after_named");
+    let rt = Arc::clone(&me.rt);
+    TimerRef(Kind::Once(me.rt.scheduler.timer_after(d, move || {
+        if let Some(pid) = rt.registry.whereis(name) {
+            rt.deliver(pid, msg);
+        }
+    })))
+}
+
+/// Sends a clone of `msg` to `pid` every `d` (at least 1 ms), until
+/// [`cancel_timer`] or until `pid` is no longer alive (Erlang's
+/// `timer:send_interval/3`; the first message comes after `d`). Like every
+/// bream timer it lives in the scheduler's timing wheel: no process runs it.
+///
+/// ```
+/// use std::time::Duration;
+/// bream::run(|| {
+///     let t = bream::send_interval(Duration::from_millis(1), bream::self_pid(), "tick");
+///     for _ in 0..3 {
+///         assert_eq!(bream::receive::<&str>(), "tick");
+///     }
+///     assert!(bream::cancel_timer(t)); // it was running; no tick after this
+/// });
+/// ```
+///
+/// # Panics
+/// Outside a bream process.
+pub fn send_interval<T: Clone + Send + 'static>(d: Duration, pid: Pid, msg: T) -> TimerRef {
+    let me = current("send_interval");
+    let iv = Arc::new(Interval {
+        stopped: AtomicBool::new(false),
+        timer: parking_lot::Mutex::new(None),
+    });
+    arm(
+        Arc::clone(&me.rt),
+        Arc::clone(&iv),
+        d.max(Duration::from_millis(1)),
+        pid,
+        msg,
+    );
+    TimerRef(Kind::Interval(iv))
+}
+
+/// Arms the next timer of an interval's chain (module essay).
+fn arm<T: Clone + Send + 'static>(
+    rt: Arc<Shared>,
+    iv: Arc<Interval>,
+    d: Duration,
+    pid: Pid,
+    msg: T,
+) {
+    let (rt2, iv2) = (Arc::clone(&rt), Arc::clone(&iv));
+    let t = rt.scheduler.timer_after(d, move || {
+        if iv2.stopped.load(Ordering::Acquire) {
+            return;
+        }
+        if !rt2.deliver(pid, msg.clone()) {
+            iv2.stopped.store(true, Ordering::Release);
+            return;
+        }
+        arm(rt2, iv2, d, pid, msg);
+    });
+    // Not held across `timer_after`: a timer due at once runs right there.
+    let mut slot = iv.timer.lock();
+    *slot = Some(t);
 }
 
 /// Cancels a timer; true if it had not fired yet (its message will never be
-/// sent), false if it already fired.
+/// sent), false if it already fired. An interval timer is stopped: true if
+/// it was still running.
 ///
 /// ```
 /// use std::time::Duration;
@@ -59,7 +180,16 @@ pub fn send_after<T: Send + 'static>(d: Duration, pid: Pid, msg: T) -> TimerRef 
 /// });
 /// ```
 pub fn cancel_timer(t: TimerRef) -> bool {
-    t.0.cancel()
+    match t.0 {
+        Kind::Once(t) => t.cancel(),
+        Kind::Interval(iv) => {
+            let was_running = !iv.stopped.swap(true, Ordering::AcqRel);
+            if let Some(t) = iv.timer.lock().take() {
+                t.cancel();
+            }
+            was_running
+        }
+    }
 }
 
 /// Suspends the caller for `d`. Messages queue meanwhile; a killing signal
@@ -79,9 +209,14 @@ pub fn cancel_timer(t: TimerRef) -> bool {
 /// Outside a bream process.
 pub fn sleep(d: Duration) {
     let me = current("sleep");
-    let deadline = Instant::now() + d;
+    // Saturating: past `Instant`'s range, only a kill ends the sleep.
+    let deadline = Instant::now().checked_add(d);
     with_status(me, Status::Suspended, || loop {
         exit::handle_signals(me);
+        let Some(deadline) = deadline else {
+            task::park();
+            continue;
+        };
         let now = Instant::now();
         if now >= deadline {
             break;
@@ -183,10 +318,19 @@ pub fn hibernate(f: impl FnOnce() + Send + 'static) -> ! {
 /// ```
 ///
 /// # Panics
-/// Outside a bream process; if `f` panics, the panic is resumed in the caller.
+/// Outside a bream process; if `f` panics, the panic is resumed in the
+/// caller, and if that ends the process its crash report names the process
+/// and the place in `f` that panicked, as for a panic in the process itself.
 pub fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R {
     let me = current("blocking");
-    let r = with_status(me, Status::Suspended, || task::blocking(f));
+    let pid = me.pid;
+    let r = with_status(me, Status::Suspended, || {
+        task::blocking(move || crate::report::run_job(pid, f))
+    });
+    let r = match r {
+        Ok(r) => r,
+        Err(job_panic) => crate::report::resume_job_panic(pid, job_panic),
+    };
     exit::handle_signals(me);
     r
 }

@@ -160,10 +160,19 @@ fn exit_self_unwinds_with_the_reason() {
 
 #[test]
 fn a_panicking_first_process_panics_out_of_run_with_its_message() {
+    // The original payload is resumed, as `JoinHandle::join` hands it back: a
+    // `&'static str` for a literal message, a `String` for a formatted one.
     let r = panic::catch_unwind(|| bream::run(|| panic!("first process failed")));
     let payload = r.unwrap_err();
     assert_eq!(
-        payload.downcast_ref::<String>().map(String::as_str),
+        payload.downcast_ref::<&str>().copied(),
         Some("first process failed")
+    );
+    let n = 7;
+    let r = panic::catch_unwind(move || bream::run(move || panic!("failed {n} times")));
+    let payload = r.unwrap_err();
+    assert_eq!(
+        payload.downcast_ref::<String>().map(String::as_str),
+        Some("failed 7 times")
     );
 }

@@ -218,6 +218,9 @@ impl Builder {
     pub fn build(self) -> io::Result<Scheduler> {
         let n = self.config.workers;
         trap::install_process_handler()?;
+        // Now rather than at the first spawn: a hook installed after this one
+        // (the runtime's) then sees every panic first.
+        crate::context::install_panic_hook();
         let deques: Vec<Deque<TaskRef>> = (0..n).map(|_| Deque::new_fifo()).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),

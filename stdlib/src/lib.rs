@@ -9,6 +9,8 @@
 //! - [`supervisor`]: trees of processes that restart what crashed, with OTP's
 //!   strategies, restart types, shutdowns and restart intensity
 //!   (docs/supervisor.md).
+//! - [`sys`]: look inside a running behaviour process and steer it: its state,
+//!   suspend and resume, trace and statistics (docs/sys.md).
 //!
 //! Nothing here uses bream's internals: every call is one a user could write,
 //! so this crate is also the proof that the public API is enough to build OTP on.
@@ -17,5 +19,12 @@ pub mod gen_server;
 pub mod gen_statem;
 mod start;
 pub mod supervisor;
+pub mod sys;
 
 pub use start::StartError;
+
+/// docs/sys.md's Rust example, compiled and run as a doc test so the chapter
+/// cannot drift from the API.
+#[doc = include_str!("../../docs/sys.md")]
+#[cfg(doctest)]
+pub struct SysChapterDoctests;

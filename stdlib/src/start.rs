@@ -24,6 +24,10 @@ pub enum StartError {
     Ignore,
     /// The registered name is already taken by this process.
     AlreadyStarted(Pid),
+    /// `init` did not finish within the start timeout
+    /// ([`StartOpts::timeout`](crate::gen_server::StartOpts::timeout)); the
+    /// process was killed (OTP's `{error, timeout}`).
+    Timeout,
     /// A supervisor's child failed to start, so the supervisor did not start.
     ChildFailed {
         /// The child spec's id.
@@ -45,6 +49,7 @@ impl fmt::Display for StartError {
             StartError::Init(reason) => write!(f, "init failed: {reason:?}"),
             StartError::Ignore => write!(f, "init returned ignore"),
             StartError::AlreadyStarted(pid) => write!(f, "already started as {pid:?}"),
+            StartError::Timeout => write!(f, "init did not finish in time"),
             StartError::ChildFailed { id, error } => {
                 write!(f, "failed to start child {id:?}: {error}")
             }

@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use bream::{Down, Exit, ExitReason, Pid};
 use bream_stdlib::gen_server::{
-    self, CallError, CallResult, From, GenServer, Info, Init, Next, ServerRef, INFINITY,
+    self, CallError, CallResult, GenServer, Info, Init, Next, ReplyTo, ServerRef, INFINITY,
 };
 use bream_stdlib::StartError;
 
@@ -48,7 +48,7 @@ struct Args {
 enum Req {
     Get,
     Add(u64),
-    /// Keep the From; answer on `Cast::ReplyNow`.
+    /// Keep the ReplyTo; answer on `Cast::ReplyNow`.
     Defer,
     /// Exit with this reason without answering.
     Die(ExitReason),
@@ -56,7 +56,7 @@ enum Req {
     ReplyThenStop(ExitReason),
     /// Panic in handle_call.
     Panic,
-    /// Hand the From to another process, which answers.
+    /// Hand the ReplyTo to another process, which answers.
     Delegate,
     /// Return Next::Timeout(d).
     ArmTimeout(Duration),
@@ -77,7 +77,7 @@ struct Go;
 struct Test {
     observer: Pid,
     count: u64,
-    deferred: Vec<From<u64>>,
+    deferred: Vec<ReplyTo<u64>>,
 }
 
 impl GenServer for Test {
@@ -107,7 +107,7 @@ impl GenServer for Test {
         }
     }
 
-    fn handle_call(&mut self, req: Req, from: From<u64>) -> CallResult<Self> {
+    fn handle_call(&mut self, req: Req, from: ReplyTo<u64>) -> CallResult<Self> {
         match req {
             Req::Get => CallResult::reply(self.count),
             Req::Add(n) => {
@@ -154,6 +154,7 @@ impl GenServer for Test {
             Info::Exit(e) => Seen::Exit(e),
             Info::Down(d) => Seen::Down(d),
             Info::Timeout => Seen::Timeout,
+            Info::Response(_) => unreachable!("the test server sends no requests"),
         };
         bream::send(self.observer, seen);
         Next::Wait
@@ -416,7 +417,7 @@ fn calling_self_is_an_error_not_a_deadlock() {
         fn init(_: ()) -> Init<Self> {
             Init::ok(Selfish)
         }
-        fn handle_call(&mut self, _: (), _: From<Self::Reply>) -> CallResult<Self> {
+        fn handle_call(&mut self, _: (), _: ReplyTo<Self::Reply>) -> CallResult<Self> {
             let me = ServerRef::<Selfish>::from_pid(bream::self_pid());
             CallResult::reply(gen_server::call(&me, (), PATIENCE).err())
         }

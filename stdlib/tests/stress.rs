@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::time::{Duration, Instant};
 
 use bream::{ExitReason, Pid};
-use bream_stdlib::gen_server::{self, CallResult, From, GenServer, Init, ServerRef};
+use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, ReplyTo, ServerRef};
 use bream_stdlib::supervisor::{
     self, ChildSpec, ChildState, Restart, Shutdown, Strategy, Supervisor, SupervisorRef,
 };
@@ -50,7 +50,7 @@ impl GenServer for Counter {
         bream::trap_exit(trap);
         Init::ok(Counter(0))
     }
-    fn handle_call(&mut self, _: (), _: From<u64>) -> CallResult<Self> {
+    fn handle_call(&mut self, _: (), _: ReplyTo<u64>) -> CallResult<Self> {
         CallResult::reply(self.0)
     }
     fn handle_cast(&mut self, n: u64) -> gen_server::Next<Self> {

@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use bream::ExitReason;
-use bream_stdlib::gen_server::{self, CallResult, From, GenServer, Init};
+use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, ReplyTo};
 
 use super::{report_progress, since, Outcome};
 use crate::progress::Meter;
@@ -26,7 +26,7 @@ impl GenServer for Counter {
         Init::ok(Counter(start))
     }
 
-    fn handle_call(&mut self, _: (), _from: From<u64>) -> CallResult<Self> {
+    fn handle_call(&mut self, _: (), _from: ReplyTo<u64>) -> CallResult<Self> {
         self.0 += 1;
         CallResult::reply(self.0)
     }

@@ -5,13 +5,30 @@
 //! `{stop, Reason, S}` ...) and thread the state through. Here the state is
 //! `&mut self`, so a callback only returns the *decision*: [`Next`] for every
 //! callback, plus the reply for `handle_call` ([`CallResult`]).
+//!
+//! # One reply type, or one per request
+//!
+//! OTP's shape is one `Call` type (an enum, here) answered with one `Reply`
+//! type, and [`GenServer::handle_call`] is that. It makes every client wrapper
+//! match a reply variant that cannot be anything else (`unreachable!` arms).
+//! [`HandleCall<R>`] is the other shape, the one ractor and kameo chose: each
+//! request is its own type `R` and names its own reply type, so
+//! `call(&kv, Get(key))` returns an `Option<V>` and `call(&kv, Len)` a `usize`.
+//! Both shapes meet in one trait: every `GenServer` implements
+//! `HandleCall<Self::Call>` (with `Reply = Self::Reply`) through a blanket impl
+//! that forwards to `GenServer::handle_call`, so [`call`](super::call) has one
+//! signature, `call(&server, r, timeout) -> Result<<S as HandleCall<R>>::Reply, _>`,
+//! whichever shape the server chose (and a server may mix them). Coherence
+//! forbids a second impl for `Self::Call`, so a request type has exactly one
+//! handler.
 
 use std::fmt;
 use std::time::Duration;
 
 use bream::{Down, Exit, ExitReason};
 
-use super::client::From;
+use super::client::ReplyTo;
+use super::request::Response;
 use crate::start::StartError;
 
 /// A generic server: the behaviour OTP calls `gen_server`.
@@ -27,7 +44,7 @@ use crate::start::StartError;
 ///
 /// ```
 /// use std::time::Duration;
-/// use bream_stdlib::gen_server::{self, CallResult, From, GenServer, Init, Next};
+/// use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, Next, ReplyTo};
 ///
 /// struct Counter(u64);
 ///
@@ -42,7 +59,7 @@ use crate::start::StartError;
 ///     fn init(start: u64) -> Init<Self> {
 ///         Init::ok(Counter(start))
 ///     }
-///     fn handle_call(&mut self, _: (), _from: From<u64>) -> CallResult<Self> {
+///     fn handle_call(&mut self, _: (), _from: ReplyTo<u64>) -> CallResult<Self> {
 ///         CallResult::reply(self.0)
 ///     }
 ///     fn handle_cast(&mut self, n: u64) -> Next<Self> {
@@ -68,7 +85,9 @@ use crate::start::StartError;
 pub trait GenServer: Sized + Send + 'static {
     /// What [`start`](super::start) passes to [`init`](GenServer::init).
     type Args: Send + 'static;
-    /// A request sent with [`call`](super::call).
+    /// A request sent with [`call`](super::call), in OTP's shape (one type for
+    /// every request, answered by [`handle_call`](GenServer::handle_call)).
+    /// A server that only takes [`HandleCall`] requests puts `()` here.
     type Call: Send + 'static;
     /// The answer to a `Call`.
     type Reply: Send + 'static;
@@ -88,7 +107,7 @@ pub trait GenServer: Sized + Send + 'static {
     /// [`CallResult::Reply`], or keep `from` and answer later with
     /// [`reply`](super::reply) (from this process or any other) and return
     /// [`CallResult::NoReply`]. The default panics, as OTP's does (`bad_call`).
-    fn handle_call(&mut self, request: Self::Call, from: From<Self::Reply>) -> CallResult<Self> {
+    fn handle_call(&mut self, request: Self::Call, from: ReplyTo<Self::Reply>) -> CallResult<Self> {
         let _ = (request, from);
         panic!(
             "gen_server {} got a call it does not handle",
@@ -106,8 +125,9 @@ pub trait GenServer: Sized + Send + 'static {
     /// Anything else arrived (OTP's `handle_info/2`): a `Self::Info` message, an
     /// [`Exit`] from a link (when trapping exits; the parent's exit signal is
     /// handled by the server itself, see [`terminate`](GenServer::terminate)), a
-    /// [`Down`] from a monitor, or the [`Info::Timeout`] that a
-    /// [`Next::Timeout`] asked for. The default logs the message at debug level and
+    /// [`Down`] from a monitor, the [`Info::Timeout`] that a
+    /// [`Next::Timeout`] asked for, or the [`Info::Response`] to a request the
+    /// server sent. The default logs the message at debug level and
     /// goes on.
     fn handle_info(&mut self, info: Info<Self::Info>) -> Next<Self> {
         tracing::debug!(
@@ -133,6 +153,100 @@ pub trait GenServer: Sized + Send + 'static {
     /// process exits with `reason` when this returns. The default does nothing.
     fn terminate(&mut self, reason: &ExitReason) {
         let _ = reason;
+    }
+
+    /// What [`sys::get_status`](crate::sys::get_status) shows of the state
+    /// (OTP's `format_status/1`): override it to hide secrets or to shorten a
+    /// large state. The default shows only the type's name, since a state need
+    /// not be `Debug`.
+    fn format_status(&self) -> String {
+        std::any::type_name::<Self>().to_owned()
+    }
+}
+
+/// A server that answers requests of type `R`, each with its own reply type
+/// (the shape ractor and kameo use; see the module docs). Implement it once per
+/// request type; [`call`](super::call)`(&server, request, timeout)` then
+/// returns `Result<Self::Reply, CallError>` for that request.
+///
+/// Every [`GenServer`] already implements `HandleCall<Self::Call>`, by
+/// forwarding to [`GenServer::handle_call`]: OTP's one-enum shape is the case
+/// `R = Self::Call`. A server that takes only typed requests sets
+/// `type Call = ()` and `type Reply = ()`.
+///
+/// Inside such an impl, `Self::Reply` is ambiguous (the trait's and
+/// `GenServer`'s): write the reply type itself, as below.
+///
+/// # Example
+///
+/// ```
+/// use std::collections::HashMap;
+/// use bream_stdlib::gen_server::{self, CallResult, GenServer, HandleCall, Init, ReplyTo, DEFAULT_TIMEOUT};
+///
+/// struct Kv(HashMap<String, u64>);
+/// struct Get(String);
+/// struct Len;
+///
+/// impl GenServer for Kv {
+///     type Args = ();
+///     type Call = ();
+///     type Reply = ();
+///     type Cast = (String, u64);
+///     type Info = ();
+///     type Continue = ();
+///     fn init(_: ()) -> Init<Self> {
+///         Init::ok(Kv(HashMap::new()))
+///     }
+///     fn handle_cast(&mut self, (k, v): (String, u64)) -> gen_server::Next<Self> {
+///         self.0.insert(k, v);
+///         gen_server::Next::Wait
+///     }
+/// }
+/// impl HandleCall<Get> for Kv {
+///     type Reply = Option<u64>;
+///     fn handle_call(&mut self, Get(k): Get, _: ReplyTo<Option<u64>>) -> CallResult<Self, Option<u64>> {
+///         CallResult::reply(self.0.get(&k).copied())
+///     }
+/// }
+/// impl HandleCall<Len> for Kv {
+///     type Reply = usize;
+///     fn handle_call(&mut self, _: Len, _: ReplyTo<usize>) -> CallResult<Self, usize> {
+///         CallResult::reply(self.0.len())
+///     }
+/// }
+///
+/// bream::run(|| {
+///     let kv = gen_server::start::<Kv>(()).unwrap();
+///     gen_server::cast(&kv, ("a".to_owned(), 1));
+///     let a: Option<u64> = gen_server::call(&kv, Get("a".into()), DEFAULT_TIMEOUT).unwrap();
+///     let n: usize = gen_server::call(&kv, Len, DEFAULT_TIMEOUT).unwrap();
+///     assert_eq!((a, n), (Some(1), 1));
+/// });
+/// ```
+pub trait HandleCall<R>: GenServer {
+    /// The answer to an `R`.
+    type Reply: Send + 'static;
+
+    /// A request `R` arrived (OTP's `handle_call/3`, for this request type):
+    /// as [`GenServer::handle_call`].
+    fn handle_call(
+        &mut self,
+        request: R,
+        from: ReplyTo<<Self as HandleCall<R>>::Reply>,
+    ) -> CallResult<Self, <Self as HandleCall<R>>::Reply>;
+}
+
+/// OTP's shape: the server's one `Call` type, answered by
+/// [`GenServer::handle_call`] with its one `Reply` type.
+impl<S: GenServer> HandleCall<S::Call> for S {
+    type Reply = <S as GenServer>::Reply;
+
+    fn handle_call(
+        &mut self,
+        request: S::Call,
+        from: ReplyTo<<S as GenServer>::Reply>,
+    ) -> CallResult<S> {
+        GenServer::handle_call(self, request, from)
     }
 }
 
@@ -178,20 +292,21 @@ pub enum Next<S: GenServer> {
     Stop(ExitReason),
 }
 
-/// What [`GenServer::handle_call`] decided.
-pub enum CallResult<S: GenServer> {
+/// What [`GenServer::handle_call`] (or a [`HandleCall`] impl) decided. `R` is
+/// the reply type: the server's `Reply` unless the request names its own.
+pub enum CallResult<S: GenServer, R = <S as GenServer>::Reply> {
     /// Send the caller this reply, then go on as `Next` says. With
     /// `Next::Stop(reason)`, `terminate` runs first and the reply is sent after
     /// it, as OTP's `{stop, Reason, Reply, State}`.
-    Reply(S::Reply, Next<S>),
-    /// No reply now: the server kept the [`From`] and will [`reply`](super::reply)
-    /// later (or never, and the caller times out).
+    Reply(R, Next<S>),
+    /// No reply now: the server kept the [`ReplyTo`] and will
+    /// [`reply`](super::reply) later (or never, and the caller times out).
     NoReply(Next<S>),
 }
 
-impl<S: GenServer> CallResult<S> {
+impl<S: GenServer, R> CallResult<S, R> {
     /// `CallResult::Reply(value, Next::Wait)`.
-    pub fn reply(value: S::Reply) -> Self {
+    pub fn reply(value: R) -> Self {
         CallResult::Reply(value, Next::Wait)
     }
     /// `CallResult::NoReply(Next::Wait)`.
@@ -210,6 +325,11 @@ pub enum Info<I> {
     Down(Down),
     /// The [`Next::Timeout`] the last callback asked for ran out.
     Timeout,
+    /// The answer to a request this server made with
+    /// [`send_request`](super::send_request): open it with
+    /// [`check_response`](super::check_response) (OTP delivers it to
+    /// `handle_info` too).
+    Response(Response),
 }
 
 impl<S: GenServer> fmt::Debug for Init<S> {
@@ -235,7 +355,7 @@ impl<S: GenServer> fmt::Debug for Next<S> {
     }
 }
 
-impl<S: GenServer> fmt::Debug for CallResult<S> {
+impl<S: GenServer, R> fmt::Debug for CallResult<S, R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             CallResult::Reply(_, next) => f.debug_tuple("Reply").field(&"..").field(next).finish(),
@@ -251,6 +371,7 @@ impl<I> fmt::Debug for Info<I> {
             Info::Exit(exit) => f.debug_tuple("Exit").field(exit).finish(),
             Info::Down(down) => f.debug_tuple("Down").field(down).finish(),
             Info::Timeout => f.write_str("Timeout"),
+            Info::Response(r) => f.debug_tuple("Response").field(r).finish(),
         }
     }
 }

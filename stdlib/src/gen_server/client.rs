@@ -9,7 +9,7 @@
 //!    `Down` arrives (after the marker too) and the call returns `NoProc` or
 //!    `Exit(reason)` instead of waiting forever.
 //! 3. `alias()`: the server answers through this alias, not the caller's pid.
-//! 4. Send `CallMsg { request, from: From { alias, tag } }` to the server.
+//! 4. Send `CallMsg { request, from: ReplyTo { alias, tag } }` to the server.
 //! 5. `receive! { marker tag; ... }` waits for the reply tagged `tag` or the
 //!    `Down`: it scans only what arrived after step 1, so a caller with 10,000
 //!    unrelated messages queued pays nothing for them (OTP 24's receive
@@ -25,13 +25,16 @@
 //! can arrive between the timeout firing and `unalias`; the caller then finds it
 //! with one last `after 0` receive and returns it, as OTP does.
 
+use std::any::{Any, TypeId};
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
 use bream::{receive, ExitReason, Pid};
 
-use super::callbacks::GenServer;
+use super::callbacks::{GenServer, HandleCall};
+use super::request::Response;
+use super::serve::{ErasedCall, TypedCall};
 
 /// The default timeout of a call, as OTP's (5000 ms).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -112,30 +115,66 @@ impl<S> fmt::Debug for ServerRef<S> {
     }
 }
 
+/// sys sees a server's state as its `S`: `sys::get_state(&server)` is an `S`.
+impl<S: GenServer> crate::sys::SysRef for ServerRef<S> {
+    type State = S;
+    fn sys_pid(&self) -> Option<Pid> {
+        self.pid()
+    }
+    fn view(state: &mut dyn std::any::Any) -> Option<&mut S> {
+        state.downcast_mut::<S>()
+    }
+}
+
 /// Who to answer: the handle a server gets with each call (OTP's `From`). Keep it
-/// to answer later with [`reply`], from any process.
+/// to answer later with [`reply`], from any process. [`pid`](ReplyTo::pid) is
+/// the caller, for a server that monitors the callers it keeps waiting (OTP code
+/// does `erlang:monitor(process, element(1, From))`).
 ///
-/// The name is OTP's. A glob import (`use bream_stdlib::gen_server::*`) shadows
-/// the prelude's `From` trait with it; import it by name, or write
-/// `gen_server::From`.
-pub struct From<R> {
+/// OTP calls it `From`; bream does not, so that a glob import does not shadow
+/// the prelude's `From` trait.
+pub struct ReplyTo<R> {
     alias: bream::Alias,
     tag: bream::Ref,
+    /// Answer with a [`Response`](super::Response) (the caller used
+    /// `send_request`), not a typed `ReplyMsg` (it used `call`).
+    boxed: bool,
     _reply: PhantomData<fn(R)>,
 }
 
-impl<R> Clone for From<R> {
-    fn clone(&self) -> Self {
-        From {
-            alias: self.alias,
-            tag: self.tag,
+impl<R> ReplyTo<R> {
+    /// The process waiting for the reply (the caller of [`call`], or of
+    /// [`send_request`](super::send_request)).
+    pub fn pid(&self) -> Pid {
+        self.alias.pid()
+    }
+
+    pub(crate) fn new(alias: bream::Alias, tag: bream::Ref, boxed: bool) -> Self {
+        ReplyTo {
+            alias,
+            tag,
+            boxed,
             _reply: PhantomData,
         }
     }
+
+    /// The same caller, for a reply type known (by a `TypeId` check) to be `R`.
+    fn retype<Q>(self) -> ReplyTo<Q> {
+        ReplyTo::new(self.alias, self.tag, self.boxed)
+    }
 }
-impl<R> fmt::Debug for From<R> {
+
+impl<R> Clone for ReplyTo<R> {
+    fn clone(&self) -> Self {
+        ReplyTo::new(self.alias, self.tag, self.boxed)
+    }
+}
+impl<R> fmt::Debug for ReplyTo<R> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("From").field("tag", &self.tag).finish()
+        f.debug_struct("ReplyTo")
+            .field("pid", &self.pid())
+            .field("tag", &self.tag)
+            .finish()
     }
 }
 
@@ -166,11 +205,15 @@ impl fmt::Display for CallError {
 
 impl std::error::Error for CallError {}
 
-/// A call in the server's mailbox.
+/// A call in OTP's shape (the server's `Call` type) in the server's mailbox.
 pub(crate) struct CallMsg<S: GenServer> {
     pub(crate) request: S::Call,
-    pub(crate) from: From<S::Reply>,
+    pub(crate) from: ReplyTo<<S as GenServer>::Reply>,
 }
+
+/// A call of a [`HandleCall`] request type in the server's mailbox: boxed, so
+/// that the loop takes one message type whatever the request type is.
+pub(crate) struct TypedCallMsg<S: GenServer>(pub(crate) Box<dyn ErasedCall<S>>);
 
 /// A cast in the server's mailbox.
 pub(crate) struct CastMsg<S: GenServer>(pub(crate) S::Cast);
@@ -181,12 +224,16 @@ pub(crate) struct StopMsg {
 }
 
 /// A reply in the caller's mailbox.
-struct ReplyMsg<R> {
-    tag: bream::Ref,
-    value: R,
+pub(crate) struct ReplyMsg<R> {
+    pub(crate) tag: bream::Ref,
+    pub(crate) value: R,
 }
 
 /// Call `server` and wait up to `timeout` for its reply (OTP's `gen_server:call/3`).
+///
+/// `request` is the server's `Call` type (OTP's shape, answered with its
+/// `Reply`), or any type `R` it implements [`HandleCall<R>`] for, answered with
+/// that impl's own `Reply` (see [`HandleCall`]).
 ///
 /// Never waits longer than `timeout`, and returns as soon as the server dies.
 /// The cost does not depend on how many other messages wait in the caller's
@@ -198,32 +245,72 @@ struct ReplyMsg<R> {
 /// [`CallError::NoProc`] if the server is not running, [`CallError::Exit`] if it
 /// exits before replying, [`CallError::Timeout`] if it does not reply in time,
 /// [`CallError::CallingSelf`] if the server calls itself.
-pub fn call<S: GenServer>(
+pub fn call<S, R>(
     server: &ServerRef<S>,
-    request: S::Call,
+    request: R,
     timeout: Duration,
-) -> Result<S::Reply, CallError> {
+) -> Result<<S as HandleCall<R>>::Reply, CallError>
+where
+    S: HandleCall<R>,
+    R: Send + 'static,
+{
     let pid = server.pid().ok_or(CallError::NoProc)?;
+    call_pid(pid, timeout, |from| send_call::<S, R>(pid, request, from))
+}
+
+/// Put a call of `request` into `pid`'s mailbox, answered through `from`.
+///
+/// A request of the server's own `Call` type travels unboxed as a [`CallMsg`]
+/// (OTP's shape, the common case: no allocation); any other request type is
+/// boxed into a [`TypedCallMsg`]. `R == S::Call` is checked with `Any`, on a
+/// value: the only `HandleCall<S::Call>` impl is the blanket one (coherence), so
+/// its reply type is `S::Reply`; the reply types are compared anyway.
+pub(crate) fn send_call<S, R>(pid: Pid, request: R, from: ReplyTo<<S as HandleCall<R>>::Reply>)
+where
+    S: HandleCall<R>,
+    R: Send + 'static,
+{
+    let same_reply =
+        TypeId::of::<<S as HandleCall<R>>::Reply>() == TypeId::of::<<S as GenServer>::Reply>();
+    let mut slot = Some(request);
+    if let Some(otp) = (&mut slot as &mut dyn Any).downcast_mut::<Option<S::Call>>() {
+        if same_reply {
+            if let Some(request) = otp.take() {
+                let from = from.retype::<<S as GenServer>::Reply>();
+                return bream::send(pid, CallMsg::<S> { request, from });
+            }
+        }
+    }
+    if let Some(request) = slot {
+        let call: Box<dyn ErasedCall<S>> = Box::new(TypedCall { request, from });
+        bream::send(pid, TypedCallMsg(call));
+    }
+}
+
+/// The caller's half of a call to `pid`, whatever the message: make the alias,
+/// the tag (and marker) and the monitor, let `send` put the request in the
+/// mailbox, then wait for the reply tagged for it or the `Down` (steps 1–6 of
+/// the module essay). `sys` uses it too.
+pub(crate) fn call_pid<Rep: Send + 'static>(
+    pid: Pid,
+    timeout: Duration,
+    send: impl FnOnce(ReplyTo<Rep>),
+) -> Result<Rep, CallError> {
     if pid == bream::self_pid() {
         return Err(CallError::CallingSelf);
     }
     let alias = bream::alias();
     let tag = bream::make_ref();
     let monitor = bream::monitor(pid);
-    let from = From {
-        alias,
-        tag,
-        _reply: PhantomData,
-    };
-    bream::send(pid, CallMsg::<S> { request, from });
+    send(ReplyTo::new(alias, tag, false));
     let outcome = if timeout == INFINITY {
         receive! { marker tag;
-            r: ReplyMsg<S::Reply> if r.tag == tag => Ok(r.value),
+            r: ReplyMsg<Rep> if r.tag == tag => Ok(r.value),
             d: bream::Down if d.monitor == monitor => Err(down_error(d.reason)),
         }
     } else {
         receive! { marker tag;
-            r: ReplyMsg<S::Reply> if r.tag == tag => Ok(r.value),
+            r: ReplyMsg<Rep> if r.tag == tag => Ok(r.value),
             d: bream::Down if d.monitor == monitor => Err(down_error(d.reason)),
             after timeout => Err(CallError::Timeout),
         }
@@ -239,7 +326,7 @@ pub fn call<S: GenServer>(
             // The reply may have arrived after the timer fired and before
             // `unalias`: take it now, or nothing will (OTP does the same).
             receive! { marker tag;
-                r: ReplyMsg<S::Reply> if r.tag == tag => Ok(r.value),
+                r: ReplyMsg<Rep> if r.tag == tag => Ok(r.value),
                 after Duration::ZERO => Err(CallError::Timeout),
             }
         }
@@ -259,7 +346,7 @@ pub(crate) fn forget_monitor(monitor: bream::MonitorRef, tag: bream::Ref) {
     }
 }
 
-fn down_error(reason: ExitReason) -> CallError {
+pub(crate) fn down_error(reason: ExitReason) -> CallError {
     match reason {
         ExitReason::NoProc => CallError::NoProc,
         other => CallError::Exit(other),
@@ -270,7 +357,10 @@ fn down_error(reason: ExitReason) -> CallError {
 /// (OTP's `gen_server:reply/2`). Any process may answer. Replying to a caller
 /// that gave up, or answering twice, is harmless: the alias is gone and the
 /// runtime drops the message.
-pub fn reply<R: Send + 'static>(from: &From<R>, value: R) {
+pub fn reply<R: Send + 'static>(from: &ReplyTo<R>, value: R) {
+    if from.boxed {
+        return bream::send_alias(from.alias, Response::new(from.tag, Box::new(value)));
+    }
     bream::send_alias(
         from.alias,
         ReplyMsg {

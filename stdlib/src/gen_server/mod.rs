@@ -11,21 +11,41 @@
 //! |-----------------------------------|--------------------------------------------|
 //! | `-behaviour(gen_server)`          | `impl GenServer for MyServer`              |
 //! | `init/1`                          | [`GenServer::init`] → [`Init`]             |
-//! | `handle_call/3`                   | [`GenServer::handle_call`] → [`CallResult`]|
+//! | `handle_call/3`                   | [`GenServer::handle_call`] → [`CallResult`], or one [`HandleCall<R>`] per request type |
 //! | `handle_cast/2`, `handle_info/2`  | [`GenServer::handle_cast`], [`GenServer::handle_info`] → [`Next`] |
 //! | `handle_continue/2`, `terminate/2`| [`GenServer::handle_continue`], [`GenServer::terminate`] |
-//! | `start/3`, `start_link/3`, `{local, Name}` | [`start`], [`start_link`], [`start_named`], [`start_link_named`] |
+//! | `format_status/1`                 | [`GenServer::format_status`]               |
+//! | `start/3,4`, `start_link/3,4`, `{local, Name}` | [`start`], [`start_link`], [`start_named`], [`start_link_named`], [`start_opt`] |
+//! | `enter_loop/3,4,5`                | [`enter_loop`]                             |
 //! | `call/3`, `cast/2`, `reply/2`, `stop/3` | [`call`], [`cast`], [`reply`], [`stop`] |
+//! | `From`                            | [`ReplyTo`] (with the caller's [`pid`](ReplyTo::pid)) |
+//! | `send_request/2,4`, `receive_response/2`, `wait_response/2`, `check_response/2` | [`send_request`], [`receive_response`], [`wait_response`], [`check_response`] |
+//! | `reqids_new/0`, `reqids_add/3`, `reqids_size/1`, `reqids_to_list/1` | [`ReqIds`] |
+//! | `sys:get_state/1` & co            | [`crate::sys`]                             |
 //!
-//! Messages are typed: a [`ServerRef<S>`] only lets a client send `S::Call` and
-//! `S::Cast`, and `call` returns `S::Reply`. The chapter docs/gen_server.md walks
-//! through each concept with examples; `client.rs` explains how a call is built
-//! (markers, monitors, aliases), `server.rs` the init handshake and the loop.
+//! Messages are typed: a [`ServerRef<S>`] only lets a client send what `S`
+//! handles, and `call` returns that request's reply type. The chapter
+//! docs/gen_server.md walks through each concept with examples; `client.rs`
+//! explains how a call is built (markers, monitors, aliases), `server.rs` the
+//! start and its init handshake, `serve.rs` the loop, `request.rs` the
+//! asynchronous requests.
 
 mod callbacks;
 mod client;
+mod request;
+mod serve;
 mod server;
 
-pub use callbacks::{CallResult, GenServer, Info, Init, Next};
-pub use client::{call, cast, reply, stop, CallError, From, ServerRef, DEFAULT_TIMEOUT, INFINITY};
-pub use server::{start, start_link, start_link_named, start_named};
+pub use callbacks::{CallResult, GenServer, HandleCall, Info, Init, Next};
+pub use client::{
+    call, cast, reply, stop, CallError, ReplyTo, ServerRef, DEFAULT_TIMEOUT, INFINITY,
+};
+pub use request::{
+    check_response, receive_response, send_request, wait_response, NoResponse, ReqId, ReqIds,
+    Response,
+};
+pub use server::{
+    enter_loop, start, start_link, start_link_named, start_named, start_opt, EnterOpts, StartOpts,
+};
+
+pub(crate) use client::call_pid;

@@ -11,24 +11,21 @@
 //! wait. A server whose `init` fails unlinks from its starter before it exits,
 //! so `start_link` returns the error instead of also killing the caller.
 //!
-//! # The loop
+//! With a start timeout (OTP's `{timeout, T}` start option) the starter waits at
+//! most that long: then it unlinks, kills the server, waits for its `Down` (so
+//! its name is free again), and returns [`StartError::Timeout`], as
+//! `proc_lib:start_link/5` does.
 //!
-//! Each turn: take the first message (in arrival order) that is a call, a cast,
-//! a stop request, an exit signal, a `Down` or a `S::Info`, and run its callback.
-//! Messages of other types are not the server's and stay in its mailbox (a typed
-//! server cannot name them; send a server only its own types). An exit signal from
-//! the *parent* (the process that called `start_link`) is not handed to
-//! `handle_info`: the server runs `terminate` and exits with the same reason, as
-//! OTP's gen_server does; this is how a supervisor's `Shutdown` reaches a
-//! trapping server's `terminate`.
+//! The loop that runs after `init` is in serve.rs.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 use std::time::Duration;
 
-use bream::{receive, Down, Exit, ExitReason, Pid};
+use bream::{receive, Down, ExitReason, Pid};
 
-use super::callbacks::{CallResult, GenServer, Info, Init, Next};
-use super::client::{forget_monitor, reply, CallMsg, CastMsg, ServerRef, StopMsg};
+use super::callbacks::{GenServer, Init, Next};
+use super::client::{forget_monitor, ServerRef, INFINITY};
+use super::serve::{LoopOpts, Server};
 use crate::start::{panic_message, StartError};
 
 /// Start a server, not linked to the caller (OTP's `gen_server:start/3`).
@@ -38,7 +35,7 @@ use crate::start::{panic_message, StartError};
 ///
 /// The [`StartError`] that `init` chose or caused; the caller never hangs.
 pub fn start<S: GenServer>(args: S::Args) -> Result<ServerRef<S>, StartError> {
-    spawn_server(args, false, None)
+    start_opt(args, StartOpts::default())
 }
 
 /// Start a server linked to the caller (OTP's `gen_server:start_link/3`): if one
@@ -49,7 +46,13 @@ pub fn start<S: GenServer>(args: S::Args) -> Result<ServerRef<S>, StartError> {
 ///
 /// As [`start`]. A failed `init` unlinks first, so the caller is not killed.
 pub fn start_link<S: GenServer>(args: S::Args) -> Result<ServerRef<S>, StartError> {
-    spawn_server(args, true, None)
+    start_opt(
+        args,
+        StartOpts {
+            link: true,
+            ..StartOpts::default()
+        },
+    )
 }
 
 /// [`start`], registering the server as `name` before `init` runs
@@ -62,7 +65,13 @@ pub fn start_named<S: GenServer>(
     name: &'static str,
     args: S::Args,
 ) -> Result<ServerRef<S>, StartError> {
-    spawn_server(args, false, Some(name))
+    start_opt(
+        args,
+        StartOpts {
+            name: Some(name),
+            ..StartOpts::default()
+        },
+    )
 }
 
 /// [`start_link`], registering the server as `name` before `init` runs.
@@ -74,7 +83,128 @@ pub fn start_link_named<S: GenServer>(
     name: &'static str,
     args: S::Args,
 ) -> Result<ServerRef<S>, StartError> {
-    spawn_server(args, true, Some(name))
+    start_opt(
+        args,
+        StartOpts {
+            link: true,
+            name: Some(name),
+            ..StartOpts::default()
+        },
+    )
+}
+
+/// How to start a server: OTP's start options, for [`start_opt`]. The default
+/// is [`start`]: not linked, no name, no start timeout, no hibernation.
+///
+/// ```
+/// use std::time::Duration;
+/// use bream_stdlib::gen_server::{self, StartOpts};
+/// # use bream_stdlib::gen_server::{GenServer, Init};
+/// # struct Quiet;
+/// # impl GenServer for Quiet {
+/// #     type Args = (); type Call = (); type Reply = (); type Cast = ();
+/// #     type Info = (); type Continue = ();
+/// #     fn init(_: ()) -> Init<Self> { Init::ok(Quiet) }
+/// # }
+/// bream::run(|| {
+///     let opts = StartOpts {
+///         timeout: Some(Duration::from_secs(1)),
+///         hibernate_after: Some(Duration::from_millis(100)),
+///         ..StartOpts::default()
+///     };
+///     let server = gen_server::start_opt::<Quiet>((), opts).unwrap();
+///     gen_server::stop(&server, bream::ExitReason::Normal, gen_server::DEFAULT_TIMEOUT).unwrap();
+/// });
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StartOpts {
+    /// Link the server to the caller, its parent ([`start_link`]).
+    pub link: bool,
+    /// Register the server under this name before `init` runs ([`start_named`]).
+    pub name: Option<&'static str>,
+    /// Give `init` at most this long (OTP's `{timeout, T}`): then the server is
+    /// killed and the start returns [`StartError::Timeout`]. `None`: no limit.
+    pub timeout: Option<Duration>,
+    /// Hibernate whenever no message came for this long while the server
+    /// waits with `Next::Wait` (OTP's `{hibernate_after, T}`): an idle server
+    /// gives its stack back without asking for it in every callback.
+    pub hibernate_after: Option<Duration>,
+    /// Trace the server from the start, as [`sys::trace`](crate::sys::trace)
+    /// would (OTP's `{debug, [trace]}`).
+    pub trace: bool,
+}
+
+impl StartOpts {
+    fn loop_opts(&self) -> LoopOpts {
+        LoopOpts {
+            hibernate_after: self.hibernate_after,
+            trace: self.trace,
+        }
+    }
+}
+
+/// Start a server with [`StartOpts`] (OTP's `gen_server:start/4` and
+/// `start_link/4` with their options). [`start`], [`start_link`],
+/// [`start_named`] and [`start_link_named`] are this with fewer options.
+///
+/// # Errors
+///
+/// As [`start_link_named`], and [`StartError::Timeout`] if `init` took longer
+/// than `opts.timeout`.
+pub fn start_opt<S: GenServer>(args: S::Args, opts: StartOpts) -> Result<ServerRef<S>, StartError> {
+    spawn_server(args, opts)
+}
+
+/// Turn the calling process into a server running `state` (OTP's
+/// `gen_server:enter_loop/3,4,5`): no `init`, no start handshake; the loop
+/// begins as `next` says and this never returns (the process exits when the
+/// server stops). For a process that had to set itself up in its own way
+/// first, e.g. registering under a name the caller knows.
+///
+/// ```
+/// use bream_stdlib::gen_server::{self, CallResult, EnterOpts, GenServer, Init, Next, ReplyTo, ServerRef};
+///
+/// struct Echo;
+/// impl GenServer for Echo {
+///     type Args = (); type Call = String; type Reply = String; type Cast = ();
+///     type Info = (); type Continue = ();
+///     fn init(_: ()) -> Init<Self> { Init::ok(Echo) }
+///     fn handle_call(&mut self, s: String, _: ReplyTo<String>) -> CallResult<Self> {
+///         CallResult::reply(s)
+///     }
+/// }
+/// bream::run(|| {
+///     let pid = bream::spawn(|| {
+///         bream::register("echo", bream::self_pid()).unwrap();
+///         gen_server::enter_loop(Echo, Next::Wait, EnterOpts::default())
+///     });
+///     let echo = ServerRef::<Echo>::named("echo");
+///     while echo.pid().is_none() { bream::yield_now(); }
+///     let got = gen_server::call(&echo, "hi".to_owned(), gen_server::DEFAULT_TIMEOUT);
+///     assert_eq!(got.as_deref(), Ok("hi"));
+///     # let _ = pid;
+/// });
+/// ```
+pub fn enter_loop<S: GenServer>(state: S, next: Next<S>, opts: EnterOpts) -> ! {
+    let loop_opts = LoopOpts {
+        hibernate_after: opts.hibernate_after,
+        trace: opts.trace,
+    };
+    let reason = Server::new(state, opts.parent, loop_opts).run(next);
+    bream::exit_self(reason)
+}
+
+/// The options of [`enter_loop`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EnterOpts {
+    /// The parent: its exit signal makes a trapping server `terminate`, as for a
+    /// server started with [`start_link`]. OTP takes it from `proc_lib`; bream
+    /// has no `proc_lib`, so the process says who it is.
+    pub parent: Option<Pid>,
+    /// As [`StartOpts::hibernate_after`].
+    pub hibernate_after: Option<Duration>,
+    /// As [`StartOpts::trace`].
+    pub trace: bool,
 }
 
 /// The server's answer to its starter.
@@ -91,11 +221,8 @@ struct Origin {
     parent: Option<Pid>,
 }
 
-fn spawn_server<S: GenServer>(
-    args: S::Args,
-    link: bool,
-    name: Option<&'static str>,
-) -> Result<ServerRef<S>, StartError> {
+fn spawn_server<S: GenServer>(args: S::Args, opts: StartOpts) -> Result<ServerRef<S>, StartError> {
+    let StartOpts { link, name, .. } = opts;
     let starter = bream::self_pid();
     let tag = bream::make_ref();
     let origin = Origin {
@@ -103,16 +230,17 @@ fn spawn_server<S: GenServer>(
         tag,
         parent: link.then_some(starter),
     };
-    let body = move || init_and_loop::<S>(origin, name, args);
+    let loop_opts = opts.loop_opts();
+    let body = move || init_and_loop::<S>(origin, name, args, loop_opts);
     // Link, monitor and name all exist before `init` runs (spawn_opt's promise),
     // so a server killed at once is reported with its real reason.
-    let opts = bream::SpawnOpts {
+    let spawn_opts = bream::SpawnOpts {
         link,
         monitor: true,
         name,
         ..Default::default()
     };
-    let (pid, monitor) = match bream::spawn_opt(opts, body) {
+    let (pid, monitor) = match bream::spawn_opt(spawn_opts, body) {
         Ok((pid, Some(monitor))) => (pid, monitor),
         Ok((_, None)) => unreachable!("spawn_opt with monitor: true returns a monitor"),
         Err(bream::SpawnError::NameTaken { holder, .. }) => {
@@ -120,17 +248,55 @@ fn spawn_server<S: GenServer>(
         }
         Err(error) => return Err(StartError::Spawn(error.to_string())),
     };
-    receive! { marker tag;
-        ack: InitAck if ack.tag == tag => {
+    let timeout = opts.timeout.unwrap_or(INFINITY);
+    let ack = if timeout == INFINITY {
+        receive! { marker tag;
+            ack: InitAck if ack.tag == tag => Some(ack.result),
+            d: Down if d.monitor == monitor => return Err(StartError::Init(d.reason)),
+        }
+    } else {
+        receive! { marker tag;
+            ack: InitAck if ack.tag == tag => Some(ack.result),
+            d: Down if d.monitor == monitor => return Err(StartError::Init(d.reason)),
+            after timeout => None,
+        }
+    };
+    match ack {
+        Some(result) => {
             forget_monitor(monitor, tag);
-            ack.result.map(|()| ServerRef::from_pid(pid))
-        },
-        d: Down if d.monitor == monitor => Err(StartError::Init(d.reason)),
+            result.map(|()| ServerRef::from_pid(pid))
+        }
+        None => {
+            give_up(pid, monitor, tag, link);
+            Err(StartError::Timeout)
+        }
+    }
+}
+
+/// `init` took too long: unlink, kill, and wait for the `Down` so that the
+/// server's name is free when the start returns (`proc_lib:start_link/5`).
+/// An ack sent just before the kill is left behind after the marker; drop it.
+fn give_up(pid: Pid, monitor: bream::MonitorRef, tag: bream::Ref, link: bool) {
+    if link {
+        bream::unlink(pid);
+    }
+    bream::exit(pid, ExitReason::Kill);
+    receive! { marker tag;
+        d: Down if d.monitor == monitor => (),
+    }
+    receive! { marker tag;
+        ack: InitAck if ack.tag == tag => (),
+        after Duration::ZERO => (),
     }
 }
 
 /// The body of a server process.
-fn init_and_loop<S: GenServer>(origin: Origin, name: Option<&'static str>, args: S::Args) {
+fn init_and_loop<S: GenServer>(
+    origin: Origin,
+    name: Option<&'static str>,
+    args: S::Args,
+    opts: LoopOpts,
+) {
     // On failure the name goes first, so that a start retried at once finds it
     // free rather than held by a process on its way out.
     let fail = |error: StartError| {
@@ -148,11 +314,7 @@ fn init_and_loop<S: GenServer>(origin: Origin, name: Option<&'static str>, args:
                     result: Ok(()),
                 },
             );
-            let server = Server {
-                state,
-                parent: origin.parent,
-            };
-            let reason = server.run(next);
+            let reason = Server::new(state, origin.parent, opts).run(next);
             exit_with(reason)
         }
         Ok(Init::Stop(reason)) => {
@@ -163,7 +325,7 @@ fn init_and_loop<S: GenServer>(origin: Origin, name: Option<&'static str>, args:
         Ok(Init::Fail(error)) => fail_init(&origin, fail(error), Some(ExitReason::Shutdown)),
         Err(payload) => {
             let message = panic_message(&*payload).unwrap_or_default();
-            let error = fail(StartError::Init(ExitReason::Panic(message)));
+            let error = fail(StartError::Init(ExitReason::Panic(message.into())));
             tell_starter(&origin, error);
             resume_unwind(payload)
         }
@@ -190,130 +352,8 @@ fn fail_init(origin: &Origin, error: StartError, exit: Option<ExitReason>) {
 }
 
 /// End the process with `reason`: a normal return for `Normal`.
-fn exit_with(reason: ExitReason) {
+pub(crate) fn exit_with(reason: ExitReason) {
     if reason != ExitReason::Normal {
         bream::exit_self(reason)
-    }
-}
-
-/// One message taken from the mailbox.
-enum Incoming<S: GenServer> {
-    Call(CallMsg<S>),
-    Cast(S::Cast),
-    Stop(ExitReason),
-    Exit(Exit),
-    Down(Down),
-    Info(S::Info),
-    Timeout,
-}
-
-/// Wait for the next message the server takes, up to `timeout`.
-fn next_message<S: GenServer>(timeout: Option<Duration>) -> Incoming<S> {
-    match timeout {
-        None => receive! {
-            m: CallMsg<S> => Incoming::Call(m),
-            m: CastMsg<S> => Incoming::Cast(m.0),
-            m: StopMsg => Incoming::Stop(m.reason),
-            m: Exit => Incoming::Exit(m),
-            m: Down => Incoming::Down(m),
-            m: S::Info => Incoming::Info(m),
-        },
-        Some(d) => receive! {
-            m: CallMsg<S> => Incoming::Call(m),
-            m: CastMsg<S> => Incoming::Cast(m.0),
-            m: StopMsg => Incoming::Stop(m.reason),
-            m: Exit => Incoming::Exit(m),
-            m: Down => Incoming::Down(m),
-            m: S::Info => Incoming::Info(m),
-            after d => Incoming::Timeout,
-        },
-    }
-}
-
-/// What the loop does next: a callback's [`Next`], or exit (terminate done).
-enum Step<S: GenServer> {
-    Next(Next<S>),
-    Exit(ExitReason),
-}
-
-/// A running server: its state and who its parent is.
-struct Server<S> {
-    state: S,
-    parent: Option<Pid>,
-}
-
-impl<S: GenServer> Server<S> {
-    /// Run until the server stops; returns the exit reason (terminate has run).
-    fn run(mut self, mut next: Next<S>) -> ExitReason {
-        loop {
-            let step = match next {
-                Next::Wait => self.dispatch(next_message::<S>(None)),
-                Next::Timeout(d) => self.dispatch(next_message::<S>(Some(d))),
-                Next::Continue(cont) => Step::Next(self.guarded(|s| s.handle_continue(cont))),
-                Next::Hibernate => bream::hibernate(move || exit_with(self.run(Next::Wait))),
-                Next::Stop(reason) => Step::Exit(self.terminate(reason)),
-            };
-            next = match step {
-                Step::Next(next) => next,
-                Step::Exit(reason) => return reason,
-            };
-        }
-    }
-
-    fn dispatch(&mut self, message: Incoming<S>) -> Step<S> {
-        let next = match message {
-            Incoming::Call(CallMsg { request, from }) => {
-                let to = from.clone();
-                match self.guarded(|s| s.handle_call(request, from)) {
-                    CallResult::Reply(value, Next::Stop(reason)) => {
-                        let reason = self.terminate(reason);
-                        reply(&to, value);
-                        return Step::Exit(reason);
-                    }
-                    CallResult::Reply(value, next) => {
-                        reply(&to, value);
-                        next
-                    }
-                    CallResult::NoReply(next) => next,
-                }
-            }
-            Incoming::Cast(message) => self.guarded(|s| s.handle_cast(message)),
-            Incoming::Stop(reason) => Next::Stop(reason),
-            Incoming::Exit(exit) if Some(exit.from) == self.parent => Next::Stop(exit.reason),
-            Incoming::Exit(exit) => self.info(Info::Exit(exit)),
-            Incoming::Down(down) => self.info(Info::Down(down)),
-            Incoming::Info(message) => self.info(Info::Message(message)),
-            Incoming::Timeout => self.info(Info::Timeout),
-        };
-        Step::Next(next)
-    }
-
-    fn info(&mut self, info: Info<S::Info>) -> Next<S> {
-        self.guarded(|s| s.handle_info(info))
-    }
-
-    /// Run `terminate` (not guarded: a panic in it ends the process with that
-    /// panic, and `terminate` does not run twice).
-    fn terminate(&mut self, reason: ExitReason) -> ExitReason {
-        self.state.terminate(&reason);
-        reason
-    }
-
-    /// Run a callback; if it panics, run `terminate` with the panic as the
-    /// reason, then let the panic go on (the runtime turns it into the exit
-    /// reason `Panic(message)` and reports it).
-    fn guarded<R>(&mut self, callback: impl FnOnce(&mut S) -> R) -> R {
-        match catch_unwind(AssertUnwindSafe(|| callback(&mut self.state))) {
-            Ok(r) => r,
-            Err(payload) => {
-                if let Some(message) = panic_message(&*payload) {
-                    let reason = ExitReason::Panic(message);
-                    // A panic in terminate itself ends the process with the
-                    // first panic, which is the one worth reporting.
-                    let _ = catch_unwind(AssertUnwindSafe(|| self.state.terminate(&reason)));
-                }
-                resume_unwind(payload)
-            }
-        }
     }
 }

@@ -11,8 +11,8 @@ use std::hash::Hash;
 
 use bream::{Down, Exit, ExitReason};
 
-use super::client::From;
 use super::transition::{Enter, Transition};
+use crate::gen_server::ReplyTo;
 
 /// A generic state machine: the behaviour OTP calls `gen_statem`.
 ///
@@ -241,9 +241,9 @@ impl<M: GenStatem> StateFunction<M> {
 /// An event, as the state callback sees it (OTP's `EventType` and
 /// `EventContent` in one value).
 pub enum Event<M: GenStatem> {
-    /// A [`call`](super::call): answer through `From` (a `reply` action, or
+    /// A [`call`](super::call): answer through the `ReplyTo` (a `reply` action, or
     /// [`reply`](super::reply) later).
-    Call(M::Call, From<M::Reply>),
+    Call(M::Call, ReplyTo<M::Reply>),
     /// A [`cast`](super::cast).
     Cast(M::Cast),
     /// A plain message of the machine's `Info` type (OTP's `info`).

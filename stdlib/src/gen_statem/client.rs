@@ -1,12 +1,13 @@
 //! The client side of a gen_statem: [`StatemRef`], [`call`], [`cast`],
 //! [`reply`], [`stop`], and the messages they send.
 //!
-//! A call is built exactly as gen_server's (see `gen_server/client.rs` for the
-//! numbered recipe): a fresh `make_ref` sets the caller's receive marker, a
-//! monitor turns the machine's death into an error, the reply comes back through
-//! an alias, so a late reply is dropped by the runtime and the wait costs the
-//! same however long the caller's mailbox is. The errors are gen_server's
-//! [`CallError`].
+//! A call *is* gen_server's call (`gen_server/client.rs` has the numbered
+//! recipe; both go through its `call_pid`): a fresh `make_ref` sets the
+//! caller's receive marker, a monitor turns the machine's death into an error,
+//! the reply comes back through an alias, so a late reply is dropped by the
+//! runtime and the wait costs the same however long the caller's mailbox is.
+//! The caller's handle is gen_server's [`ReplyTo`], answered with gen_server's
+//! `reply`, and the errors are gen_server's [`CallError`].
 
 use std::fmt;
 use std::marker::PhantomData;
@@ -15,7 +16,7 @@ use std::time::Duration;
 use bream::{receive, ExitReason, Pid};
 
 use super::callbacks::GenStatem;
-use crate::gen_server::{CallError, INFINITY};
+use crate::gen_server::{call_pid, CallError, ReplyTo, INFINITY};
 
 /// A typed handle to a machine running `M`: [`call`] and [`cast`] through it
 /// only send what `M` handles. Cheap to copy and to send to other processes.
@@ -79,33 +80,10 @@ impl<M> fmt::Debug for StatemRef<M> {
     }
 }
 
-/// Who to answer: the caller of an `Event::Call` (OTP's `From`). Answer with
-/// the `reply` action, or keep it and call [`reply`] later, from any process.
-pub struct From<R> {
-    alias: bream::Alias,
-    tag: bream::Ref,
-    _reply: PhantomData<fn(R)>,
-}
-
-impl<R> Clone for From<R> {
-    fn clone(&self) -> Self {
-        From {
-            alias: self.alias,
-            tag: self.tag,
-            _reply: PhantomData,
-        }
-    }
-}
-impl<R> fmt::Debug for From<R> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("From").field("tag", &self.tag).finish()
-    }
-}
-
 /// A call in the machine's mailbox.
 pub(crate) struct CallMsg<M: GenStatem> {
     pub(crate) request: M::Call,
-    pub(crate) from: From<M::Reply>,
+    pub(crate) from: ReplyTo<M::Reply>,
 }
 
 /// A cast in the machine's mailbox.
@@ -115,12 +93,6 @@ pub(crate) struct CastMsg<M: GenStatem>(pub(crate) M::Cast);
 pub(crate) struct StopMsg<M> {
     pub(crate) reason: ExitReason,
     pub(crate) _machine: PhantomData<fn() -> M>,
-}
-
-/// A reply in the caller's mailbox.
-struct ReplyMsg<R> {
-    tag: bream::Ref,
-    value: R,
 }
 
 /// Call `machine` and wait up to `timeout` for its reply (OTP's
@@ -137,46 +109,9 @@ pub fn call<M: GenStatem>(
     timeout: Duration,
 ) -> Result<M::Reply, CallError> {
     let pid = machine.pid().ok_or(CallError::NoProc)?;
-    if pid == bream::self_pid() {
-        return Err(CallError::CallingSelf);
-    }
-    let alias = bream::alias();
-    let tag = bream::make_ref();
-    let monitor = bream::monitor(pid);
-    let from = From {
-        alias,
-        tag,
-        _reply: PhantomData,
-    };
-    bream::send(pid, CallMsg::<M> { request, from });
-    let outcome = if timeout == INFINITY {
-        receive! { marker tag;
-            r: ReplyMsg<M::Reply> if r.tag == tag => Ok(r.value),
-            d: bream::Down if d.monitor == monitor => Err(down_error(d.reason)),
-        }
-    } else {
-        receive! { marker tag;
-            r: ReplyMsg<M::Reply> if r.tag == tag => Ok(r.value),
-            d: bream::Down if d.monitor == monitor => Err(down_error(d.reason)),
-            after timeout => Err(CallError::Timeout),
-        }
-    };
-    bream::unalias(alias);
-    match outcome {
-        Ok(value) => {
-            forget_monitor(monitor, tag);
-            Ok(value)
-        }
-        Err(CallError::Timeout) => {
-            forget_monitor(monitor, tag);
-            // A reply between the timer and `unalias`: take it (as OTP does).
-            receive! { marker tag;
-                r: ReplyMsg<M::Reply> if r.tag == tag => Ok(r.value),
-                after Duration::ZERO => Err(CallError::Timeout),
-            }
-        }
-        Err(error) => Err(error),
-    }
+    call_pid(pid, timeout, |from| {
+        bream::send(pid, CallMsg::<M> { request, from });
+    })
 }
 
 /// `demonitor(monitor, flush = true)` in O(1): a `Down` from this monitor can
@@ -197,16 +132,11 @@ fn down_error(reason: ExitReason) -> CallError {
 }
 
 /// Answer a call (OTP's `gen_statem:reply/2`), from the machine or any other
-/// process. Answering a caller that gave up, or twice, is harmless: the alias
-/// is gone and the runtime drops the message.
-pub fn reply<R: Send + 'static>(from: &From<R>, value: R) {
-    bream::send_alias(
-        from.alias,
-        ReplyMsg {
-            tag: from.tag,
-            value,
-        },
-    );
+/// process: gen_server's [`reply`](crate::gen_server::reply). Answering a
+/// caller that gave up, or twice, is harmless: the alias is gone and the
+/// runtime drops the message.
+pub fn reply<R: Send + 'static>(from: &ReplyTo<R>, value: R) {
+    crate::gen_server::reply(from, value)
 }
 
 /// Send `machine` an event that needs no answer (OTP's `gen_statem:cast/2`):

@@ -20,16 +20,17 @@
 //!    cancel it).
 //! 7. Back to 1; if the queue is empty and `hibernate` was asked, hibernate.
 //!
-//! Messages: a call, a cast, an `M::Info`, an exit signal (the parent's one
-//! ends the machine), a `Down`, a timer, a stop request. A message of any other
-//! type is logged at `warn` and dropped, as OTP's loop drops what it does not
-//! understand, so that a stray message never stays in the mailbox making every
-//! later receive slower.
+//! Messages: the loop takes the oldest message whatever its type (`receive!`'s
+//! catch-all arm) and asks it what it is: a call, a cast, an `M::Info`, an
+//! exit signal (the parent's one ends the machine), a `Down`, a timer, a stop
+//! request. A message of any other type is logged at `warn` and dropped, as
+//! OTP's loop drops what it does not understand, so that a stray message never
+//! stays in the mailbox making every later receive slower.
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
-use bream::{AnyMessage, Down, Exit, ExitReason, Pid};
+use bream::{receive, Down, Exit, ExitReason, Message, Pid};
 
 use super::callbacks::{CallbackMode, Event, GenStatem};
 use super::client::{reply, CallMsg, CastMsg, StopMsg};
@@ -78,7 +79,7 @@ enum Incoming<M: GenStatem> {
     /// A stop request, or the parent's exit signal.
     Stop(ExitReason),
     /// Not the machine's: dropped.
-    Unknown(AnyMessage),
+    Unknown(Message),
 }
 
 impl<M: GenStatem> Machine<M> {
@@ -116,7 +117,7 @@ impl<M: GenStatem> Machine<M> {
                     if std::mem::take(&mut self.hibernate) {
                         bream::hibernate(move || exit_with(self.run_loop()))
                     }
-                    match decode::<M>(bream::receive_any(), self.parent) {
+                    match decode::<M>(receive! { message => message }, self.parent) {
                         Incoming::Event(event) => event,
                         Incoming::Timer(msg) => match self.timers.fired(msg) {
                             Some(event) => event,
@@ -262,7 +263,7 @@ impl<M: GenStatem> Machine<M> {
             Ok(r) => r,
             Err(payload) => {
                 if let Some(message) = panic_message(&*payload) {
-                    let reason = ExitReason::Panic(message);
+                    let reason = ExitReason::Panic(message.into());
                     let _ = catch_unwind(AssertUnwindSafe(|| {
                         self.data.terminate(&reason, &self.state)
                     }));
@@ -318,7 +319,7 @@ fn last_of_each_kind<M: GenStatem>(actions: Vec<TimerAction<M>>) -> Vec<TimerAct
 }
 
 /// What a message is to the machine `M`.
-fn decode<M: GenStatem>(msg: AnyMessage, parent: Option<Pid>) -> Incoming<M> {
+fn decode<M: GenStatem>(msg: Message, parent: Option<Pid>) -> Incoming<M> {
     let msg = match msg.downcast::<CallMsg<M>>() {
         Ok(call) => return Incoming::Event(Event::Call(call.request, call.from)),
         Err(msg) => msg,
@@ -352,7 +353,7 @@ fn decode<M: GenStatem>(msg: AnyMessage, parent: Option<Pid>) -> Incoming<M> {
 
 /// Log and drop a message that is not the machine's (OTP logs "unexpected
 /// message" the same way when a behaviour cannot handle one).
-fn drop_unknown<M: GenStatem>(msg: AnyMessage) {
+fn drop_unknown<M: GenStatem>(msg: Message) {
     tracing::warn!(
         target: "bream_stdlib::gen_statem",
         machine = std::any::type_name::<M>(),

@@ -37,12 +37,12 @@ mod server;
 mod timers;
 mod transition;
 
-pub use crate::gen_server::{CallError, DEFAULT_TIMEOUT, INFINITY};
+pub use crate::gen_server::{CallError, ReplyTo, DEFAULT_TIMEOUT, INFINITY};
 pub use callbacks::{
     CallbackMode, Event, GenStatem, HandleEnterFn, HandleEventFn, Init, StateEnterFn, StateFn,
     StateFunction,
 };
-pub use client::{call, cast, reply, stop, From, StatemRef};
+pub use client::{call, cast, reply, stop, StatemRef};
 pub use server::{start, start_link, start_link_named, start_named};
 pub use transition::{Actions, Enter, Transition};
 

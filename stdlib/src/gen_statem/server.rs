@@ -132,7 +132,7 @@ fn init_and_loop<M: GenStatem>(origin: Origin, args: M::Args) {
         Ok(Init::Ignore) => fail(&origin, StartError::Ignore),
         Err(payload) => {
             let message = panic_message(&*payload).unwrap_or_default();
-            fail(&origin, StartError::Init(ExitReason::Panic(message)));
+            fail(&origin, StartError::Init(ExitReason::Panic(message.into())));
             resume_unwind(payload)
         }
     }

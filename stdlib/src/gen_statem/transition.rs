@@ -28,7 +28,7 @@ use std::time::Duration;
 use bream::ExitReason;
 
 use super::callbacks::{Event, GenStatem, Init};
-use super::client::From;
+use crate::gen_server::ReplyTo;
 
 /// Which timer a timeout action is about.
 pub(crate) enum TimerKind<N> {
@@ -61,7 +61,7 @@ pub(crate) enum Action<M: GenStatem> {
     /// Handle this event next, before anything already queued.
     NextEvent(Event<M>),
     /// Send this reply now.
-    Reply(From<M::Reply>, M::Reply),
+    Reply(ReplyTo<M::Reply>, M::Reply),
     /// Wait for the next message without a stack.
     Hibernate,
     /// Start, cancel or update a timer.
@@ -160,7 +160,7 @@ impl<M: GenStatem> Transition<M> {
 
     /// Reply to `from`, then stop as [`stop`](Self::stop) does (OTP's
     /// `stop_and_reply`). Add more replies with [`reply`](Self::reply).
-    pub fn stop_and_reply(reason: ExitReason, from: From<M::Reply>, reply: M::Reply) -> Self {
+    pub fn stop_and_reply(reason: ExitReason, from: ReplyTo<M::Reply>, reply: M::Reply) -> Self {
         Self::stop(reason).reply(from, reply)
     }
 
@@ -266,7 +266,7 @@ impl<M: GenStatem> Enter<M> {
     }
 
     /// Reply to `from`, then stop (OTP's `stop_and_reply`).
-    pub fn stop_and_reply(reason: ExitReason, from: From<M::Reply>, reply: M::Reply) -> Self {
+    pub fn stop_and_reply(reason: ExitReason, from: ReplyTo<M::Reply>, reply: M::Reply) -> Self {
         Self::stop(reason).reply(from, reply)
     }
 
@@ -302,7 +302,7 @@ macro_rules! reply_action {
     () => {
         /// Send `reply` to the caller `from` now (OTP's `{reply, From, Reply}`),
         /// in the order of the actions. Any number of replies may be sent.
-        pub fn reply(self, from: From<M::Reply>, reply: M::Reply) -> Self {
+        pub fn reply(self, from: ReplyTo<M::Reply>, reply: M::Reply) -> Self {
             self.push(Action::Reply(from, reply))
         }
     };

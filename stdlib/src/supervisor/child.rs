@@ -64,7 +64,7 @@ impl Child {
         let result = match catch_unwind(AssertUnwindSafe(|| (self.start)())) {
             Ok(result) => result,
             Err(payload) => match panic_message(&*payload) {
-                Some(message) => Err(StartError::Init(ExitReason::Panic(message))),
+                Some(message) => Err(StartError::Init(ExitReason::Panic(message.into()))),
                 None => resume_unwind(payload),
             },
         };

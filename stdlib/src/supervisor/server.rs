@@ -34,7 +34,7 @@ use super::child::{self, Child, ChildState};
 use super::report;
 use super::spec::{ChildSpec, ChildType, Restart, Starter, Strategy};
 use super::Supervisor;
-use crate::gen_server::{CallResult, From, GenServer, Info, Init, Next};
+use crate::gen_server::{CallResult, GenServer, Info, Init, Next, ReplyTo};
 use crate::start::StartError;
 
 /// A request to a supervisor (the `Call` type of its gen_server).
@@ -111,7 +111,7 @@ impl GenServer for SupServer {
         Init::ok(sup)
     }
 
-    fn handle_call(&mut self, request: Request, _from: From<Response>) -> CallResult<Self> {
+    fn handle_call(&mut self, request: Request, _from: ReplyTo<Response>) -> CallResult<Self> {
         CallResult::reply(match request {
             Request::StartChild(spec) => Response::Started(self.start_child(spec)),
             Request::StartDynamic(arg) => Response::Started(self.start_dynamic(arg)),
@@ -127,7 +127,7 @@ impl GenServer for SupServer {
         match info {
             Info::Exit(exit) => self.child_exited(exit.from, exit.reason),
             Info::Message(Retry) => self.retry(),
-            Info::Down(_) | Info::Timeout => Next::Wait,
+            Info::Down(_) | Info::Timeout | Info::Response(_) => Next::Wait,
         }
     }
 
@@ -201,7 +201,7 @@ impl SupServer {
         let simple = self.simple();
         let child = &mut self.children[i];
         child.state = ChildState::Undefined;
-        let abnormal = !matches!(reason, ExitReason::Normal | ExitReason::Shutdown);
+        let abnormal = !reason.is_normal();
         if abnormal || child.restart == Restart::Permanent {
             report::child_terminated(&child.id, pid, &reason);
         }
