@@ -127,6 +127,45 @@ pub trait GenStatem: Sized + Send + 'static {
     fn terminate(&mut self, reason: &ExitReason, state: &Self::State) {
         let _ = (reason, state);
     }
+
+    /// What [`sys::get_status`](crate::sys::get_status) shows of the state and
+    /// the data (OTP's `format_status/1`): override it to hide secrets or to
+    /// shorten a large data. The default shows the state (it is `Debug`) and
+    /// only the data's type name.
+    fn format_status(&self, state: &Self::State) -> String {
+        format!("state {state:?}, data {}", std::any::type_name::<Self>())
+    }
+}
+
+/// The machine's state and data together: what [`sys`](crate::sys) reads and
+/// replaces through a [`StatemRef`](super::StatemRef) (OTP's `{State, Data}`
+/// from `sys:get_state/1`).
+///
+/// Replacing the state through `sys` is not a transition: no enter call runs,
+/// no timeout is cancelled, no postponed event is retried (as in OTP).
+pub struct StateData<M: GenStatem> {
+    /// The current state.
+    pub state: M::State,
+    /// The data.
+    pub data: M,
+}
+
+impl<M: GenStatem + Clone> Clone for StateData<M>
+where
+    M::State: Clone,
+{
+    fn clone(&self) -> Self {
+        StateData {
+            state: self.state.clone(),
+            data: self.data.clone(),
+        }
+    }
+}
+
+impl<M: GenStatem> fmt::Debug for StateData<M> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.data.format_status(&self.state))
+    }
 }
 
 /// The handler of one state in `state_functions` mode: the data and the event.

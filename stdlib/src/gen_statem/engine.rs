@@ -32,23 +32,23 @@ use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
 
 use bream::{receive, Down, Exit, ExitReason, Message, Pid};
 
-use super::callbacks::{CallbackMode, Event, GenStatem};
+use super::callbacks::{CallbackMode, Event, GenStatem, StateData};
 use super::client::{reply, CallMsg, CastMsg, StopMsg};
 use super::timers::{same_timer, Applied, TimerMsg, Timers};
 use super::transition::{Action, ActionList, EnterNext, Next, TimerKind, TimerOp, Transition};
 use crate::start::panic_message;
+use crate::sys::{DebugState, SystemMsg};
 
 /// A running machine. Owned by its process (moved into the closure when it
 /// hibernates); nothing else touches it.
 pub(crate) struct Machine<M: GenStatem> {
-    /// The machine's data (OTP's `Data`).
-    pub(crate) data: M,
-    /// The current state.
-    pub(crate) state: M::State,
+    /// The current state and the data, in one value so that `sys` can hand
+    /// them out together (as OTP's `{State, Data}`).
+    pub(crate) now: StateData<M>,
     /// The handlers, from `M::callback_mode()` (called once, after `init`).
     mode: CallbackMode<M>,
     /// The process that started it linked (its exit signal means terminate).
-    parent: Option<Pid>,
+    pub(crate) parent: Option<Pid>,
     /// Events to handle before taking a message, oldest first.
     pub(crate) queue: VecDeque<Event<M>>,
     /// Postponed events, oldest first, retried after the next state change.
@@ -57,6 +57,8 @@ pub(crate) struct Machine<M: GenStatem> {
     pub(crate) timers: Timers<M>,
     /// The last transition asked to hibernate.
     hibernate: bool,
+    /// What `sys` keeps: the trace flag and the statistics.
+    pub(crate) debug: DebugState,
 }
 
 /// What one transition collected from its actions (steps 2 and 3).
@@ -78,6 +80,8 @@ enum Incoming<M: GenStatem> {
     Timer(TimerMsg<M::TimeoutName>),
     /// A stop request, or the parent's exit signal.
     Stop(ExitReason),
+    /// A `sys` request.
+    System(SystemMsg),
     /// Not the machine's: dropped.
     Unknown(Message),
 }
@@ -85,14 +89,14 @@ enum Incoming<M: GenStatem> {
 impl<M: GenStatem> Machine<M> {
     pub(crate) fn new(data: M, state: M::State, parent: Option<Pid>) -> Self {
         Machine {
-            data,
-            state,
+            now: StateData { state, data },
             mode: M::callback_mode(),
             parent,
             queue: VecDeque::new(),
             postponed: Vec::new(),
             timers: Timers::new(),
             hibernate: false,
+            debug: DebugState::new("gen_statem"),
         }
     }
 
@@ -105,34 +109,62 @@ impl<M: GenStatem> Machine<M> {
             return self.terminate(reason);
         }
         self.finish(got, false);
-        self.run_loop()
+        self.run_loop(false)
     }
 
-    /// Steps 1 and 7 until a transition stops the machine.
-    fn run_loop(mut self) -> ExitReason {
+    /// Steps 1 and 7 until a transition stops the machine. `woke`: the loop
+    /// goes on after hibernating, and a message that is not an event (a
+    /// system message, a stray, a stale timer) sends it back to hibernation,
+    /// as OTP's does.
+    fn run_loop(mut self, woke: bool) -> ExitReason {
+        let mut dozing = woke;
         loop {
             let event = match self.queue.pop_front() {
                 Some(event) => event,
                 None => {
                     if std::mem::take(&mut self.hibernate) {
-                        bream::hibernate(move || exit_with(self.run_loop()))
+                        bream::hibernate(move || exit_with(self.run_loop(true)))
                     }
-                    match decode::<M>(receive! { message => message }, self.parent) {
-                        Incoming::Event(event) => event,
-                        Incoming::Timer(msg) => match self.timers.fired(msg) {
-                            Some(event) => event,
-                            None => continue,
-                        },
-                        Incoming::Stop(reason) => return self.terminate(reason),
-                        Incoming::Unknown(msg) => {
-                            drop_unknown::<M>(msg);
+                    match self.take_message() {
+                        Ok(Some(event)) => event,
+                        Ok(None) => {
+                            self.hibernate = dozing;
                             continue;
                         }
+                        Err(reason) => return self.terminate(reason),
                     }
                 }
             };
+            dozing = false;
             if let Err(reason) = self.handle(event) {
                 return self.terminate(reason);
+            }
+        }
+    }
+
+    /// Take the next message: `Ok(Some(event))` for an event, `Ok(None)` for
+    /// a message that was not one (answered or dropped), `Err(reason)` to stop.
+    fn take_message(&mut self) -> Result<Option<Event<M>>, ExitReason> {
+        match decode::<M>(receive! { message => message }, self.parent) {
+            Incoming::Event(event) => {
+                self.trace_in(&event);
+                Ok(Some(event))
+            }
+            Incoming::Timer(msg) => {
+                let event = self.timers.fired(msg);
+                if let Some(event) = &event {
+                    self.trace_in(event);
+                }
+                Ok(event)
+            }
+            Incoming::Stop(reason) => Err(reason),
+            Incoming::System(msg) => match self.system(msg) {
+                None => Ok(None),
+                Some(reason) => Err(reason),
+            },
+            Incoming::Unknown(msg) => {
+                drop_unknown::<M>(msg);
+                Ok(None)
             }
         }
     }
@@ -153,9 +185,11 @@ impl<M: GenStatem> Machine<M> {
                 self.enter_call(&mut got, None)?;
                 self.finish(got, false);
             }
-            Next::State(state) if state == self.state => self.finish(got, false),
+            Next::State(state) if state == self.now.state => self.finish(got, false),
             Next::State(state) => {
-                let old = std::mem::replace(&mut self.state, state);
+                let old = std::mem::replace(&mut self.now.state, state);
+                self.debug
+                    .note(format_args!("state {old:?} -> {:?}", self.now.state));
                 self.enter_call(&mut got, Some(&old))?;
                 self.finish(got, true);
             }
@@ -208,7 +242,14 @@ impl<M: GenStatem> Machine<M> {
     fn collect_into(&mut self, got: &mut Collected<M>, actions: ActionList<M>) {
         for action in actions {
             match action {
-                Action::Reply(from, value) => reply(&from, value),
+                Action::Reply(from, value) => {
+                    self.debug.message_out(format_args!(
+                        "reply {} to {}",
+                        std::any::type_name::<M::Reply>(),
+                        from.pid()
+                    ));
+                    reply(&from, value)
+                }
                 Action::Postpone(event) => got.postponed = Some(event),
                 Action::NextEvent(event) => got.next_events.push(event),
                 Action::Hibernate => got.hibernate = true,
@@ -250,7 +291,8 @@ impl<M: GenStatem> Machine<M> {
     /// Run `terminate` (not guarded: a panic in it ends the process with that
     /// panic) and return the reason to exit with.
     pub(crate) fn terminate(&mut self, reason: ExitReason) -> ExitReason {
-        self.data.terminate(&reason, &self.state);
+        self.debug.note(format_args!("terminate: {reason}"));
+        self.now.data.terminate(&reason, &self.now.state);
         reason
     }
 
@@ -258,14 +300,14 @@ impl<M: GenStatem> Machine<M> {
     /// reason, then let the panic go on (the runtime reports it and makes it
     /// the exit reason), as gen_server does.
     fn guarded<R>(&mut self, callback: impl FnOnce(&mut M, &M::State) -> R) -> R {
-        let (data, state) = (&mut self.data, &self.state);
+        let (data, state) = (&mut self.now.data, &self.now.state);
         match catch_unwind(AssertUnwindSafe(|| callback(data, state))) {
             Ok(r) => r,
             Err(payload) => {
                 if let Some(message) = panic_message(&*payload) {
                     let reason = ExitReason::Panic(message.into());
                     let _ = catch_unwind(AssertUnwindSafe(|| {
-                        self.data.terminate(&reason, &self.state)
+                        self.now.data.terminate(&reason, &self.now.state)
                     }));
                 }
                 resume_unwind(payload)
@@ -343,6 +385,10 @@ fn decode<M: GenStatem>(msg: Message, parent: Option<Pid>) -> Incoming<M> {
     };
     let msg = match msg.downcast::<Down>() {
         Ok(down) => return Incoming::Event(Event::Down(down)),
+        Err(msg) => msg,
+    };
+    let msg = match msg.downcast::<SystemMsg>() {
+        Ok(system) => return Incoming::System(system),
         Err(msg) => msg,
     };
     match msg.downcast::<StopMsg<M>>() {

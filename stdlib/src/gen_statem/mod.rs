@@ -32,6 +32,7 @@
 
 mod callbacks;
 mod client;
+mod debug;
 mod engine;
 mod server;
 mod timers;
@@ -39,8 +40,8 @@ mod transition;
 
 pub use crate::gen_server::{CallError, ReplyTo, DEFAULT_TIMEOUT, INFINITY};
 pub use callbacks::{
-    CallbackMode, Event, GenStatem, HandleEnterFn, HandleEventFn, Init, StateEnterFn, StateFn,
-    StateFunction,
+    CallbackMode, Event, GenStatem, HandleEnterFn, HandleEventFn, Init, StateData, StateEnterFn,
+    StateFn, StateFunction,
 };
 pub use client::{call, cast, reply, stop, StatemRef};
 pub use server::{start, start_link, start_link_named, start_named};

@@ -63,6 +63,11 @@ impl<M: GenStatem> Timers<M> {
         }
     }
 
+    /// How many timers run now (for `sys` status reports).
+    pub(crate) fn running(&self) -> usize {
+        usize::from(self.event.is_some()) + usize::from(self.state.is_some()) + self.generic.len()
+    }
+
     /// Apply one timeout action (see [`TimerOp`] for what each does).
     pub(crate) fn apply(
         &mut self,
