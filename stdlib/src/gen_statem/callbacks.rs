@@ -323,11 +323,17 @@ impl<M: GenStatem> Event<M> {
 
 impl<M: GenStatem> fmt::Debug for Event<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use std::any::type_name;
         match self {
+            Event::Call(..) => write!(f, "Call({})", type_name::<M::Call>()),
+            Event::Cast(_) => write!(f, "Cast({})", type_name::<M::Cast>()),
+            Event::Info(_) => write!(f, "Info({})", type_name::<M::Info>()),
             Event::Exit(exit) => f.debug_tuple("Exit").field(exit).finish(),
             Event::Down(down) => f.debug_tuple("Down").field(down).finish(),
+            Event::Internal(_) => write!(f, "Internal({})", type_name::<M::Internal>()),
+            Event::EventTimeout(_) => f.write_str("EventTimeout"),
+            Event::StateTimeout(_) => f.write_str("StateTimeout"),
             Event::Timeout(name, _) => f.debug_tuple("Timeout").field(name).finish(),
-            other => write!(f, "Event::{}", other.kind()),
         }
     }
 }

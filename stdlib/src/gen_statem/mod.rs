@@ -25,10 +25,11 @@
 //! | `{.., cancel}`, `{.., update, C}`          | `.cancel_*timeout(..)`, `.update_*timeout(..)`  |
 //! | `start/3`, `start_link/3`, `{local, Name}` | [`start`], [`start_link`], [`start_named`], [`start_link_named`] |
 //! | `call/3`, `cast/2`, `reply/2`, `stop/3`    | [`call`], [`cast`], [`reply`], [`stop`]         |
+//! | `sys:get_state/1` → `{State, Data}`, `format_status/1` | [`sys`](crate::sys) on a [`StatemRef`] → [`StateData`], [`GenStatem::format_status`] |
 //!
 //! The chapter docs/gen_statem.md walks through each rule with examples;
 //! `engine.rs` holds the loop and the numbered transition sequence,
-//! `timers.rs` the three kinds of timeout.
+//! `timers.rs` the three kinds of timeout, `debug.rs` what `sys` sees.
 
 mod callbacks;
 mod client;
