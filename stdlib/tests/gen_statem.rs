@@ -627,3 +627,56 @@ fn messages_of_undeclared_types_are_dropped_not_kept() {
         assert_eq!(left, 0, "stray messages left in the mailbox");
     });
 }
+
+// ── Supervision ─────────────────────────────────────────────────────────────
+
+/// statem.md "Starting gen_statem" (in a supervision tree) and supervisor(3):
+/// a machine started by `child_spec` is restarted after a crash, in its
+/// initial state.
+#[test]
+fn a_supervised_machine_restarts_in_its_initial_state() {
+    use bream_stdlib::supervisor::{self, Strategy, Supervisor};
+    watchdog(|| {
+        let log = bream::self_pid();
+        let args = move |state| Args {
+            log,
+            state,
+            enter: false,
+            init: |init| init,
+        };
+        let sup = Supervisor::new(Strategy::OneForOne)
+            .child(gen_statem::child_spec::<Probe>("probe", args(1)))
+            .start_link()
+            .unwrap();
+        let running = || match supervisor::which_children(&sup).unwrap()[0].state {
+            supervisor::ChildState::Running(pid) => Some(pid),
+            _ => None,
+        };
+        let first = running().expect("the machine runs");
+        let m = StatemRef::<Probe>::from_pid(first);
+        gen_statem::cast(&m, goto("move", 2));
+        gen_statem::cast(&m, ev("crash", |_, _, _| panic!("crash")));
+        assert_eq!(
+            seen_n(3),
+            [
+                cast_seen("move", 1),
+                cast_seen("crash", 2),
+                Seen::Terminated(ExitReason::Panic("crash".into()), 2)
+            ]
+        );
+        let mut waited = Duration::ZERO;
+        let second = loop {
+            match running() {
+                Some(pid) if pid != first => break pid,
+                _ => {
+                    assert!(waited < PATIENCE, "the machine was not restarted");
+                    bream::sleep(Duration::from_millis(1));
+                    waited += Duration::from_millis(1);
+                }
+            }
+        };
+        let m = StatemRef::<Probe>::from_pid(second);
+        gen_statem::cast(&m, keep("again"));
+        assert_eq!(seen(), cast_seen("again", 1));
+    });
+}

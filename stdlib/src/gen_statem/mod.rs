@@ -45,7 +45,7 @@ pub use callbacks::{
     StateFn, StateFunction,
 };
 pub use client::{call, cast, reply, stop, StatemRef};
-pub use server::{start, start_link, start_link_named, start_named};
+pub use server::{child_spec, start, start_link, start_link_named, start_named};
 pub use transition::{Actions, Enter, Transition};
 
 /// docs/gen_statem.md's Rust examples, compiled and run as doc tests so the

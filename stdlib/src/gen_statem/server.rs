@@ -16,6 +16,7 @@ use super::callbacks::{GenStatem, Init};
 use super::client::{forget_monitor, StatemRef};
 use super::engine::{exit_with, Machine};
 use crate::start::{panic_message, StartError};
+use crate::supervisor::ChildSpec;
 
 /// Start a machine, not linked to the caller (OTP's `gen_statem:start/3`).
 /// Returns once `init` has run (the initial state's enter call runs after).
@@ -60,6 +61,49 @@ pub fn start_link_named<M: GenStatem>(
     args: M::Args,
 ) -> Result<StatemRef<M>, StartError> {
     spawn_machine(args, true, Some(name))
+}
+
+/// A supervisor child spec for the machine `M`: a worker started with
+/// `start_link::<M>(args.clone())` (and restarted with a fresh clone), as
+/// [`ChildSpec::gen_server`](crate::supervisor::ChildSpec::gen_server) is for
+/// a gen_server. Set its restart type and shutdown on the returned spec.
+///
+/// ```
+/// use bream_stdlib::gen_statem::{self, CallbackMode, GenStatem, Init, Transition};
+/// use bream_stdlib::supervisor::{self, Strategy, Supervisor};
+///
+/// struct Idle;
+/// impl GenStatem for Idle {
+///     type Args = (); type State = (); type Call = (); type Reply = ();
+///     type Cast = (); type Info = (); type Internal = (); type Timeout = ();
+///     type TimeoutName = ();
+///     fn init(_: ()) -> Init<Self> { Init::ok((), Idle) }
+///     fn callback_mode() -> CallbackMode<Self> {
+///         CallbackMode::handle_event_function(|_, _, _| Transition::keep_state())
+///     }
+/// }
+///
+/// let active = bream::run(|| {
+///     let sup = Supervisor::new(Strategy::OneForOne)
+///         .child(gen_statem::child_spec::<Idle>("idle", ()))
+///         .start_link()
+///         .unwrap();
+///     supervisor::count_children(&sup).unwrap().active
+/// });
+/// assert_eq!(active, 1);
+/// ```
+pub fn child_spec<M>(id: impl Into<String>, args: M::Args) -> ChildSpec
+where
+    M: GenStatem,
+    M::Args: Clone + Sync,
+{
+    ChildSpec::worker(id, move || {
+        start_link::<M>(args.clone()).map(|machine| {
+            machine
+                .pid()
+                .expect("a machine that start_link just returned is named by its pid")
+        })
+    })
 }
 
 /// The machine's answer to its starter.

@@ -90,6 +90,7 @@ pub struct Probe {
 }
 
 /// How to start a probe.
+#[derive(Clone)]
 pub struct Args {
     pub log: Pid,
     pub state: u32,
