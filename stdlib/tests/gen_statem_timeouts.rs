@@ -392,3 +392,37 @@ fn zero_timeouts_come_after_queued_events_and_before_the_mailbox() {
         nothing_seen();
     });
 }
+
+/// gen_statem(3) `timeout()`: "if the value is infinity, no timer is started";
+/// setting it replaces (so cancels) a running timer of the same kind.
+#[test]
+fn infinity_starts_no_timer_and_replaces_the_running_one() {
+    watchdog(|| {
+        let m = probe(1, false);
+        gen_statem::cast(
+            &m,
+            with("arm", |t| {
+                t.state_timeout(ms(50), "state")
+                    .timeout("g", ms(50), "generic")
+            }),
+        );
+        gen_statem::cast(
+            &m,
+            with("infinity", |t| {
+                t.state_timeout(gen_statem::INFINITY, "never")
+                    .timeout("g", gen_statem::INFINITY, "never")
+                    .event_timeout(gen_statem::INFINITY, "never")
+            }),
+        );
+        marker(&m, ms(200));
+        assert_eq!(
+            seen_n(4),
+            [
+                cast_seen("arm", 1),
+                cast_seen("infinity", 1),
+                cast_seen("marker", 1),
+                generic("marker", 1),
+            ]
+        );
+    });
+}
