@@ -7,7 +7,9 @@
 //! "Did not fire" is shown without sleeping: after cancelling a timeout of
 //! T ms, the test starts a *marker* timeout of more than T ms; timers run out
 //! in order, so if the cancelled one had fired it would be seen before the
-//! marker. Each test runs under a watchdog.
+//! marker. A timeout that must not fire before the test's next events are
+//! handled gets 200 ms or more, so a loaded CI machine does not reorder them.
+//! Each test runs under a watchdog.
 
 mod gen_statem_probe;
 
@@ -144,7 +146,7 @@ fn event_timeout_restart_cancel_and_update() {
 fn state_timeout_fires_unless_the_state_changes() {
     watchdog(|| {
         let m = probe(1, false);
-        gen_statem::cast(&m, with("arm", |t| t.state_timeout(ms(20), "st")));
+        gen_statem::cast(&m, with("arm", |t| t.state_timeout(ms(200), "st")));
         gen_statem::cast(&m, keep("keep"));
         gen_statem::cast(&m, goto("same", 1));
         assert_eq!(
@@ -164,9 +166,9 @@ fn state_timeout_fires_unless_the_state_changes() {
 fn state_timeout_is_cancelled_by_a_state_change() {
     watchdog(|| {
         let m = probe(1, false);
-        gen_statem::cast(&m, with("arm", |t| t.state_timeout(ms(100), "st")));
+        gen_statem::cast(&m, with("arm", |t| t.state_timeout(ms(250), "st")));
         gen_statem::cast(&m, goto("change", 2));
-        marker(&m, ms(300));
+        marker(&m, ms(500));
         assert_eq!(
             seen_n(4),
             [
@@ -221,9 +223,9 @@ fn state_timeout_restart_cancel_and_update() {
             ]
         );
         // Cancel.
-        gen_statem::cast(&m, with("arm", |t| t.state_timeout(ms(50), "x")));
+        gen_statem::cast(&m, with("arm", |t| t.state_timeout(ms(250), "x")));
         gen_statem::cast(&m, with("cancel", |t| t.cancel_state_timeout()));
-        marker(&m, ms(200));
+        marker(&m, ms(500));
         assert_eq!(
             seen_n(4),
             [
@@ -234,9 +236,9 @@ fn state_timeout_restart_cancel_and_update() {
             ]
         );
         // Update a running timer: it fires once, with the new content.
-        gen_statem::cast(&m, with("arm", |t| t.state_timeout(ms(30), "before")));
+        gen_statem::cast(&m, with("arm", |t| t.state_timeout(ms(250), "before")));
         gen_statem::cast(&m, with("update", |t| t.update_state_timeout("after")));
-        marker(&m, ms(200));
+        marker(&m, ms(500));
         assert_eq!(
             seen_n(5),
             [
@@ -270,7 +272,7 @@ fn generic_timeouts_run_side_by_side_and_survive_state_changes() {
         gen_statem::cast(
             &m,
             with("arm", |t| {
-                t.timeout("a", ms(40), "a").timeout("b", ms(20), "b")
+                t.timeout("a", ms(300), "a").timeout("b", ms(250), "b")
             }),
         );
         gen_statem::cast(&m, goto("change", 2));
@@ -312,11 +314,11 @@ fn generic_timeout_restart_cancel_and_update() {
         gen_statem::cast(
             &m,
             with("two", |t| {
-                t.timeout("g", ms(50), "g").timeout("h", ms(10), "h")
+                t.timeout("g", ms(250), "g").timeout("h", ms(10), "h")
             }),
         );
         gen_statem::cast(&m, with("cancel g", |t| t.cancel_timeout("g")));
-        marker(&m, ms(200));
+        marker(&m, ms(500));
         assert_eq!(
             seen_n(5),
             [
@@ -327,7 +329,7 @@ fn generic_timeout_restart_cancel_and_update() {
                 generic("marker", 1),
             ]
         );
-        gen_statem::cast(&m, with("arm", |t| t.timeout("g", ms(30), "before")));
+        gen_statem::cast(&m, with("arm", |t| t.timeout("g", ms(250), "before")));
         gen_statem::cast(&m, with("update", |t| t.update_timeout("g", "after")));
         assert_eq!(
             seen_n(3),
@@ -402,8 +404,8 @@ fn infinity_starts_no_timer_and_replaces_the_running_one() {
         gen_statem::cast(
             &m,
             with("arm", |t| {
-                t.state_timeout(ms(50), "state")
-                    .timeout("g", ms(50), "generic")
+                t.state_timeout(ms(250), "state")
+                    .timeout("g", ms(250), "generic")
             }),
         );
         gen_statem::cast(
@@ -414,7 +416,7 @@ fn infinity_starts_no_timer_and_replaces_the_running_one() {
                     .event_timeout(gen_statem::INFINITY, "never")
             }),
         );
-        marker(&m, ms(200));
+        marker(&m, ms(500));
         assert_eq!(
             seen_n(4),
             [
