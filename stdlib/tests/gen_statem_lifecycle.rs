@@ -1,0 +1,274 @@
+//! gen_statem's life cycle, tested against OTP's documentation: statem.md
+//! ("Stopping", "Hibernation", starting in a supervision tree) and
+//! gen_statem(3) (`init/1`, `stop/3`, `terminate/3`, `stop_and_reply`), plus
+//! the loop's rule for messages of undeclared types. Each test runs under a
+//! watchdog; nothing asserts on time.
+
+mod gen_statem_probe;
+
+use std::time::Duration;
+
+use bream::{Down, ExitReason};
+use bream_stdlib::gen_statem::{self, CallError, Event, Init, StatemRef, Transition};
+use bream_stdlib::StartError;
+use gen_statem_probe::*;
+
+// ── Stopping ────────────────────────────────────────────────────────────────
+
+fn watch(m: &StatemRef<Probe>) -> bream::MonitorRef {
+    bream::monitor(m.pid().unwrap())
+}
+
+fn down(monitor: bream::MonitorRef) -> ExitReason {
+    bream::receive! {
+        d: Down if d.monitor == monitor => d.reason,
+        after PATIENCE => panic!("no Down within PATIENCE"),
+    }
+}
+
+/// statem.md "Stopping": `stop` runs `terminate(Reason, State, Data)` and the
+/// machine exits with the reason.
+#[test]
+fn stop_transition_runs_terminate_in_the_current_state() {
+    watchdog(|| {
+        let m = probe(1, false);
+        let monitor = watch(&m);
+        gen_statem::cast(&m, goto("go", 4));
+        let bye = ExitReason::Other("bye".into());
+        let reason = bye.clone();
+        gen_statem::cast(
+            &m,
+            ev("stop", move |_, _, _| Transition::stop(reason.clone())),
+        );
+        assert_eq!(
+            seen_n(3),
+            [
+                cast_seen("go", 1),
+                cast_seen("stop", 4),
+                Seen::Terminated(bye.clone(), 4)
+            ]
+        );
+        assert_eq!(down(monitor), bye);
+    });
+}
+
+/// gen_statem(3) `stop_and_reply`: "sends all Replies, then terminates".
+#[test]
+fn stop_and_reply_answers_then_terminates() {
+    watchdog(|| {
+        let m = probe(2, false);
+        let monitor = watch(&m);
+        let last = ev("last", |_, _, event| match event {
+            Event::Call(_, from) => Transition::stop_and_reply(ExitReason::Normal, from, "bye"),
+            _ => unreachable!(),
+        });
+        assert_eq!(gen_statem::call(&m, last, PATIENCE), Ok("bye"));
+        assert_eq!(
+            seen_n(2),
+            [
+                Seen::Event("call", "last", 2),
+                Seen::Terminated(ExitReason::Normal, 2)
+            ]
+        );
+        assert_eq!(down(monitor), ExitReason::Normal);
+        assert_eq!(
+            gen_statem::call(&m, keep("dead"), PATIENCE),
+            Err(CallError::NoProc)
+        );
+    });
+}
+
+/// gen_statem(3) `stop/3`: the caller waits until the machine has run
+/// `terminate` and exited.
+#[test]
+fn stop_from_a_client_runs_terminate() {
+    watchdog(|| {
+        let m = probe(5, false);
+        assert_eq!(gen_statem::stop(&m, ExitReason::Shutdown, PATIENCE), Ok(()));
+        assert_eq!(seen(), Seen::Terminated(ExitReason::Shutdown, 5));
+    });
+}
+
+/// gen_statem(3) `terminate/3`: a crash in a state callback runs `terminate`
+/// with the crash as the reason, and the machine exits with it.
+#[test]
+fn panic_in_a_callback_runs_terminate_and_is_the_exit_reason() {
+    watchdog(|| {
+        let m = probe(1, false);
+        let monitor = watch(&m);
+        gen_statem::cast(&m, ev("boom", |_, _, _| panic!("boom")));
+        let panicked = ExitReason::Panic("boom".into());
+        assert_eq!(
+            seen_n(2),
+            [cast_seen("boom", 1), Seen::Terminated(panicked.clone(), 1)]
+        );
+        assert_eq!(down(monitor), panicked);
+    });
+}
+
+/// statem.md "Stopping" (in a supervision tree): a machine that traps exits
+/// terminates with its parent's exit reason.
+#[test]
+fn parent_exit_terminates_a_trapping_machine() {
+    watchdog(|| {
+        let log = bream::self_pid();
+        let (_, parent) = bream::spawn_monitor(move || {
+            let args = Args {
+                log,
+                state: 7,
+                enter: false,
+                init: |init| {
+                    bream::trap_exit(true);
+                    init
+                },
+            };
+            let m = gen_statem::start_link::<Probe>(args).unwrap();
+            bream::send(log, m);
+            bream::exit_self(ExitReason::Shutdown)
+        });
+        let m: StatemRef<Probe> = bream::receive_timeout(PATIENCE).unwrap();
+        assert_eq!(down(parent), ExitReason::Shutdown);
+        assert_eq!(seen(), Seen::Terminated(ExitReason::Shutdown, 7));
+        let machine = m.pid().unwrap();
+        let mut waited = Duration::ZERO;
+        while bream::is_alive(machine) {
+            assert!(waited < PATIENCE, "the machine outlived its parent");
+            bream::sleep(Duration::from_millis(1));
+            waited += Duration::from_millis(1);
+        }
+    });
+}
+
+// ── Starting ────────────────────────────────────────────────────────────────
+
+/// gen_statem(3) `init/1` returning `{stop, Reason}` or `ignore`: `start`
+/// returns that and no machine runs.
+#[test]
+fn init_stop_and_ignore_reach_the_starter() {
+    watchdog(|| {
+        let args = |init: fn(Init<Probe>) -> Init<Probe>| Args {
+            log: bream::self_pid(),
+            state: 1,
+            enter: false,
+            init,
+        };
+        let stopped =
+            gen_statem::start::<Probe>(args(|_| Init::Stop(ExitReason::Other("no".into()))));
+        assert_eq!(
+            stopped.err(),
+            Some(StartError::Init(ExitReason::Other("no".into())))
+        );
+        let ignored = gen_statem::start::<Probe>(args(|_| Init::Ignore));
+        assert_eq!(ignored.err(), Some(StartError::Ignore));
+        let named = gen_statem::start_named::<Probe>("statem_test_lock", args(|i| i)).unwrap();
+        let again = gen_statem::start_named::<Probe>("statem_test_lock", args(|i| i));
+        assert_eq!(
+            again.err(),
+            Some(StartError::AlreadyStarted(named.pid().unwrap()))
+        );
+        let by_name = StatemRef::<Probe>::named("statem_test_lock");
+        gen_statem::cast(&by_name, keep("by name"));
+        assert_eq!(seen(), cast_seen("by name", 1));
+    });
+}
+
+// ── Hibernation and stray messages ──────────────────────────────────────────
+
+/// statem.md "Hibernation": a hibernating machine gives its stack back and
+/// wakes on the next event with its state and data intact.
+#[test]
+fn hibernate_keeps_state_and_data() {
+    watchdog(|| {
+        let m = probe(1, false);
+        let pid = m.pid().unwrap();
+        gen_statem::cast(
+            &m,
+            ev("sleep", |_, _, _| Transition::next_state(6).hibernate()),
+        );
+        assert_eq!(seen(), cast_seen("sleep", 1));
+        let mut waited = Duration::ZERO;
+        while bream::process_info(pid).map(|i| i.status) != Some(bream::Status::Hibernating) {
+            assert!(waited < PATIENCE, "the machine never hibernated");
+            bream::sleep(Duration::from_millis(1));
+            waited += Duration::from_millis(1);
+        }
+        gen_statem::cast(&m, keep("wake"));
+        assert_eq!(seen(), cast_seen("wake", 6));
+        sync_call(&m, |_, _, _| Transition::keep_state());
+    });
+}
+
+/// gen_statem(3) "info" and OTP's loop: every message is taken; one of a type
+/// the machine does not declare is logged and dropped, so it never stays in
+/// the mailbox (a stray backlog would slow every later receive).
+#[test]
+fn messages_of_undeclared_types_are_dropped_not_kept() {
+    watchdog(|| {
+        let m = probe(1, false);
+        let pid = m.pid().unwrap();
+        gen_statem::cast(&m, blocker("block"));
+        for i in 0..10_000u64 {
+            bream::send(pid, i);
+        }
+        bream::send(pid, "a &str is not the machine's either");
+        gen_statem::cast(&m, keep("after"));
+        bream::send(pid, Go);
+        sync_call(&m, |_, _, _| Transition::keep_state());
+        assert_eq!(seen_n(2), [cast_seen("block", 1), cast_seen("after", 1)]);
+        let left = bream::process_info(pid).unwrap().message_queue_len;
+        assert_eq!(left, 0, "stray messages left in the mailbox");
+    });
+}
+
+// ── Supervision ─────────────────────────────────────────────────────────────
+
+/// statem.md "Starting gen_statem" (in a supervision tree) and supervisor(3):
+/// a machine started by `child_spec` is restarted after a crash, in its
+/// initial state.
+#[test]
+fn a_supervised_machine_restarts_in_its_initial_state() {
+    use bream_stdlib::supervisor::{self, Strategy, Supervisor};
+    watchdog(|| {
+        let log = bream::self_pid();
+        let args = move |state| Args {
+            log,
+            state,
+            enter: false,
+            init: |init| init,
+        };
+        let sup = Supervisor::new(Strategy::OneForOne)
+            .child(gen_statem::child_spec::<Probe>("probe", args(1)))
+            .start_link()
+            .unwrap();
+        let running = || match supervisor::which_children(&sup).unwrap()[0].state {
+            supervisor::ChildState::Running(pid) => Some(pid),
+            _ => None,
+        };
+        let first = running().expect("the machine runs");
+        let m = StatemRef::<Probe>::from_pid(first);
+        gen_statem::cast(&m, goto("move", 2));
+        gen_statem::cast(&m, ev("crash", |_, _, _| panic!("crash")));
+        assert_eq!(
+            seen_n(3),
+            [
+                cast_seen("move", 1),
+                cast_seen("crash", 2),
+                Seen::Terminated(ExitReason::Panic("crash".into()), 2)
+            ]
+        );
+        let mut waited = Duration::ZERO;
+        let second = loop {
+            match running() {
+                Some(pid) if pid != first => break pid,
+                _ => {
+                    assert!(waited < PATIENCE, "the machine was not restarted");
+                    bream::sleep(Duration::from_millis(1));
+                    waited += Duration::from_millis(1);
+                }
+            }
+        };
+        let m = StatemRef::<Probe>::from_pid(second);
+        gen_statem::cast(&m, keep("again"));
+        assert_eq!(seen(), cast_seen("again", 1));
+    });
+}
