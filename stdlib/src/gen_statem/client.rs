@@ -57,6 +57,14 @@ impl<M: GenStatem> StatemRef<M> {
             Target::Name(name) => bream::whereis(name),
         }
     }
+
+    /// The name this handle resolves, if it was made with [`named`](Self::named).
+    pub fn name(&self) -> Option<&'static str> {
+        match self.target {
+            Target::Pid(_) => None,
+            Target::Name(name) => Some(name),
+        }
+    }
 }
 
 impl<M> Clone for StatemRef<M> {
