@@ -272,3 +272,48 @@ fn a_supervised_machine_restarts_in_its_initial_state() {
         assert_eq!(seen(), cast_seen("again", 1));
     });
 }
+
+/// gen_statem(3) `enter_loop/6`: a process turns itself into a machine with
+/// the state, data and actions `init` would have returned; the initial enter
+/// call runs, the actions run, and its parent's exit ends it.
+#[test]
+fn enter_loop_turns_the_caller_into_a_machine() {
+    watchdog(|| {
+        let log = bream::self_pid();
+        let (parent, _) = bream::spawn_monitor(move || {
+            let parent = bream::self_pid();
+            let machine = bream::spawn_link(move || {
+                bream::trap_exit(true);
+                let probe = Probe {
+                    log,
+                    on_enter: Some(std::sync::Arc::new(|_, _, _| {
+                        gen_statem::Enter::keep_state()
+                    })),
+                    on_timeout: None,
+                    count: 0,
+                };
+                let init = Init::ok(5, probe).state_timeout(Duration::ZERO, "first");
+                let opts = gen_statem::EnterOpts {
+                    parent: Some(parent),
+                    ..Default::default()
+                };
+                gen_statem::enter_loop(init, opts)
+            });
+            bream::send(log, StatemRef::<Probe>::from_pid(machine));
+            let _: () = bream::receive();
+        });
+        let m: StatemRef<Probe> = bream::receive_timeout(PATIENCE).unwrap();
+        assert_eq!(
+            seen_n(2),
+            [Seen::Enter(5, 5), Seen::Event("state_timeout", "first", 5)]
+        );
+        gen_statem::cast(&m, keep("running"));
+        assert_eq!(seen(), cast_seen("running", 5));
+        bream::exit(m.pid().unwrap(), ExitReason::Other("not the parent".into()));
+        assert_eq!(seen(), Seen::Event("info", "exit", 5));
+        let machine = bream::monitor(m.pid().unwrap());
+        bream::exit(parent, ExitReason::Shutdown);
+        assert_eq!(seen(), Seen::Terminated(ExitReason::Shutdown, 5));
+        assert_eq!(down(machine), ExitReason::Shutdown);
+    });
+}

@@ -25,6 +25,7 @@
 //! | `{.., cancel}`, `{.., update, C}`          | `.cancel_*timeout(..)`, `.update_*timeout(..)`  |
 //! | `start/3`, `start_link/3`, `{local, Name}` | [`start`], [`start_link`], [`start_named`], [`start_link_named`] |
 //! | `call/3`, `cast/2`, `reply/2`, `stop/3`    | [`call`], [`cast`], [`reply`], [`stop`]         |
+//! | `enter_loop/4,5,6`                         | [`enter_loop`]`(Init::ok(state, data), EnterOpts)` |
 //! | `sys:get_state/1` → `{State, Data}`, `format_status/1` | [`sys`](crate::sys) on a [`StatemRef`] → [`StateData`], [`GenStatem::format_status`] |
 //!
 //! The chapter docs/gen_statem.md walks through each rule with examples;
@@ -45,7 +46,9 @@ pub use callbacks::{
     StateFn, StateFunction,
 };
 pub use client::{call, cast, reply, stop, StatemRef};
-pub use server::{child_spec, start, start_link, start_link_named, start_named};
+pub use server::{
+    child_spec, enter_loop, start, start_link, start_link_named, start_named, EnterOpts,
+};
 pub use transition::{Actions, Enter, Transition};
 
 /// docs/gen_statem.md's Rust examples, compiled and run as doc tests so the

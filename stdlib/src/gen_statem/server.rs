@@ -63,6 +63,69 @@ pub fn start_link_named<M: GenStatem>(
     spawn_machine(args, true, Some(name))
 }
 
+/// Turn the calling process into a machine (OTP's `gen_statem:enter_loop/4,5,6`):
+/// no `init` runs and there is no start handshake; `init` is what `init` would
+/// have returned (its state, data and actions; the initial state's enter call
+/// runs). Never returns: the process exits when the machine stops. For a
+/// process that had to set itself up in its own way first. An `Init::Stop`
+/// exits at once with its reason, an `Init::Ignore` exits normally.
+///
+/// ```
+/// use bream_stdlib::gen_statem::{self, CallbackMode, EnterOpts, Event, GenStatem, Init, StatemRef, Transition};
+///
+/// struct Echo;
+/// impl GenStatem for Echo {
+///     type Args = (); type State = (); type Call = String; type Reply = String;
+///     type Cast = (); type Info = (); type Internal = (); type Timeout = ();
+///     type TimeoutName = ();
+///     fn init(_: ()) -> Init<Self> { Init::ok((), Echo) }
+///     fn callback_mode() -> CallbackMode<Self> {
+///         CallbackMode::handle_event_function(|_, _, event| match event {
+///             Event::Call(s, from) => Transition::keep_state().reply(from, s),
+///             _ => Transition::keep_state(),
+///         })
+///     }
+/// }
+/// bream::run(|| {
+///     bream::spawn(|| {
+///         bream::register("statem_echo", bream::self_pid()).unwrap();
+///         gen_statem::enter_loop(Init::ok((), Echo), EnterOpts::default())
+///     });
+///     let echo = StatemRef::<Echo>::named("statem_echo");
+///     while echo.pid().is_none() { bream::yield_now(); }
+///     let got = gen_statem::call(&echo, "hi".to_owned(), gen_statem::DEFAULT_TIMEOUT);
+///     assert_eq!(got.as_deref(), Ok("hi"));
+/// });
+/// ```
+pub fn enter_loop<M: GenStatem>(init: Init<M>, opts: EnterOpts) -> ! {
+    let reason = match init {
+        Init::Ready {
+            state,
+            data,
+            actions,
+        } => {
+            let mut machine = Machine::new(data, state, opts.parent);
+            machine.debug.set_trace(opts.trace);
+            machine.run(actions.0)
+        }
+        Init::Stop(reason) => reason,
+        Init::Ignore => ExitReason::Normal,
+    };
+    bream::exit_self(reason)
+}
+
+/// The options of [`enter_loop`].
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EnterOpts {
+    /// The parent: its exit signal makes a trapping machine `terminate`, as
+    /// for one started with [`start_link`]. OTP takes it from `proc_lib`; bream
+    /// has no `proc_lib`, so the process says who it is.
+    pub parent: Option<Pid>,
+    /// Trace the machine from the start, as [`sys::trace`](crate::sys::trace)
+    /// would (OTP's `{debug, [trace]}`).
+    pub trace: bool,
+}
+
 /// A supervisor child spec for the machine `M`: a worker started with
 /// `start_link::<M>(args.clone())` (and restarted with a fresh clone), as
 /// [`ChildSpec::gen_server`](crate::supervisor::ChildSpec::gen_server) is for
