@@ -317,3 +317,80 @@ fn enter_loop_turns_the_caller_into_a_machine() {
         assert_eq!(down(machine), ExitReason::Shutdown);
     });
 }
+
+// ── Start options ───────────────────────────────────────────────────────────
+
+fn opt_args(init: fn(Init<Probe>) -> Init<Probe>) -> Args {
+    Args {
+        log: bream::self_pid(),
+        state: 1,
+        enter: false,
+        init,
+    }
+}
+
+/// Wait until `pid` hibernates (a hang turns into a failure after PATIENCE).
+fn until_hibernating(pid: bream::Pid) {
+    let mut waited = Duration::ZERO;
+    while bream::process_info(pid).map(|i| i.status) != Some(bream::Status::Hibernating) {
+        assert!(waited < PATIENCE, "the machine never hibernated");
+        bream::sleep(Duration::from_millis(1));
+        waited += Duration::from_millis(1);
+    }
+}
+
+/// gen_statem(3) `start/4` option `{timeout, Time}`: an `init` that takes too
+/// long is killed and the start returns a timeout; the name is free again.
+#[test]
+fn start_timeout_kills_a_slow_init() {
+    watchdog(|| {
+        let opts = gen_statem::StartOpts {
+            name: Some("statem_slow_init"),
+            timeout: Some(Duration::from_millis(20)),
+            ..Default::default()
+        };
+        let slow = |init| {
+            bream::sleep(PATIENCE);
+            init
+        };
+        let started = gen_statem::start_opt::<Probe>(opt_args(slow), opts);
+        assert_eq!(started.err(), Some(StartError::Timeout));
+        assert_eq!(bream::whereis("statem_slow_init"), None);
+    });
+}
+
+/// gen_statem(3) `start/4` option `{hibernate_after, HibernateAfterTimeout}`:
+/// an idle machine hibernates by itself, and again after each event.
+#[test]
+fn hibernate_after_hibernates_an_idle_machine() {
+    watchdog(|| {
+        let opts = gen_statem::StartOpts {
+            hibernate_after: Some(Duration::from_millis(5)),
+            ..Default::default()
+        };
+        let m = gen_statem::start_opt::<Probe>(opt_args(|i| i), opts).unwrap();
+        let pid = m.pid().unwrap();
+        until_hibernating(pid);
+        gen_statem::cast(&m, goto("wake", 3));
+        assert_eq!(seen(), cast_seen("wake", 1));
+        until_hibernating(pid);
+        gen_statem::cast(&m, keep("again"));
+        assert_eq!(seen(), cast_seen("again", 3));
+    });
+}
+
+/// gen_statem(3) `start/4` option `{debug, [trace]}`: the machine is traced
+/// from the start, as after `sys:trace(Pid, true)`.
+#[test]
+fn trace_option_starts_traced() {
+    watchdog(|| {
+        let opts = gen_statem::StartOpts {
+            trace: true,
+            ..Default::default()
+        };
+        let m = gen_statem::start_opt::<Probe>(opt_args(|i| i), opts).unwrap();
+        assert!(bream_stdlib::sys::get_status(&m).unwrap().trace);
+        let plain = gen_statem::start::<Probe>(opt_args(|i| i)).unwrap();
+        assert!(!bream_stdlib::sys::get_status(&plain).unwrap().trace);
+    });
+}

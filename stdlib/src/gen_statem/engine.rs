@@ -29,6 +29,7 @@
 
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 use bream::{receive, Down, Exit, ExitReason, Message, Pid};
 
@@ -59,6 +60,19 @@ pub(crate) struct Machine<M: GenStatem> {
     hibernate: bool,
     /// What `sys` keeps: the trace flag and the statistics.
     pub(crate) debug: DebugState,
+    /// Hibernate whenever no message came for this long (OTP's
+    /// `{hibernate_after, T}` start option).
+    pub(crate) hibernate_after: Option<Duration>,
+}
+
+/// What the loop took from the mailbox.
+enum Taken<M: GenStatem> {
+    /// An event for the state callback.
+    Event(Event<M>),
+    /// A message that was not an event (answered or dropped).
+    Nothing,
+    /// No message for `hibernate_after`.
+    Idle,
 }
 
 /// What one transition collected from its actions (steps 2 and 3).
@@ -97,6 +111,7 @@ impl<M: GenStatem> Machine<M> {
             timers: Timers::new(),
             hibernate: false,
             debug: DebugState::new("gen_statem"),
+            hibernate_after: None,
         }
     }
 
@@ -126,9 +141,13 @@ impl<M: GenStatem> Machine<M> {
                         bream::hibernate(move || exit_with(self.run_loop(true)))
                     }
                     match self.take_message() {
-                        Ok(Some(event)) => event,
-                        Ok(None) => {
+                        Ok(Taken::Event(event)) => event,
+                        Ok(Taken::Nothing) => {
                             self.hibernate = dozing;
+                            continue;
+                        }
+                        Ok(Taken::Idle) => {
+                            self.hibernate = true;
                             continue;
                         }
                         Err(reason) => return self.terminate(reason),
@@ -142,31 +161,35 @@ impl<M: GenStatem> Machine<M> {
         }
     }
 
-    /// Take the next message: `Ok(Some(event))` for an event, `Ok(None)` for
-    /// a message that was not one (answered or dropped), `Err(reason)` to stop.
-    fn take_message(&mut self) -> Result<Option<Event<M>>, ExitReason> {
-        match decode::<M>(receive! { message => message }, self.parent) {
-            Incoming::Event(event) => {
-                self.trace_in(&event);
-                Ok(Some(event))
-            }
-            Incoming::Timer(msg) => {
-                let event = self.timers.fired(msg);
-                if let Some(event) = &event {
-                    self.trace_in(event);
-                }
-                Ok(event)
-            }
-            Incoming::Stop(reason) => Err(reason),
+    /// Take the next message and say what it was; `Err(reason)` to stop.
+    fn take_message(&mut self) -> Result<Taken<M>, ExitReason> {
+        let message = match self.hibernate_after {
+            None => receive! { message => message },
+            Some(idle) => receive! {
+                message => message,
+                after idle => return Ok(Taken::Idle),
+            },
+        };
+        let event = match decode::<M>(message, self.parent) {
+            Incoming::Event(event) => Some(event),
+            Incoming::Timer(msg) => self.timers.fired(msg),
+            Incoming::Stop(reason) => return Err(reason),
             Incoming::System(msg) => match self.system(msg) {
-                None => Ok(None),
-                Some(reason) => Err(reason),
+                None => None,
+                Some(reason) => return Err(reason),
             },
             Incoming::Unknown(msg) => {
                 drop_unknown::<M>(msg);
-                Ok(None)
+                None
             }
-        }
+        };
+        Ok(match event {
+            Some(event) => {
+                self.trace_in(&event);
+                Taken::Event(event)
+            }
+            None => Taken::Nothing,
+        })
     }
 
     /// Steps 2 to 6 for one event. `Err` carries the reason to stop with.

@@ -40,14 +40,14 @@ mod server;
 mod timers;
 mod transition;
 
-pub use crate::gen_server::{CallError, ReplyTo, DEFAULT_TIMEOUT, INFINITY};
+pub use crate::gen_server::{CallError, ReplyTo, StartOpts, DEFAULT_TIMEOUT, INFINITY};
 pub use callbacks::{
     CallbackMode, Event, GenStatem, HandleEnterFn, HandleEventFn, Init, StateData, StateEnterFn,
     StateFn, StateFunction,
 };
 pub use client::{call, cast, reply, stop, StatemRef};
 pub use server::{
-    child_spec, enter_loop, start, start_link, start_link_named, start_named, EnterOpts,
+    child_spec, enter_loop, start, start_link, start_link_named, start_named, start_opt, EnterOpts,
 };
 pub use transition::{Actions, Enter, Transition};
 

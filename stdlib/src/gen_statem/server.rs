@@ -9,12 +9,14 @@
 //! instead of killing its caller.
 
 use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
+use std::time::Duration;
 
 use bream::{receive, Down, ExitReason, Pid};
 
 use super::callbacks::{GenStatem, Init};
 use super::client::{forget_monitor, StatemRef};
 use super::engine::{exit_with, Machine};
+use crate::gen_server::{StartOpts, INFINITY};
 use crate::start::{panic_message, StartError};
 use crate::supervisor::ChildSpec;
 
@@ -25,7 +27,7 @@ use crate::supervisor::ChildSpec;
 ///
 /// The [`StartError`] that `init` chose or caused; the caller never hangs.
 pub fn start<M: GenStatem>(args: M::Args) -> Result<StatemRef<M>, StartError> {
-    spawn_machine(args, false, None)
+    start_opt(args, StartOpts::default())
 }
 
 /// Start a machine linked to the caller (OTP's `gen_statem:start_link/3`).
@@ -36,7 +38,11 @@ pub fn start<M: GenStatem>(args: M::Args) -> Result<StatemRef<M>, StartError> {
 ///
 /// As [`start`]. A failed `init` unlinks first, so the caller is not killed.
 pub fn start_link<M: GenStatem>(args: M::Args) -> Result<StatemRef<M>, StartError> {
-    spawn_machine(args, true, None)
+    let opts = StartOpts {
+        link: true,
+        ..StartOpts::default()
+    };
+    start_opt(args, opts)
 }
 
 /// [`start`], registering the machine as `name` before `init` runs.
@@ -48,7 +54,11 @@ pub fn start_named<M: GenStatem>(
     name: &'static str,
     args: M::Args,
 ) -> Result<StatemRef<M>, StartError> {
-    spawn_machine(args, false, Some(name))
+    let opts = StartOpts {
+        name: Some(name),
+        ..StartOpts::default()
+    };
+    start_opt(args, opts)
 }
 
 /// [`start_link`], registering the machine as `name` before `init` runs.
@@ -60,7 +70,50 @@ pub fn start_link_named<M: GenStatem>(
     name: &'static str,
     args: M::Args,
 ) -> Result<StatemRef<M>, StartError> {
-    spawn_machine(args, true, Some(name))
+    let opts = StartOpts {
+        link: true,
+        name: Some(name),
+        ..StartOpts::default()
+    };
+    start_opt(args, opts)
+}
+
+/// Start a machine with gen_server's [`StartOpts`] (OTP's `gen_statem:start/4`
+/// and `start_link/4` with their options): link, name, a time limit for
+/// `init` (`{timeout, T}`), `hibernate_after` (hibernate whenever no message
+/// came for that long) and `trace` (`{debug, [trace]}`).
+///
+/// ```
+/// use std::time::Duration;
+/// use bream_stdlib::gen_statem::{self, StartOpts};
+/// # use bream_stdlib::gen_statem::{CallbackMode, GenStatem, Init, Transition};
+/// # struct Quiet;
+/// # impl GenStatem for Quiet {
+/// #     type Args = (); type State = (); type Call = (); type Reply = ();
+/// #     type Cast = (); type Info = (); type Internal = (); type Timeout = ();
+/// #     type TimeoutName = ();
+/// #     fn init(_: ()) -> Init<Self> { Init::ok((), Quiet) }
+/// #     fn callback_mode() -> CallbackMode<Self> {
+/// #         CallbackMode::handle_event_function(|_, _, _| Transition::keep_state())
+/// #     }
+/// # }
+/// bream::run(|| {
+///     let opts = StartOpts {
+///         timeout: Some(Duration::from_secs(1)),
+///         hibernate_after: Some(Duration::from_millis(100)),
+///         ..StartOpts::default()
+///     };
+///     let machine = gen_statem::start_opt::<Quiet>((), opts).unwrap();
+///     gen_statem::stop(&machine, bream::ExitReason::Normal, gen_statem::DEFAULT_TIMEOUT).unwrap();
+/// });
+/// ```
+///
+/// # Errors
+///
+/// As [`start_link_named`], and [`StartError::Timeout`] if `init` took longer
+/// than `opts.timeout` (the machine is killed first).
+pub fn start_opt<M: GenStatem>(args: M::Args, opts: StartOpts) -> Result<StatemRef<M>, StartError> {
+    spawn_machine(args, opts)
 }
 
 /// Turn the calling process into a machine (OTP's `gen_statem:enter_loop/4,5,6`):
@@ -184,11 +237,8 @@ struct Origin {
     name: Option<&'static str>,
 }
 
-fn spawn_machine<M: GenStatem>(
-    args: M::Args,
-    link: bool,
-    name: Option<&'static str>,
-) -> Result<StatemRef<M>, StartError> {
+fn spawn_machine<M: GenStatem>(args: M::Args, opts: StartOpts) -> Result<StatemRef<M>, StartError> {
+    let StartOpts { link, name, .. } = opts;
     let starter = bream::self_pid();
     let tag = bream::make_ref();
     let origin = Origin {
@@ -197,13 +247,14 @@ fn spawn_machine<M: GenStatem>(
         parent: link.then_some(starter),
         name,
     };
-    let opts = bream::SpawnOpts {
+    let spawn_opts = bream::SpawnOpts {
         link,
         monitor: true,
         name,
         ..Default::default()
     };
-    let (pid, monitor) = match bream::spawn_opt(opts, move || init_and_loop::<M>(origin, args)) {
+    let body = move || init_and_loop::<M>(origin, args, opts);
+    let (pid, monitor) = match bream::spawn_opt(spawn_opts, body) {
         Ok((pid, Some(monitor))) => (pid, monitor),
         Ok((_, None)) => unreachable!("spawn_opt with monitor: true returns a monitor"),
         Err(bream::SpawnError::NameTaken { holder, .. }) => {
@@ -211,17 +262,50 @@ fn spawn_machine<M: GenStatem>(
         }
         Err(error) => return Err(StartError::Spawn(error.to_string())),
     };
-    receive! { marker tag;
-        ack: InitAck if ack.tag == tag => {
+    let timeout = opts.timeout.unwrap_or(INFINITY);
+    let ack = if timeout == INFINITY {
+        receive! { marker tag;
+            ack: InitAck if ack.tag == tag => Some(ack.result),
+            d: Down if d.monitor == monitor => return Err(StartError::Init(d.reason)),
+        }
+    } else {
+        receive! { marker tag;
+            ack: InitAck if ack.tag == tag => Some(ack.result),
+            d: Down if d.monitor == monitor => return Err(StartError::Init(d.reason)),
+            after timeout => None,
+        }
+    };
+    match ack {
+        Some(result) => {
             forget_monitor(monitor, tag);
-            ack.result.map(|()| StatemRef::from_pid(pid))
-        },
-        d: Down if d.monitor == monitor => Err(StartError::Init(d.reason)),
+            result.map(|()| StatemRef::from_pid(pid))
+        }
+        None => {
+            give_up(pid, monitor, tag, link);
+            Err(StartError::Timeout)
+        }
+    }
+}
+
+/// `init` took too long: unlink, kill, and wait for the `Down` so that the
+/// machine's name is free when the start returns (`proc_lib:start_link/5`).
+/// An ack sent just before the kill is left behind after the marker; drop it.
+fn give_up(pid: Pid, monitor: bream::MonitorRef, tag: bream::Ref, link: bool) {
+    if link {
+        bream::unlink(pid);
+    }
+    bream::exit(pid, ExitReason::Kill);
+    receive! { marker tag;
+        d: Down if d.monitor == monitor => (),
+    }
+    receive! { marker tag;
+        ack: InitAck if ack.tag == tag => (),
+        after Duration::ZERO => (),
     }
 }
 
 /// The body of a machine's process.
-fn init_and_loop<M: GenStatem>(origin: Origin, args: M::Args) {
+fn init_and_loop<M: GenStatem>(origin: Origin, args: M::Args, opts: StartOpts) {
     match catch_unwind(AssertUnwindSafe(|| M::init(args))) {
         Ok(Init::Ready {
             state,
@@ -229,7 +313,9 @@ fn init_and_loop<M: GenStatem>(origin: Origin, args: M::Args) {
             actions,
         }) => {
             ack(&origin, Ok(()));
-            let machine = Machine::new(data, state, origin.parent);
+            let mut machine = Machine::new(data, state, origin.parent);
+            machine.debug.set_trace(opts.trace);
+            machine.hibernate_after = opts.hibernate_after;
             exit_with(machine.run(actions.0))
         }
         Ok(Init::Stop(reason)) => {
