@@ -428,3 +428,28 @@ fn infinity_starts_no_timer_and_replaces_the_running_one() {
         );
     });
 }
+
+/// gen_statem(3) timeout option `{abs, true}`: the time is a deadline; one
+/// already past queues the event at once.
+#[test]
+fn absolute_timeouts_run_out_at_their_deadline() {
+    watchdog(|| {
+        let m = probe(1, false);
+        gen_statem::cast(
+            &m,
+            with("at", |t| {
+                let now = std::time::Instant::now();
+                t.timeout_at("later", now + ms(20), "later")
+                    .state_timeout_at(now, "past")
+            }),
+        );
+        assert_eq!(
+            seen_n(3),
+            [
+                cast_seen("at", 1),
+                timeout_seen("state_timeout", "past", 1),
+                generic("later", 1),
+            ]
+        );
+    });
+}

@@ -23,7 +23,7 @@
 //! reports them at run time; here such a program does not compile.
 
 use std::fmt;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bream::ExitReason;
 
@@ -210,7 +210,7 @@ pub(crate) enum EnterNext {
 /// An enter call may set timeouts, reply and hibernate:
 ///
 /// ```
-/// # use std::time::Duration;
+/// # use std::time::{Duration, Instant};
 /// # use bream_stdlib::gen_statem::{Enter, GenStatem};
 /// fn enter<M: GenStatem<Timeout = ()>>() -> Enter<M> {
 ///     Enter::keep_state().state_timeout(Duration::from_secs(10), ()).hibernate()
@@ -343,6 +343,28 @@ macro_rules! timer_actions {
             self.timer(TimerKind::Generic(name), TimerOp::Start(after, content))
         }
 
+        /// [`state_timeout`](Self::state_timeout) at a deadline rather than
+        /// after a time (OTP's `{abs, true}` option); a deadline already past
+        /// queues the event as `Duration::ZERO` does.
+        pub fn state_timeout_at(self, deadline: Instant, content: M::Timeout) -> Self {
+            self.state_timeout(until(deadline), content)
+        }
+
+        /// [`timeout`](Self::timeout) at a deadline (OTP's `{abs, true}`).
+        pub fn timeout_at(
+            self,
+            name: M::TimeoutName,
+            deadline: Instant,
+            content: M::Timeout,
+        ) -> Self {
+            self.timeout(name, until(deadline), content)
+        }
+
+        /// [`event_timeout`](Self::event_timeout) at a deadline (OTP's `{abs, true}`).
+        pub fn event_timeout_at(self, deadline: Instant, content: M::Timeout) -> Self {
+            self.event_timeout(until(deadline), content)
+        }
+
         /// Cancel the event timeout (OTP's `{timeout, cancel}`).
         pub fn cancel_event_timeout(self) -> Self {
             self.timer(TimerKind::Event, TimerOp::Cancel)
@@ -383,6 +405,11 @@ macro_rules! timer_actions {
             self.push(Action::Timer(kind, op))
         }
     };
+}
+
+/// The time left until `deadline` (zero if it has passed).
+fn until(deadline: Instant) -> Duration {
+    deadline.saturating_duration_since(Instant::now())
 }
 
 impl<M: GenStatem> Transition<M> {
