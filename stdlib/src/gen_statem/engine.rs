@@ -23,7 +23,8 @@
 //! Messages: the loop takes the oldest message whatever its type (`receive!`'s
 //! catch-all arm) and asks it what it is: a call, a cast, an `M::Info`, an
 //! exit signal (the parent's one ends the machine), a `Down`, a timer, a stop
-//! request. A message of any other type is logged at `warn` and dropped, as
+//! request, a system message (`sys`, answered in debug.rs; not an event). A
+//! message of any other type is logged at `warn` and dropped, as
 //! OTP's loop drops what it does not understand, so that a stray message never
 //! stays in the mailbox making every later receive slower.
 

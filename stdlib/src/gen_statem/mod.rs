@@ -24,6 +24,8 @@
 //! | `{timeout \| state_timeout \| {timeout,N}, T, C}` | `.event_timeout(t, c)`, `.state_timeout(t, c)`, `.timeout(n, t, c)` |
 //! | `{.., cancel}`, `{.., update, C}`          | `.cancel_*timeout(..)`, `.update_*timeout(..)`  |
 //! | `start/3`, `start_link/3`, `{local, Name}` | [`start`], [`start_link`], [`start_named`], [`start_link_named`] |
+//! | `start/4` options (`timeout`, `hibernate_after`, `debug`) | [`start_opt`] with [`StartOpts`] |
+//! | a supervisor child spec                    | [`child_spec`]                                  |
 //! | `call/3`, `cast/2`, `reply/2`, `stop/3`    | [`call`], [`cast`], [`reply`], [`stop`]         |
 //! | `enter_loop/4,5,6`                         | [`enter_loop`]`(Init::ok(state, data), EnterOpts)` |
 //! | `sys:get_state/1` → `{State, Data}`, `format_status/1` | [`sys`](crate::sys) on a [`StatemRef`] → [`StateData`], [`GenStatem::format_status`] |
