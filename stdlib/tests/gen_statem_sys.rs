@@ -180,3 +180,31 @@ fn parent_exit_ends_a_suspended_machine() {
         }
     });
 }
+
+/// statem.md "Hibernation": "if it is a system event it goes right back into
+/// hibernation" — a sys request wakes a hibernating machine, is answered, and
+/// the machine hibernates again.
+#[test]
+fn a_system_message_does_not_keep_a_hibernating_machine_awake() {
+    watchdog(|| {
+        let m = probe(1, false);
+        let pid = m.pid().unwrap();
+        let hibernating = || {
+            let mut waited = Duration::ZERO;
+            while bream::process_info(pid).map(|i| i.status) != Some(bream::Status::Hibernating) {
+                assert!(waited < PATIENCE, "the machine is not hibernating");
+                bream::sleep(Duration::from_millis(1));
+                waited += Duration::from_millis(1);
+            }
+        };
+        gen_statem::cast(
+            &m,
+            ev("sleep", |_, _, _| Transition::keep_state().hibernate()),
+        );
+        hibernating();
+        assert_eq!(sys::with_state(&m, |now| now.state), Ok(1));
+        hibernating();
+        gen_statem::cast(&m, keep("wake"));
+        assert_eq!(seen_n(2), [cast_seen("sleep", 1), cast_seen("wake", 1)]);
+    });
+}
