@@ -5,6 +5,9 @@
 //!   order, stop in reverse, and read their configuration (docs/application.md).
 //! - [`gen_server`]: a server process with typed calls, casts and infos, and
 //!   calls that never wait forever on a dead server (docs/gen_server.md).
+//! - [`gen_statem`]: a process that is a state machine, with OTP's two callback
+//!   modes, state enter calls, postponing, inserted events and the three kinds
+//!   of timeout (docs/gen_statem.md).
 //! - [`supervisor`]: trees of processes that restart what crashed, with OTP's
 //!   strategies, restart types, shutdowns and restart intensity
 //!   (docs/supervisor.md).
@@ -21,6 +24,7 @@
 pub mod application;
 mod flush;
 pub mod gen_server;
+pub mod gen_statem;
 pub mod name;
 pub mod pg;
 pub mod registry;

@@ -31,6 +31,7 @@
 //! | `{via, Registry, {Reg, Key, Value}}`      | [`Name::via_with`]`(&reg, key, value)`  |
 //! | via module callbacks                      | the [`Via`] trait                       |
 //! | `GenServer.whereis/1`                     | [`Name::whereis`]                       |
+//! | `call(Name, ..)` on a via name            | [`NamedRef`]`<B>`, any [`ToServer`]     |
 //!
 //! # Remote pids
 //!
@@ -38,6 +39,7 @@
 //! registry that answers pids of other nodes fits behind the same trait.
 
 use std::fmt;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use bream::Pid;
@@ -213,5 +215,81 @@ impl fmt::Debug for Name {
             Name::Local(name) => write!(f, "Local({name:?})"),
             Name::Via(via) => write!(f, "Via({})", via.describe()),
         }
+    }
+}
+
+/// Anything a client can reach a behaviour process of type `B` through,
+/// resolved to a pid at each use: a `gen_server::ServerRef<S>`, a
+/// `gen_statem::StatemRef<M>`, or a [`NamedRef<B>`] (a process started with a
+/// [`Name`], e.g. a Registry key: OTP's `{via, Module, Name}`).
+/// `gen_server::call`, `cast`, `stop` and `send_request`, and
+/// `gen_statem::call`, `cast` and `stop`, take any `ToServer`.
+pub trait ToServer<B> {
+    /// The process's pid now: `None` if nothing runs under the name.
+    fn server_pid(&self) -> Option<Pid>;
+}
+
+/// A typed handle to whatever process runs the behaviour `B` (a `GenServer`
+/// or a `GenStatem`) under a [`Name`] when it is used: OTP's
+/// `{via, Registry, Key}` as a server reference. Unlike `ServerRef` it is
+/// `Clone` but not `Copy`: a via name holds its registry (ADR registry-0002).
+///
+/// ```
+/// use bream_stdlib::gen_server::{GenServer, Init};
+/// use bream_stdlib::name::{Name, NamedRef};
+/// # struct Kv;
+/// # impl GenServer for Kv {
+/// #     type Args = (); type Call = (); type Reply = (); type Cast = ();
+/// #     type Info = (); type Continue = ();
+/// #     fn init(_: ()) -> Init<Self> { Init::ok(Kv) }
+/// # }
+/// bream::run(|| {
+///     let kv = NamedRef::<Kv>::new(Name::Local("kv"));
+///     assert_eq!(kv.pid(), None); // nothing started yet
+/// });
+/// ```
+pub struct NamedRef<B> {
+    name: Name,
+    _behaviour: PhantomData<fn() -> B>,
+}
+
+impl<B> NamedRef<B> {
+    /// A handle to the process that runs `B` under `name`.
+    pub fn new(name: impl Into<Name>) -> Self {
+        NamedRef {
+            name: name.into(),
+            _behaviour: PhantomData,
+        }
+    }
+
+    /// The process's pid now, if the name is registered.
+    pub fn pid(&self) -> Option<Pid> {
+        self.name.whereis()
+    }
+
+    /// The name.
+    pub fn name(&self) -> &Name {
+        &self.name
+    }
+}
+
+impl<B> ToServer<B> for NamedRef<B> {
+    fn server_pid(&self) -> Option<Pid> {
+        self.pid()
+    }
+}
+
+impl<B> Clone for NamedRef<B> {
+    fn clone(&self) -> Self {
+        NamedRef {
+            name: self.name.clone(),
+            _behaviour: PhantomData,
+        }
+    }
+}
+
+impl<B> fmt::Debug for NamedRef<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "NamedRef({:?})", self.name)
     }
 }

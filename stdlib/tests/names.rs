@@ -9,6 +9,7 @@ use bream::ExitReason;
 use bream_stdlib::gen_server::{
     self, CallError, CallResult, GenServer, Init, NamedRef, ReplyTo, INFINITY,
 };
+use bream_stdlib::gen_statem::{self, CallbackMode, Event, GenStatem, Transition};
 use bream_stdlib::name::{Name, NameError};
 use bream_stdlib::registry::{Keys, Registry};
 use bream_stdlib::supervisor::{self, ChildSpec, Strategy, Supervisor, SupervisorRef};
@@ -172,6 +173,56 @@ fn a_supervisor_started_by_registry_key() {
             Some(StartError::AlreadyStarted(sup.pid().unwrap()))
         );
         supervisor::stop(&found, ExitReason::Normal, PATIENCE).unwrap();
+        wait_until("the key is free", || name.whereis().is_none());
+    });
+}
+
+/// A switch: a gen_statem with two states, to start by via name.
+struct Switch;
+
+impl GenStatem for Switch {
+    type Args = ();
+    type State = bool;
+    type Call = ();
+    type Reply = bool;
+    type Cast = ();
+    type Info = ();
+    type Internal = ();
+    type Timeout = ();
+    type TimeoutName = ();
+
+    fn init((): ()) -> gen_statem::Init<Self> {
+        gen_statem::Init::ok(false, Switch)
+    }
+
+    fn callback_mode() -> CallbackMode<Self> {
+        CallbackMode::handle_event_function(|_, on: &bool, event| match event {
+            Event::Cast(()) => Transition::next_state(!*on),
+            Event::Call((), from) => Transition::keep_state().reply(from, *on),
+            _ => Transition::keep_state(),
+        })
+    }
+}
+
+/// gen_statem:start_link({via, Registry, Key}, ...), then call/cast by name
+/// (gen_statem(3) "server_name()": `{via, RegMod, ViaName}`).
+#[test]
+fn a_gen_statem_started_and_called_by_registry_key() {
+    run(|| {
+        let reg: Registry<(&str, u8)> = Registry::new(Keys::Unique).start_link().unwrap();
+        let name = Name::via(&reg, ("switch", 1));
+        let machine = gen_statem::start_link_named::<Switch>(name.clone(), ()).unwrap();
+        let by_name = NamedRef::<Switch>::new(name.clone());
+        assert_eq!(by_name.pid(), machine.pid());
+        assert_eq!(gen_statem::call(&by_name, (), PATIENCE), Ok(false));
+        gen_statem::cast(&by_name, ());
+        assert_eq!(gen_statem::call(&by_name, (), PATIENCE), Ok(true));
+        let again = gen_statem::start_named::<Switch>(name.clone(), ());
+        assert_eq!(
+            again.err(),
+            Some(StartError::AlreadyStarted(machine.pid().unwrap()))
+        );
+        gen_statem::stop(&by_name, ExitReason::Normal, PATIENCE).unwrap();
         wait_until("the key is free", || name.whereis().is_none());
     });
 }

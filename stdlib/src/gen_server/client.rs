@@ -40,7 +40,7 @@ use bream::{receive, ExitReason, Pid};
 use super::callbacks::{GenServer, HandleCall};
 use super::request::Response;
 use super::serve::{ErasedCall, TypedCall};
-use crate::name::Name;
+use crate::name::{NamedRef, ToServer};
 
 /// The default timeout of a call, as OTP's (5000 ms).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -132,81 +132,9 @@ impl<S: GenServer> crate::sys::SysRef for ServerRef<S> {
     }
 }
 
-/// Anything a client can reach a server running `S` through, resolved to a
-/// pid at each use: a [`ServerRef`], or a [`NamedRef`] (a server started with
-/// a [`Name`], e.g. a Registry key: OTP's `{via, Module, Name}`).
-pub trait ToServer<S> {
-    /// The server's pid now: `None` if nothing runs under the name.
-    fn server_pid(&self) -> Option<Pid>;
-}
-
 impl<S: GenServer> ToServer<S> for ServerRef<S> {
     fn server_pid(&self) -> Option<Pid> {
         self.pid()
-    }
-}
-
-/// A typed handle to whatever server runs `S` under a [`Name`] when it is
-/// used (OTP's `{via, Registry, Key}` as a server reference). Unlike
-/// [`ServerRef`] it is `Clone` but not `Copy`: a via name holds its registry.
-///
-/// ```
-/// use bream_stdlib::gen_server::{GenServer, Init, NamedRef};
-/// use bream_stdlib::name::Name;
-/// # struct Kv;
-/// # impl GenServer for Kv {
-/// #     type Args = (); type Call = (); type Reply = (); type Cast = ();
-/// #     type Info = (); type Continue = ();
-/// #     fn init(_: ()) -> Init<Self> { Init::ok(Kv) }
-/// # }
-/// bream::run(|| {
-///     let kv = NamedRef::<Kv>::new(Name::Local("kv"));
-///     assert_eq!(kv.pid(), None); // nothing started yet
-/// });
-/// ```
-pub struct NamedRef<S> {
-    name: Name,
-    _server: PhantomData<fn() -> S>,
-}
-
-impl<S: GenServer> NamedRef<S> {
-    /// A handle to the server that runs `S` under `name`.
-    pub fn new(name: impl Into<Name>) -> Self {
-        NamedRef {
-            name: name.into(),
-            _server: PhantomData,
-        }
-    }
-
-    /// The server's pid now, if the name is registered.
-    pub fn pid(&self) -> Option<Pid> {
-        self.name.whereis()
-    }
-
-    /// The name.
-    pub fn name(&self) -> &Name {
-        &self.name
-    }
-}
-
-impl<S: GenServer> ToServer<S> for NamedRef<S> {
-    fn server_pid(&self) -> Option<Pid> {
-        self.pid()
-    }
-}
-
-impl<S> Clone for NamedRef<S> {
-    fn clone(&self) -> Self {
-        NamedRef {
-            name: self.name.clone(),
-            _server: PhantomData,
-        }
-    }
-}
-
-impl<S> fmt::Debug for NamedRef<S> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "NamedRef({:?})", self.name)
     }
 }
 

@@ -37,10 +37,10 @@ mod request;
 mod serve;
 mod server;
 
+pub use crate::name::{NamedRef, ToServer};
 pub use callbacks::{CallResult, GenServer, HandleCall, Info, Init, Next};
 pub use client::{
-    call, cast, reply, stop, CallError, NamedRef, ReplyTo, ServerRef, ToServer, DEFAULT_TIMEOUT,
-    INFINITY,
+    call, cast, reply, stop, CallError, ReplyTo, ServerRef, DEFAULT_TIMEOUT, INFINITY,
 };
 pub use request::{
     check_response, receive_response, send_request, wait_response, NoResponse, ReqId, ReqIds,

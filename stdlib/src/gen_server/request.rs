@@ -28,7 +28,8 @@ use std::time::Duration;
 use bream::{receive, Down, MonitorRef};
 
 use super::callbacks::HandleCall;
-use super::client::{down_error, send_call, CallError, ReplyTo, ToServer, INFINITY};
+use super::client::{down_error, send_call, CallError, ReplyTo, INFINITY};
+use crate::name::ToServer;
 
 /// The answer to a [`send_request`], as a message. Outside a gen_server it is
 /// taken by [`receive_response`] and friends; a gen_server gets it in
