@@ -161,8 +161,8 @@ impl<G: Group> Default for Scope<G> {
 }
 
 impl<G: Group> Scope<G> {
-    /// A scope that runs once started ([`start`](Self::start),
-    /// [`start_link`](Self::start_link) or [`child_spec`](Self::child_spec)).
+    /// A scope that runs once started ([`child_spec`](Self::child_spec));
+    /// [`start_link`](Self::start_link) makes and starts one.
     pub fn new() -> Self {
         Scope {
             shared: Arc::new(Shared {
@@ -178,7 +178,7 @@ impl<G: Group> Scope<G> {
     /// If its server does not start.
     pub fn start_link() -> Result<Self, StartError> {
         let scope = Self::new();
-        scope.start_server(true)?;
+        scope.start_server()?;
         Ok(scope)
     }
 
@@ -186,16 +186,12 @@ impl<G: Group> Scope<G> {
     /// empty (its members were monitored by the server that died).
     pub fn child_spec(&self, id: impl Into<String>) -> ChildSpec {
         let scope = self.clone();
-        ChildSpec::worker(id, move || scope.start_server(true))
+        ChildSpec::worker(id, move || scope.start_server())
     }
 
-    fn start_server(&self, link: bool) -> Result<Pid, StartError> {
+    fn start_server(&self) -> Result<Pid, StartError> {
         let shared = Arc::clone(&self.shared);
-        let server = if link {
-            gen_server::start_link::<ScopeServer<G>>(shared)?
-        } else {
-            gen_server::start::<ScopeServer<G>>(shared)?
-        };
+        let server = gen_server::start_link::<ScopeServer<G>>(shared)?;
         let pid = server.pid().unwrap_or_else(bream::self_pid);
         *self
             .shared
