@@ -223,6 +223,11 @@ pub trait GenServer: Sized + Send + 'static {
 ///     assert_eq!((a, n), (Some(1), 1));
 /// });
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "the gen_server `{Self}` does not handle requests of type `{R}`",
+    label = "`{Self}` has no `HandleCall<{R}>` impl, and `{R}` is not its `Call` type",
+    note = "implement `HandleCall<{R}>` for `{Self}`, or send a value of its `GenServer::Call` type"
+)]
 pub trait HandleCall<R>: GenServer {
     /// The answer to an `R`.
     type Reply: Send + 'static;

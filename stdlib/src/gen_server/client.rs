@@ -9,7 +9,9 @@
 //!    `Down` arrives (after the marker too) and the call returns `NoProc` or
 //!    `Exit(reason)` instead of waiting forever.
 //! 3. `alias()`: the server answers through this alias, not the caller's pid.
-//! 4. Send `CallMsg { request, from: ReplyTo { alias, tag } }` to the server.
+//! 4. Send `CallMsg { request, from: ReplyTo { alias, tag } }` to the server
+//!    (a request of another type than the server's `Call`, for a
+//!    [`HandleCall`] impl, goes boxed in a `TypedCallMsg`: see `send_call`).
 //! 5. `receive! { marker tag; ... }` waits for the reply tagged `tag` or the
 //!    `Down`: it scans only what arrived after step 1, so a caller with 10,000
 //!    unrelated messages queued pays nothing for them (OTP 24's receive
@@ -24,6 +26,9 @@
 //! mailbox of a caller that caught the timeout). One window is left: the reply
 //! can arrive between the timeout firing and `unalias`; the caller then finds it
 //! with one last `after 0` receive and returns it, as OTP does.
+//!
+//! Steps 1–6 are `call_pid`, which `sys` uses too (its requests are calls);
+//! `send_request` (request.rs) is steps 1–4, with the wait left for later.
 
 use std::any::{Any, TypeId};
 use std::fmt;
