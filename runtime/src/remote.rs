@@ -30,7 +30,7 @@ use bream_mailbox::Envelope;
 
 use crate::exit::Signal;
 use crate::pid::{MonitorRef, Pid};
-use crate::process::current;
+use crate::process::current as current_process;
 use crate::reason::{Down, ExitReason};
 use crate::runtime::Shared;
 
@@ -100,6 +100,17 @@ pub trait Router: Send + Sync + 'static {
     /// Decodes a [`Wire`]'s payload as the type `want`, boxed; `None` if it is
     /// not one.
     fn decode(&self, wire: &(dyn Any + Send), want: TypeId) -> Option<Box<dyn Any + Send>>;
+    /// The router itself, so that its crate can find its own state again
+    /// through [`current`].
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The caller's runtime's router, if one is installed.
+///
+/// # Panics
+/// Outside a bream process.
+pub fn current() -> Option<Arc<dyn Router>> {
+    router(&current_process("__remote::current").rt).cloned()
 }
 
 /// Installs this runtime's router (the caller's runtime). Once per runtime.
@@ -110,7 +121,7 @@ pub trait Router: Send + Sync + 'static {
 /// # Panics
 /// Outside a bream process.
 pub fn install(router: Arc<dyn Router>) -> Result<(), Arc<dyn Router>> {
-    current("__remote::install").rt.remote.set(router)
+    current_process("__remote::install").rt.remote.set(router)
 }
 
 /// The caller's runtime's router, if one is installed.
@@ -124,7 +135,9 @@ pub(crate) fn router(rt: &Shared) -> Option<&Arc<dyn Router>> {
 /// # Panics
 /// Outside a bream process.
 pub fn deliver(to: Pid, msg: Box<dyn Any + Send>) -> bool {
-    current("__remote::deliver").rt.deliver(to, Wire(msg))
+    current_process("__remote::deliver")
+        .rt
+        .deliver(to, Wire(msg))
 }
 
 /// Sends the local `to` an exit signal from the remote `from`: `link` for one
@@ -134,7 +147,9 @@ pub fn deliver(to: Pid, msg: Box<dyn Any + Send>) -> bool {
 /// Outside a bream process.
 pub fn signal_exit(to: Pid, from: Pid, reason: ExitReason, link: bool) -> bool {
     let sig = Signal::Exit { from, reason, link };
-    current("__remote::signal_exit").rt.deliver_signal(to, sig)
+    current_process("__remote::signal_exit")
+        .rt
+        .deliver_signal(to, sig)
 }
 
 /// Delivers a `Down` to the local watcher `to` (dropped if `to` no longer has
@@ -143,7 +158,7 @@ pub fn signal_exit(to: Pid, from: Pid, reason: ExitReason, link: bool) -> bool {
 /// # Panics
 /// Outside a bream process.
 pub fn signal_down(to: Pid, down: Down) -> bool {
-    current("__remote::signal_down")
+    current_process("__remote::signal_down")
         .rt
         .deliver_signal(to, Signal::Down(down))
 }
@@ -154,7 +169,7 @@ pub fn signal_down(to: Pid, down: Down) -> bool {
 /// # Panics
 /// Outside a bream process.
 pub fn add_link(local: Pid, remote: Pid) -> bool {
-    current("__remote::add_link")
+    current_process("__remote::add_link")
         .rt
         .table
         .with(local, |p, _| p.relations.add_link(remote))
@@ -166,7 +181,7 @@ pub fn add_link(local: Pid, remote: Pid) -> bool {
 /// # Panics
 /// Outside a bream process.
 pub fn remove_link(local: Pid, remote: Pid) -> bool {
-    current("__remote::remove_link")
+    current_process("__remote::remove_link")
         .rt
         .table
         .with(local, |p, _| p.relations.remove_link(remote))
@@ -179,7 +194,7 @@ pub fn remove_link(local: Pid, remote: Pid) -> bool {
 /// # Panics
 /// Outside a bream process.
 pub fn add_watcher(local: Pid, r: MonitorRef, watcher: Pid) -> bool {
-    current("__remote::add_watcher")
+    current_process("__remote::add_watcher")
         .rt
         .table
         .with(local, |p, _| p.relations.add_watcher(r, watcher))
@@ -191,7 +206,7 @@ pub fn add_watcher(local: Pid, r: MonitorRef, watcher: Pid) -> bool {
 /// # Panics
 /// Outside a bream process.
 pub fn remove_watcher(local: Pid, r: MonitorRef) {
-    current("__remote::remove_watcher")
+    current_process("__remote::remove_watcher")
         .rt
         .table
         .with(local, |p, _| p.relations.remove_watcher(r));
@@ -203,7 +218,7 @@ pub fn remove_watcher(local: Pid, r: MonitorRef) {
 /// # Panics
 /// Outside a bream process.
 pub fn new_monitor_ref() -> MonitorRef {
-    MonitorRef(current("__remote::new_monitor_ref").rt.new_ref())
+    MonitorRef(current_process("__remote::new_monitor_ref").rt.new_ref())
 }
 
 /// A monitor ref's number, and back: how bream-dist puts one in an Erlang
@@ -223,7 +238,7 @@ pub fn monitor_ref_from_id(id: u64) -> MonitorRef {
 #[inline(never)]
 pub(crate) fn take_wire<T: 'static>(env: &Envelope) -> Option<T> {
     let wire = env.downcast_ref::<Wire>()?;
-    let me = current("receive");
+    let me = current_process("receive");
     let any = router(&me.rt)?.decode(&*wire.0, TypeId::of::<T>())?;
     any.downcast::<T>().ok().map(|b| *b)
 }
