@@ -451,6 +451,7 @@ impl Conn {
 
     /// Queues the packet for `ctrl` (+ `msg`) in `out`.
     fn emit(&self, out: &mut Vec<u8>, ctrl: Term) {
+        tracing::trace!(peer = %self.peer, "bream-dist: send control {ctrl}");
         match packet(&ctrl, None) {
             Ok(p) => out.extend_from_slice(&p),
             Err(e) => tracing::error!("bream-dist: cannot encode a control message: {e}"),
@@ -632,6 +633,7 @@ impl Conn {
             other => return Err(format!("control message is not a tuple: {other}")),
         };
         let op = f[0].as_i64().ok_or("control message without an op")?;
+        tracing::trace!(peer = %self.peer, "bream-dist: control {ctl}");
         let arity = |n: usize| -> Result<(), String> {
             if f.len() == n {
                 Ok(())

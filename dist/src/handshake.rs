@@ -43,6 +43,7 @@ pub mod flags {
     pub const EXTENDED_REFERENCES: u64 = 0x04;
     pub const DIST_MONITOR: u64 = 0x08;
     pub const FUN_TAGS: u64 = 0x10;
+    pub const DIST_MONITOR_NAME: u64 = 0x20;
     pub const NEW_FUN_TAGS: u64 = 0x80;
     pub const EXTENDED_PIDS_PORTS: u64 = 0x100;
     pub const EXPORT_PTR_TAG: u64 = 0x200;
@@ -82,6 +83,9 @@ pub mod flags {
         | MANDATORY_25
         | MANDATORY_25_DIGEST
         | DIST_MONITOR
+        // Without it OTP sends no MONITOR_P_EXIT at all (dist.c,
+        // erts_dsig_send_m_exit checks both monitor flags).
+        | DIST_MONITOR_NAME
         | UNICODE_IO
         | SMALL_ATOM_TAGS
         | SEND_SENDER

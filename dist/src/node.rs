@@ -289,6 +289,9 @@ pub(crate) struct Node {
     conns: Mutex<HashMap<String, ConnEntry>>,
     /// Numbers for the references of calls.
     next_ref: AtomicU64,
+    /// The runtime, to send commands from outside a process (a process's
+    /// exit runs in none).
+    pub rt: bream::__remote::Handle,
 }
 
 impl std::fmt::Debug for Node {
@@ -340,8 +343,22 @@ impl Node {
                 pid
             }
         };
-        bream::send(pid, cmd);
+        self.rt.send(pid, cmd);
         true
+    }
+
+    /// Sends `cmd` to the existing connection to the node of the remote
+    /// `pid`, never starting one (callable outside a process: a process's
+    /// exit reaches remote links and monitors this way; with no connection
+    /// there is no remote end left to tell).
+    pub(crate) fn to_existing_conn_of(&self, pid: Pid, cmd: Cmd) {
+        let Some(id) = table::lookup(pid.__node()) else {
+            return;
+        };
+        let conns = self.conns();
+        if let Some(e) = conns.get(&id.name) {
+            self.rt.send(e.pid, cmd);
+        }
     }
 
     /// Sends `cmd` to the connection to the node of the remote `pid`. False if
@@ -469,6 +486,7 @@ pub fn start(cfg: NodeConfig) -> io::Result<()> {
         port,
         conns: Mutex::new(HashMap::new()),
         next_ref: AtomicU64::new(1),
+        rt: bream::__remote::handle(),
     });
     let router = Arc::new(crate::router::DistRouter::new(Arc::clone(&node)));
     if bream::__remote::install(router).is_err() {

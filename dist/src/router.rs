@@ -124,7 +124,8 @@ impl Router for DistRouter {
     }
 
     fn demonitor(&self, from: Pid, to: Pid, r: MonitorRef) {
-        self.node.to_conn_of(
+        // Also called from a process's exit, outside any process.
+        self.node.to_existing_conn_of(
             to,
             Cmd::Demonitor {
                 local: from,
@@ -144,7 +145,15 @@ impl Router for DistRouter {
             },
             RemoteSignal::Down(down) => Cmd::Down { to, down },
         };
-        self.node.to_conn_of(to, cmd);
+        match cmd {
+            // `exit(remote, reason)` from a process: connect if need be.
+            Cmd::Exit { link: false, .. } => {
+                self.node.to_conn_of(to, cmd);
+            }
+            // A process's exit (outside any process): links and monitors
+            // exist only through a live connection.
+            cmd => self.node.to_existing_conn_of(to, cmd),
+        }
     }
 
     fn is_alive(&self, pid: Pid) -> bool {

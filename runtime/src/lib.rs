@@ -88,9 +88,9 @@ pub use time::{blocking, cancel_timer, hibernate, reduce, send_after, sleep, yie
 #[doc(hidden)]
 pub mod __remote {
     pub use crate::remote::{
-        add_link, add_watcher, current, deliver, install, monitor_ref_from_id, monitor_ref_id,
-        new_monitor_ref, remove_link, remove_watcher, signal_down, signal_exit, RemoteSignal,
-        Router, Wire,
+        add_link, add_watcher, current, deliver, handle, install, monitor_ref_from_id,
+        monitor_ref_id, new_monitor_ref, remove_link, remove_watcher, signal_down, signal_exit,
+        Handle, RemoteSignal, Router, Wire,
     };
 }
 

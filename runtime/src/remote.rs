@@ -113,6 +113,35 @@ pub fn current() -> Option<Arc<dyn Router>> {
     router(&current_process("__remote::current").rt).cloned()
 }
 
+/// A handle on the caller's runtime that works outside its processes too:
+/// the router is called from a process's exit (after its task ended, on a
+/// worker but in no process), and must still reach its connection processes.
+/// Weak: the router lives in the runtime and must not keep it alive.
+#[derive(Clone)]
+pub struct Handle(std::sync::Weak<Shared>);
+
+impl std::fmt::Debug for Handle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Handle(..)")
+    }
+}
+
+/// The caller's runtime, as a [`Handle`].
+///
+/// # Panics
+/// Outside a bream process.
+pub fn handle() -> Handle {
+    Handle(Arc::downgrade(&current_process("__remote::handle").rt))
+}
+
+impl Handle {
+    /// Delivers `msg` to the local `pid` (as `send`, from anywhere, with no
+    /// sender). False if it is not alive or the runtime is gone.
+    pub fn send<T: Send + 'static>(&self, pid: Pid, msg: T) -> bool {
+        self.0.upgrade().is_some_and(|rt| rt.deliver(pid, msg))
+    }
+}
+
 /// Installs this runtime's router (the caller's runtime). Once per runtime.
 ///
 /// # Errors

@@ -31,6 +31,26 @@ pub fn have_erl(test: &str) -> bool {
     ok
 }
 
+/// Compiles tests/erl/bream_peer.erl into a fresh directory (once per test
+/// binary) and returns the directory, for `-pa`.
+pub fn peer_beam_dir() -> std::path::PathBuf {
+    static DIR: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("bream-dist-erl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let src = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/erl/bream_peer.erl");
+        let ok = Command::new("erlc")
+            .arg("-o")
+            .arg(&dir)
+            .arg(src)
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "erlc {src} failed");
+        dir
+    })
+    .clone()
+}
+
 /// An `erl` OS process, killed when dropped (also when the test fails).
 pub struct Erl {
     child: Child,
@@ -53,6 +73,8 @@ impl Erl {
                 "-noinput",
             ])
             .args(["-kernel", "net_ticktime", "4"])
+            .arg("-pa")
+            .arg(peer_beam_dir())
             .args(["-eval", eval])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -135,4 +157,43 @@ pub fn node(sname: &str) -> bream::Runtime {
         .net_ticktime(Duration::from_secs(4))
         .build()
         .expect("start the bream node")
+}
+
+/// Inside a process of a node named `bream`: starts `erl` as `erl_name`
+/// running `bream_peer:start/1`, and returns it with the pid of its `mirror`
+/// (the command loop of tests/erl/bream_peer.erl).
+pub fn peer(bream: &str, erl_name: &str) -> (Erl, bream::Pid) {
+    bream::register("ready", bream::self_pid()).expect("register ready");
+    let eval = format!("bream_peer:start('{bream}@localhost').");
+    let erl = Erl::start(erl_name, COOKIE, &eval);
+    let t: bream_dist::Term = bream::receive_timeout(Duration::from_secs(15))
+        .unwrap_or_else(|| panic!("erl {erl_name} did not say ready"));
+    bream::unregister("ready");
+    match t.as_tuple() {
+        Some([tag, bream_dist::Term::Pid(p)]) if tag.as_atom() == Some("ready") => {
+            (erl, bream_dist::pid_from_term(p))
+        }
+        _ => panic!("unexpected hello from erl: {t}"),
+    }
+}
+
+/// A term from a list of terms: `{a, b, ...}`.
+pub fn tuple(v: Vec<bream_dist::Term>) -> bream_dist::Term {
+    bream_dist::Term::Tuple(v)
+}
+
+/// An atom term.
+pub fn atom(a: &str) -> bream_dist::Term {
+    bream_dist::Term::atom(a)
+}
+
+/// The caller's pid as a term.
+pub fn me() -> bream_dist::Term {
+    bream_dist::pid_to_term(bream::self_pid())
+}
+
+/// Receives a `Term` within 10 s, or fails naming `what`.
+pub fn recv_term(what: &str) -> bream_dist::Term {
+    bream::receive_timeout(Duration::from_secs(10))
+        .unwrap_or_else(|| panic!("no {what} within 10 s"))
 }
