@@ -196,8 +196,9 @@ fn challenge() -> u32 {
     }
 }
 
-/// `md5(Cookie ++ integer_to_list(Challenge))` (dist_util:gen_digest/2).
-pub(crate) fn digest(cookie: &[u8], challenge: u32) -> [u8; 16] {
+/// `md5(Cookie ++ integer_to_list(Challenge))` (dist_util:gen_digest/2):
+/// what each side sends to prove it knows the cookie.
+pub fn digest(cookie: &[u8], challenge: u32) -> [u8; 16] {
     let mut v = cookie.to_vec();
     v.extend_from_slice(challenge.to_string().as_bytes());
     md5::digest(&v)

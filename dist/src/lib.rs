@@ -67,6 +67,7 @@ pub use call::{call, call_term, cast, expose, expose_with_casts, rpc, CallError,
 pub use codec::register;
 pub use control::{reason_from_term, reason_to_term};
 pub use node::{
-    demonitor_node, disconnect_node, monitor_node, node_name, node_of, nodes, pid_from_term,
-    pid_to_term, start, DistBuilder, NodeBuilder, NodeConfig, NodeDown, DEFAULT_NET_TICKTIME,
+    demonitor_node, disconnect_node, listen_port, monitor_node, node_name, node_of, nodes,
+    pid_from_term, pid_to_term, start, DistBuilder, NodeBuilder, NodeConfig, NodeDown,
+    DEFAULT_NET_TICKTIME,
 };

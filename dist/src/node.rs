@@ -534,6 +534,14 @@ pub fn node_name() -> String {
     current().name.clone()
 }
 
+/// The TCP port this node listens on (what it registered with EPMD).
+///
+/// # Panics
+/// As [`node_name`].
+pub fn listen_port() -> u16 {
+    current().port
+}
+
 /// The connected nodes (Erlang's `nodes()`), sorted.
 ///
 /// # Panics
