@@ -20,11 +20,12 @@ use crate::term::{ExternalRef, Term, MAX_ATOM_CHARS, MAX_REF_WORDS};
 /// The nesting [`decode`] accepts by default.
 ///
 /// A decoded term is dropped, cloned, compared and printed by code that recurses
-/// once per level; at this depth that stays well inside a process's 64 KiB stack
-/// (`dist/tests/etf_hostile.rs` checks it on a 64 KiB thread). Erlang's own
-/// messages rarely nest past a few dozen levels; raise it with
-/// [`DecodeOptions::max_depth`] for a process with a bigger stack.
-pub const DEFAULT_MAX_DEPTH: usize = 256;
+/// once per level (up to ~250 bytes of stack per level in a debug build); at this
+/// depth that uses under half of a process's 64 KiB stack
+/// (`dist/tests/etf_hostile.rs` runs every such operation at this depth on a
+/// 64 KiB thread). Erlang messages rarely nest past a few dozen levels; raise it
+/// with [`DecodeOptions::max_depth`] for a process with a bigger stack.
+pub const DEFAULT_MAX_DEPTH: usize = 128;
 
 /// How [`decode_with`] reads its input.
 ///

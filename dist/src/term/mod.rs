@@ -231,12 +231,13 @@ impl Closure {
 
 /// Any Erlang term. See the module docs for the shapes.
 ///
+/// `Debug` prints the same Erlang syntax as `Display`.
+///
 /// ```
 /// use bream_dist::{Atom, Term};
 /// let t = Term::Tuple(vec![Term::atom("ok"), Term::from(42), Term::from("hi")]);
 /// assert_eq!(t.to_string(), "{ok,42,<<104,105>>}"); // ~w prints binaries as bytes
 /// ```
-#[derive(Clone, Debug, PartialEq)]
 pub enum Term {
     /// An integer that fits `i64`.
     Int(i64),
@@ -273,7 +274,129 @@ pub enum Term {
     Fun(ExternalFun),
 }
 
+impl fmt::Debug for Term {
+    /// Erlang syntax, as `Display`: shorter to read than the Rust structure, and
+    /// lighter on the stack for deep terms.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+impl Clone for Term {
+    /// Written out (not derived) to keep the stack per level of nesting small:
+    /// this frame only dispatches; the work is in out-of-line helpers.
+    fn clone(&self) -> Term {
+        match self {
+            Term::Tuple(items) => Term::Tuple(clone_all(items)),
+            Term::List(items) => Term::List(clone_all(items)),
+            Term::Map(pairs) => Term::Map(clone_pairs(pairs)),
+            other => other.clone_rare(),
+        }
+    }
+}
+
+#[inline(never)]
+fn clone_all(items: &[Term]) -> Vec<Term> {
+    let mut out = Vec::with_capacity(items.len());
+    for t in items {
+        out.push(Term::clone(t));
+    }
+    out
+}
+
+#[inline(never)]
+fn clone_pairs(pairs: &[(Term, Term)]) -> Vec<(Term, Term)> {
+    let mut out = Vec::with_capacity(pairs.len());
+    for (k, v) in pairs {
+        out.push((Term::clone(k), Term::clone(v)));
+    }
+    out
+}
+
+impl PartialEq for Term {
+    /// Structural equality; iterative, so any depth compares on any stack. Maps
+    /// compare pair by pair in order.
+    fn eq(&self, other: &Term) -> bool {
+        let mut todo: Vec<(&Term, &Term)> = vec![(self, other)];
+        while let Some((a, b)) = todo.pop() {
+            match (a, b) {
+                (Term::Tuple(x), Term::Tuple(y)) | (Term::List(x), Term::List(y)) => {
+                    if x.len() != y.len() {
+                        return false;
+                    }
+                    todo.extend(x.iter().zip(y));
+                }
+                (
+                    Term::ImproperList { head: x, tail: xt },
+                    Term::ImproperList { head: y, tail: yt },
+                ) => {
+                    if x.len() != y.len() {
+                        return false;
+                    }
+                    todo.push((xt, yt));
+                    todo.extend(x.iter().zip(y));
+                }
+                (Term::Map(x), Term::Map(y)) => {
+                    if x.len() != y.len() {
+                        return false;
+                    }
+                    for ((xk, xv), (yk, yv)) in x.iter().zip(y) {
+                        todo.push((xk, yk));
+                        todo.push((xv, yv));
+                    }
+                }
+                (a, b) => {
+                    if !a.leaf_eq(b) {
+                        return false;
+                    }
+                }
+            }
+        }
+        true
+    }
+}
+
 impl Term {
+    /// Clone of the variants `Clone::clone` does not spell out (kept out of line
+    /// so its frame does not weigh on every level).
+    #[inline(never)]
+    fn clone_rare(&self) -> Term {
+        match self {
+            Term::Int(i) => Term::Int(*i),
+            Term::Float(v) => Term::Float(*v),
+            Term::Atom(a) => Term::Atom(a.clone()),
+            Term::BigInt(b) => Term::BigInt(b.clone()),
+            Term::Binary(b) => Term::Binary(b.clone()),
+            Term::BitBinary(b) => Term::BitBinary(b.clone()),
+            Term::ImproperList { head, tail } => Term::ImproperList {
+                head: clone_all(head),
+                tail: Box::new(Term::clone(tail)),
+            },
+            Term::Pid(p) => Term::Pid(p.clone()),
+            Term::Port(p) => Term::Port(p.clone()),
+            Term::Ref(r) => Term::Ref(r.clone()),
+            Term::Fun(f) => Term::Fun(f.clone()),
+            Term::Tuple(_) | Term::List(_) | Term::Map(_) => Term::clone(self),
+        }
+    }
+
+    /// Equality of two terms that are not both compounds of the same kind.
+    fn leaf_eq(&self, other: &Term) -> bool {
+        match (self, other) {
+            (Term::Int(a), Term::Int(b)) => a == b,
+            (Term::BigInt(a), Term::BigInt(b)) => a == b,
+            (Term::Float(a), Term::Float(b)) => a == b,
+            (Term::Atom(a), Term::Atom(b)) => a == b,
+            (Term::Binary(a), Term::Binary(b)) => a == b,
+            (Term::BitBinary(a), Term::BitBinary(b)) => a == b,
+            (Term::Pid(a), Term::Pid(b)) => a == b,
+            (Term::Port(a), Term::Port(b)) => a == b,
+            (Term::Ref(a), Term::Ref(b)) => a == b,
+            (Term::Fun(a), Term::Fun(b)) => a == b,
+            _ => false,
+        }
+    }
+
     /// The atom `name` as a term. Panics as [`Atom::new`] does.
     pub fn atom(name: &str) -> Term {
         Term::Atom(Atom::new(name))
