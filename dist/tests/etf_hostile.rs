@@ -84,7 +84,11 @@ fn build(out: &mut Vec<u8>, level: usize, depth: usize) {
 
 #[test]
 fn a_term_nested_100_000_deep_is_refused_cleanly_on_a_process_stack() {
-    for opener in [&[108u8, 0, 0, 0, 1][..], &[104, 1], &[116, 0, 0, 0, 1, 97, 1]] {
+    for opener in [
+        &[108u8, 0, 0, 0, 1][..],
+        &[104, 1],
+        &[116, 0, 0, 0, 1, 97, 1],
+    ] {
         let mut bytes = vec![131];
         for _ in 0..100_000 {
             bytes.extend_from_slice(opener);
@@ -181,11 +185,20 @@ fn every_truncation_of_a_valid_frame_is_an_error() {
 #[test]
 fn unsupported_and_unknown_tags_say_what_they_are() {
     let cases: [(&[u8], DecodeErrorKind); 5] = [
-        (&[131, 80, 0, 0, 0, 1, 0], DecodeErrorKind::Unsupported("a COMPRESSED term")),
+        (
+            &[131, 80, 0, 0, 0, 1, 0],
+            DecodeErrorKind::Unsupported("a COMPRESSED term"),
+        ),
         (&[131, 1], DecodeErrorKind::UnknownTag(1)),
         (&[130, 97, 1], DecodeErrorKind::BadVersion(130)),
-        (&[131, 70, 127, 240, 0, 0, 0, 0, 0, 0], DecodeErrorKind::BadFloat),
-        (&[131, 110, 1, 2, 5], DecodeErrorKind::Invalid("integer sign byte is not 0 or 1")),
+        (
+            &[131, 70, 127, 240, 0, 0, 0, 0, 0, 0],
+            DecodeErrorKind::BadFloat,
+        ),
+        (
+            &[131, 110, 1, 2, 5],
+            DecodeErrorKind::Invalid("integer sign byte is not 0 or 1"),
+        ),
     ];
     for (bytes, kind) in cases {
         let err = decode(bytes).unwrap_err();
@@ -199,7 +212,9 @@ fn any_term() -> impl Strategy<Value = Term> {
     let leaf = prop_oneof![
         any::<i64>().prop_map(Term::from),
         any::<i128>().prop_map(Term::from),
-        any::<f64>().prop_filter("finite", |v| v.is_finite()).prop_map(Term::Float),
+        any::<f64>()
+            .prop_filter("finite", |v| v.is_finite())
+            .prop_map(Term::Float),
         "[a-z]{0,8}".prop_map(|s| Term::atom(&s)),
         proptest::collection::vec(any::<u8>(), 0..16).prop_map(Term::Binary),
     ];
