@@ -4,8 +4,8 @@
 
 use bream_dist::etf::tag;
 use bream_dist::{
-    decode, decode_body, encode, encode_body, encode_to_vec, Atom, BigInt, BitBinary,
-    ExternalFun, ExternalPid, ExternalPort, ExternalRef, Term,
+    decode, decode_body, encode, encode_body, encode_to_vec, Atom, BigInt, BitBinary, ExternalFun,
+    ExternalPid, ExternalPort, ExternalRef, Term,
 };
 use proptest::prelude::*;
 
@@ -20,7 +20,10 @@ fn leaf() -> impl Strategy<Value = Term> {
     prop_oneof![
         any::<i64>().prop_map(Term::from),
         any::<i128>().prop_map(Term::from),
-        (any::<bool>(), proptest::collection::vec(any::<u8>(), 0..300))
+        (
+            any::<bool>(),
+            proptest::collection::vec(any::<u8>(), 0..300)
+        )
             .prop_map(|(neg, mag)| Term::from(BigInt::from_sign_magnitude(neg, mag))),
         any::<f64>()
             .prop_filter("finite", |v| v.is_finite())
@@ -34,17 +37,23 @@ fn leaf() -> impl Strategy<Value = Term> {
                 last_bits: bits,
             })
         }),
-        (atom(), any::<u32>(), any::<u32>(), any::<u32>()).prop_map(|(node, id, serial, creation)| {
-            Term::Pid(ExternalPid {
-                node,
-                id,
-                serial,
-                creation,
-            })
-        }),
+        (atom(), any::<u32>(), any::<u32>(), any::<u32>()).prop_map(
+            |(node, id, serial, creation)| {
+                Term::Pid(ExternalPid {
+                    node,
+                    id,
+                    serial,
+                    creation,
+                })
+            }
+        ),
         (atom(), any::<u64>(), any::<u32>())
             .prop_map(|(node, id, creation)| Term::Port(ExternalPort { node, id, creation })),
-        (atom(), any::<u32>(), proptest::collection::vec(any::<u32>(), 1..=5))
+        (
+            atom(),
+            any::<u32>(),
+            proptest::collection::vec(any::<u32>(), 1..=5)
+        )
             .prop_map(|(node, creation, id)| Term::Ref(ExternalRef { node, creation, id })),
         (atom(), atom(), any::<u8>()).prop_map(|(module, function, arity)| {
             Term::Fun(ExternalFun::Export {
@@ -108,8 +117,14 @@ fn integers_take_the_smallest_form_as_term_to_binary_does() {
         (Term::from(-1), &[131, 98, 255, 255, 255, 255]),
         (Term::from(i32::MIN), &[131, 98, 128, 0, 0, 0]),
         (Term::from(1i64 << 31), &[131, 110, 4, 0, 0, 0, 0, 128]),
-        (Term::from(1u128 << 64), &[131, 110, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]),
-        (Term::from(i64::MIN), &[131, 110, 8, 1, 0, 0, 0, 0, 0, 0, 0, 128]),
+        (
+            Term::from(1u128 << 64),
+            &[131, 110, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1],
+        ),
+        (
+            Term::from(i64::MIN),
+            &[131, 110, 8, 1, 0, 0, 0, 0, 0, 0, 0, 128],
+        ),
     ];
     for (t, bytes) in cases {
         assert_eq!(encode_to_vec(&t).unwrap(), bytes, "{t}");
@@ -138,7 +153,10 @@ fn legacy_tags_decode_to_the_modern_terms() {
     // Latin-1 atoms: byte 233 is 'é'.
     assert_eq!(dec(&[131, tag::ATOM, 0, 2, b'o', b'k']), Term::atom("ok"));
     assert_eq!(dec(&[131, tag::SMALL_ATOM, 2, b'a', 233]), Term::atom("aé"));
-    assert_eq!(dec(&[131, tag::SMALL_ATOM_UTF8, 3, b'a', 0xc3, 0xa9]), Term::atom("aé"));
+    assert_eq!(
+        dec(&[131, tag::SMALL_ATOM_UTF8, 3, b'a', 0xc3, 0xa9]),
+        Term::atom("aé")
+    );
     // PID_EXT / NEW_PID_EXT.
     let pid = ExternalPid {
         node: node.clone(),
@@ -151,7 +169,11 @@ fn legacy_tags_decode_to_the_modern_terms() {
         Term::Pid(pid.clone())
     );
     assert_eq!(
-        dec(&cat(&[&[tag::NEW_PID], &n, &[0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 2]])),
+        dec(&cat(&[
+            &[tag::NEW_PID],
+            &n,
+            &[0, 0, 0, 5, 0, 0, 0, 1, 0, 0, 0, 2]
+        ])),
         Term::Pid(pid)
     );
     // REFERENCE_EXT / NEW_REFERENCE_EXT.
@@ -162,9 +184,16 @@ fn legacy_tags_decode_to_the_modern_terms() {
             id,
         })
     };
-    assert_eq!(dec(&cat(&[&[tag::REFERENCE], &n, &[0, 0, 0, 9, 3]])), r(vec![9]));
     assert_eq!(
-        dec(&cat(&[&[tag::NEW_REFERENCE, 0, 2], &n, &[3, 0, 0, 0, 9, 0, 0, 0, 8]])),
+        dec(&cat(&[&[tag::REFERENCE], &n, &[0, 0, 0, 9, 3]])),
+        r(vec![9])
+    );
+    assert_eq!(
+        dec(&cat(&[
+            &[tag::NEW_REFERENCE, 0, 2],
+            &n,
+            &[3, 0, 0, 0, 9, 0, 0, 0, 8]
+        ])),
         r(vec![9, 8])
     );
     // PORT_EXT / V4_PORT_EXT.
@@ -190,7 +219,10 @@ fn legacy_tags_decode_to_the_modern_terms() {
         Term::List(vec![Term::from(104), Term::from(105)])
     );
     // A BIT_BINARY_EXT of whole bytes is a binary.
-    assert_eq!(dec(&[131, tag::BIT_BINARY, 0, 0, 0, 1, 8, 7]), Term::Binary(vec![7]));
+    assert_eq!(
+        dec(&[131, tag::BIT_BINARY, 0, 0, 0, 1, 8, 7]),
+        Term::Binary(vec![7])
+    );
 }
 
 #[test]
@@ -199,7 +231,9 @@ fn a_list_whose_tail_is_a_list_is_one_list() {
     let bytes = [131, 108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 1, 97, 2, 106];
     assert_eq!(dec(&bytes), Term::List(vec![Term::from(1), Term::from(2)]));
     // [1 | [2 | x]]: the improper list [1,2|x].
-    let bytes = [131, 108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 1, 97, 2, 119, 1, b'x'];
+    let bytes = [
+        131, 108, 0, 0, 0, 1, 97, 1, 108, 0, 0, 0, 1, 97, 2, 119, 1, b'x',
+    ];
     assert_eq!(dec(&bytes).to_string(), "[1,2|x]");
 }
 

@@ -48,7 +48,10 @@ enum Request {
     GetAll,
     Set(i64),
     Move(i32, i32),
-    Put { key: String, value: Option<u32> },
+    Put {
+        key: String,
+        value: Option<u32>,
+    },
     #[serde(rename = "'EXIT'")]
     Exit(ExternalPid, Term),
 }
@@ -147,16 +150,25 @@ fn terms_and_pids_embed_exactly() {
         serial: 2,
         creation: 3,
     };
-    both_ways(Envelope { from, body: t }, "{envelope,<n@h.1.2>,{#Ref<a@b.3.2.1>,0.5,[]}}");
+    both_ways(
+        Envelope { from, body: t },
+        "{envelope,<n@h.1.2>,{#Ref<a@b.3.2.1>,0.5,[]}}",
+    );
 }
 
 #[test]
 fn erlang_spellings_of_the_same_thing_are_accepted() {
     // A charlist for a String ("hi" as erl's STRING_EXT).
-    assert_eq!(from_term::<String>(&term(&[131, 107, 0, 2, b'h', b'i'])).unwrap(), "hi");
+    assert_eq!(
+        from_term::<String>(&term(&[131, 107, 0, 2, b'h', b'i'])).unwrap(),
+        "hi"
+    );
     assert_eq!(from_term::<String>(&Term::nil()).unwrap(), "");
     // A list of bytes for bytes, a binary for Vec<u8>.
-    assert_eq!(from_term::<Vec<u8>>(&Term::Binary(vec![1, 2])).unwrap(), [1, 2]);
+    assert_eq!(
+        from_term::<Vec<u8>>(&Term::Binary(vec![1, 2])).unwrap(),
+        [1, 2]
+    );
     // An integer where a float is expected.
     assert_eq!(from_term::<f64>(&Term::from(3)).unwrap(), 3.0);
     // A map keyed by field atoms for a struct, in any order.
@@ -192,9 +204,16 @@ fn mismatches_are_errors_that_say_what_was_found() {
     assert!(err::<i64>(Term::from(u64::MAX)).contains("does not fit"));
     assert!(err::<bool>(Term::atom("yes")).contains("yes"));
     assert!(err::<Point>(Term::Tuple(vec![Term::atom("point"), Term::from(1)])).contains("record"));
-    assert!(err::<Point>(Term::Tuple(vec![Term::atom("pt"), Term::from(1), Term::from(2)])).contains("{pt,1,2}"));
+    assert!(err::<Point>(Term::Tuple(vec![
+        Term::atom("pt"),
+        Term::from(1),
+        Term::from(2)
+    ]))
+    .contains("{pt,1,2}"));
     assert!(err::<Request>(Term::atom("delete")).contains("unknown variant `delete`"));
-    assert!(err::<Request>(Term::Tuple(vec![Term::atom("move"), Term::from(1)])).contains("takes 2"));
+    assert!(
+        err::<Request>(Term::Tuple(vec![Term::atom("move"), Term::from(1)])).contains("takes 2")
+    );
     assert!(err::<String>(Term::Binary(vec![0xff])).contains("UTF-8"));
     assert!(err::<(u8, u8)>(Term::Tuple(vec![Term::from(1)])).contains("tuple of 2"));
     assert!(err::<ExternalPid>(Term::atom("x")).contains("pid"));
@@ -224,7 +243,10 @@ fn values_erlang_cannot_hold_are_errors_not_losses() {
             s.serialize_unit_struct(self.0)
         }
     }
-    assert!(to_term(&Named(leaked)).unwrap_err().to_string().contains("atom"));
+    assert!(to_term(&Named(leaked))
+        .unwrap_err()
+        .to_string()
+        .contains("atom"));
     // Bytes after the term are refused, not ignored.
     let mut bytes = to_bytes(&1u8).unwrap();
     bytes.push(0);
