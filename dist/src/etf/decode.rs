@@ -14,7 +14,8 @@
 
 use super::error::{DecodeError, DecodeErrorKind as Kind};
 use super::{tag, VERSION};
-use crate::term::{Atom, BigInt, BitBinary, Closure, ExternalFun, ExternalPid, ExternalPort};
+use crate::term::{atom_from_utf8, Atom, BigInt, BitBinary, Closure, ExternalFun};
+use crate::term::{ExternalPid, ExternalPort};
 use crate::term::{ExternalRef, Term, MAX_ATOM_CHARS, MAX_REF_WORDS};
 
 /// The nesting [`decode`] accepts by default.
@@ -403,26 +404,19 @@ fn read_atom_body(r: &mut Reader<'_>, t: u8, at: usize) -> Result<Atom, DecodeEr
         _ => usize::from(r.u8()?),
     };
     let bytes = r.bytes(n)?;
-    let bad = || DecodeError::new(at, Kind::BadAtom);
-    let name: std::borrow::Cow<'_, str> = match t {
-        // Latin-1: every byte is the code point of the same value.
-        tag::ATOM | tag::SMALL_ATOM => {
+    let bad = |_| DecodeError::new(at, Kind::BadAtom);
+    match t {
+        // Latin-1: every byte is the code point of the same value; ASCII is
+        // already UTF-8.
+        tag::ATOM | tag::SMALL_ATOM if !bytes.is_ascii() => {
             if n > MAX_ATOM_CHARS {
-                return Err(bad());
+                return Err(DecodeError::new(at, Kind::BadAtom));
             }
-            if bytes.is_ascii() {
-                std::str::from_utf8(bytes).map_err(|_| bad())?.into()
-            } else {
-                bytes
-                    .iter()
-                    .map(|b| char::from(*b))
-                    .collect::<String>()
-                    .into()
-            }
+            let name: String = bytes.iter().map(|b| char::from(*b)).collect();
+            atom_from_utf8(name.as_bytes()).map_err(bad)
         }
-        _ => std::str::from_utf8(bytes).map_err(|_| bad())?.into(),
-    };
-    Atom::try_new(&name).map_err(|_| bad())
+        _ => atom_from_utf8(bytes).map_err(bad),
+    }
 }
 
 fn read_pid(r: &mut Reader<'_>, t: u8) -> Result<ExternalPid, DecodeError> {

@@ -25,11 +25,13 @@
 
 mod bigint;
 mod display;
+mod intern;
 
 use std::fmt;
 use std::sync::Arc;
 
 pub use bigint::BigInt;
+pub(crate) use intern::atom_from_utf8;
 
 /// The most characters an atom may have (Erlang's `MAX_ATOM_CHARACTERS`).
 pub const MAX_ATOM_CHARS: usize = 255;
