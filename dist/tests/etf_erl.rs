@@ -139,3 +139,28 @@ fn what_bream_encodes_erl_decodes_to_the_same_term() {
         );
     }
 }
+
+#[test]
+fn terms_sort_as_erlang_sorts_them() {
+    // Erlang Reference Manual, "Term Comparisons". Pids, ports and refs are left
+    // out: bream orders them by node and numbers, not as a BEAM would.
+    let code = r#"
+        L = [<<1,2>>, [1|a], 3.5, [], {b}, #{b => 1, a => 2}, a, -(1 bsl 70), [1,2],
+             {a, b}, #{a => 1}, "abc", 2, <<1>>, <<1:3>>, fun lists:map/2, zz, [1|<<>>],
+             1 bsl 80, {}, #{}, 2.5, [[]], -1.5, #{a => 2, b => 0}, <<>>, [1], 'A'],
+        io:format("~s~n~s~n", [binary:encode_hex(term_to_binary(L, [{minor_version, 2}])),
+                               binary:encode_hex(term_to_binary(lists:sort(L), [{minor_version, 2}]))]),
+        halt()."#;
+    let Some(out) = run_erl("etf_erl::term_order", code, &[]) else {
+        return;
+    };
+    let out = String::from_utf8_lossy(&out);
+    let mut lines = out.lines();
+    let (list, _) = decode(&unhex(lines.next().unwrap())).unwrap();
+    let (erl_sorted, _) = decode(&unhex(lines.next().unwrap())).unwrap();
+    let Term::List(mut items) = list else {
+        panic!("not a list: {list}")
+    };
+    items.sort();
+    assert_eq!(Term::List(items).to_string(), erl_sorted.to_string());
+}

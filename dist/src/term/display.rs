@@ -214,8 +214,11 @@ impl fmt::Display for Term {
                 write!(f, "|{tail}]")
             }
             Term::Map(pairs) => {
+                // Keys in term order, as Erlang prints (small) maps.
+                let mut sorted: Vec<&(Term, Term)> = pairs.iter().collect();
+                sorted.sort_by(|a, b| a.0.cmp(&b.0));
                 f.write_str("#{")?;
-                for (i, (k, v)) in pairs.iter().enumerate() {
+                for (i, (k, v)) in sorted.into_iter().enumerate() {
                     if i > 0 {
                         f.write_char(',')?;
                     }

@@ -9,8 +9,9 @@
 //! - integers are `i64` ([`Term::Int`]) with a [`BigInt`] for the rest;
 //! - a proper list is a `Vec` ([`Term::List`], `[]` is the empty one); an improper
 //!   list keeps its non-list tail ([`Term::ImproperList`]);
-//! - a map keeps its pairs in wire order ([`Term::Map`]); equality is therefore
-//!   order-sensitive (Erlang's is not): compare maps from the same encoder;
+//! - a map keeps its pairs in wire order ([`Term::Map`]); equality and order
+//!   are Erlang's (`order.rs`): `#{a => 1, b => 2}` equals `#{b => 2, a => 1}`,
+//!   and `1` does not equal `1.0` (`=:=`);
 //! - pids, ports and references carry the node's name and creation
 //!   ([`ExternalPid`], [`ExternalPort`], [`ExternalRef`]): on the wire every pid is
 //!   external. The node layer maps them to and from bream's own `Pid`.
@@ -19,13 +20,14 @@
 //! `display.rs`), except that pids, ports and refs show their node's name where
 //! Erlang shows an index into its node table.
 //!
-//! Depth: `Clone`, `PartialEq`, `Debug`, `Display` and `Drop` of a term recurse once
+//! Depth: `Clone`, `PartialEq`, `Ord`, `Hash`, `Debug`, `Display` and `Drop` of a term recurse once
 //! per level of nesting. The decoder bounds nesting (`etf::DecodeOptions`), so a
 //! decoded term is always safe to drop on a process stack.
 
 mod bigint;
 mod display;
 mod intern;
+mod order;
 
 use std::fmt;
 use std::sync::Arc;
@@ -264,7 +266,7 @@ pub enum Term {
         /// The tail, which is not a list.
         tail: Box<Term>,
     },
-    /// A map `#{K => V, ...}`, pairs in wire order.
+    /// A map `#{K => V, ...}`, pairs in wire order (equality ignores the order).
     Map(Vec<(Term, Term)>),
     /// A pid.
     Pid(ExternalPid),
@@ -315,49 +317,6 @@ fn clone_pairs(pairs: &[(Term, Term)]) -> Vec<(Term, Term)> {
     out
 }
 
-impl PartialEq for Term {
-    /// Structural equality; iterative, so any depth compares on any stack. Maps
-    /// compare pair by pair in order.
-    fn eq(&self, other: &Term) -> bool {
-        let mut todo: Vec<(&Term, &Term)> = vec![(self, other)];
-        while let Some((a, b)) = todo.pop() {
-            match (a, b) {
-                (Term::Tuple(x), Term::Tuple(y)) | (Term::List(x), Term::List(y)) => {
-                    if x.len() != y.len() {
-                        return false;
-                    }
-                    todo.extend(x.iter().zip(y));
-                }
-                (
-                    Term::ImproperList { head: x, tail: xt },
-                    Term::ImproperList { head: y, tail: yt },
-                ) => {
-                    if x.len() != y.len() {
-                        return false;
-                    }
-                    todo.push((xt, yt));
-                    todo.extend(x.iter().zip(y));
-                }
-                (Term::Map(x), Term::Map(y)) => {
-                    if x.len() != y.len() {
-                        return false;
-                    }
-                    for ((xk, xv), (yk, yv)) in x.iter().zip(y) {
-                        todo.push((xk, yk));
-                        todo.push((xv, yv));
-                    }
-                }
-                (a, b) => {
-                    if !a.leaf_eq(b) {
-                        return false;
-                    }
-                }
-            }
-        }
-        true
-    }
-}
-
 impl Term {
     /// Clone of the variants `Clone::clone` does not spell out (kept out of line
     /// so its frame does not weigh on every level).
@@ -379,23 +338,6 @@ impl Term {
             Term::Ref(r) => Term::Ref(r.clone()),
             Term::Fun(f) => Term::Fun(f.clone()),
             Term::Tuple(_) | Term::List(_) | Term::Map(_) => Term::clone(self),
-        }
-    }
-
-    /// Equality of two terms that are not both compounds of the same kind.
-    fn leaf_eq(&self, other: &Term) -> bool {
-        match (self, other) {
-            (Term::Int(a), Term::Int(b)) => a == b,
-            (Term::BigInt(a), Term::BigInt(b)) => a == b,
-            (Term::Float(a), Term::Float(b)) => a == b,
-            (Term::Atom(a), Term::Atom(b)) => a == b,
-            (Term::Binary(a), Term::Binary(b)) => a == b,
-            (Term::BitBinary(a), Term::BitBinary(b)) => a == b,
-            (Term::Pid(a), Term::Pid(b)) => a == b,
-            (Term::Port(a), Term::Port(b)) => a == b,
-            (Term::Ref(a), Term::Ref(b)) => a == b,
-            (Term::Fun(a), Term::Fun(b)) => a == b,
-            _ => false,
         }
     }
 
