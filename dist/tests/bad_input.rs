@@ -61,7 +61,9 @@ fn handshake(port: u16, cookie: &str) -> std::io::Result<TcpStream> {
     let st = read2(&mut s)?;
     if st != b"sok" {
         // `nok`: the node still tears down our previous connection.
-        return Err(std::io::Error::other(String::from_utf8_lossy(&st).into_owned()));
+        return Err(std::io::Error::other(
+            String::from_utf8_lossy(&st).into_owned(),
+        ));
     }
     let ch = read2(&mut s)?;
     assert_eq!(ch[0], b'N');
