@@ -208,6 +208,36 @@ fn killing_the_erl_os_process_fires_links_and_monitors_with_noconnection() {
 }
 
 #[test]
+fn a_peer_that_stops_answering_is_dropped_after_net_ticktime() {
+    if !have_erl("a_peer_that_stops_answering") {
+        return;
+    }
+    watchdog(T, || {
+        node("b_tick").block_on(|| {
+            let (erl, mirror) = peer("b_tick", "e_tick");
+            bream::trap_exit(true);
+            bream::link(mirror);
+            assert!(bream::is_alive(mirror));
+            let stopped = std::time::Instant::now();
+            erl.stop(); // the socket stays open: only the missing ticks tell
+            let e: Exit = bream::receive_timeout(W).expect("the link fired");
+            assert_eq!(
+                e,
+                Exit {
+                    from: mirror,
+                    reason: ExitReason::NoConnection
+                }
+            );
+            let waited = stopped.elapsed();
+            // net_ticktime is 4 s on both sides (common::node, Erl::start).
+            assert!(waited >= Duration::from_secs(2), "too early: {waited:?}");
+            assert!(waited <= Duration::from_secs(7), "too late: {waited:?}");
+            drop(erl); // SIGKILL works on a stopped process
+        });
+    });
+}
+
+#[test]
 fn a_wrong_cookie_is_refused_both_ways() {
     if !have_erl("a_wrong_cookie_is_refused_both_ways") {
         return;
