@@ -59,6 +59,7 @@ mod registry;
 pub mod relations;
 #[cfg(not(bream_loom))]
 mod relations;
+mod remote;
 mod runtime;
 mod spawn;
 mod sync;
@@ -75,13 +76,23 @@ pub use pid::{Alias, MonitorRef, Pid, Ref};
 pub use process::Status;
 pub use reason::{Down, Exit, ExitReason};
 pub use receive::{
-    alias, make_ref, receive, receive_timeout, self_pid, send, send_alias, send_named, unalias,
-    NotRegistered,
+    alias, make_ref, receive, receive_timeout, self_pid, send, send_alias, send_named,
+    send_named_at, unalias, NotRegistered,
 };
 pub use registry::RegisterError;
 pub use runtime::{run, Builder, Runtime, DEFAULT_MAX_PROCESSES};
 pub use spawn::{spawn, spawn_link, spawn_monitor, spawn_opt, try_spawn, SpawnError, SpawnOpts};
 pub use time::{blocking, cancel_timer, hibernate, reduce, send_after, sleep, yield_now, TimerRef};
+
+/// The distribution hook (ADR dist-0001): for bream-dist only. Not public API.
+#[doc(hidden)]
+pub mod __remote {
+    pub use crate::remote::{
+        add_link, add_watcher, current, deliver, handle, install, monitor_ref_from_id,
+        monitor_ref_id, new_monitor_ref, remove_link, remove_watcher, signal_down, signal_exit,
+        Handle, RemoteSignal, Router, Wire,
+    };
+}
 
 /// What `receive!` expands to. Not public API.
 #[doc(hidden)]

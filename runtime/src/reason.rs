@@ -35,6 +35,10 @@ pub enum ExitReason {
     Killed,
     /// The process did not exist (linking to or monitoring a dead pid).
     NoProc,
+    /// The connection to the node of a remote process was lost (Erlang's
+    /// `noconnection`): every link to a process of that node fires with it,
+    /// every monitor of one delivers a [`Down`] with it (docs/distribution.md).
+    NoConnection,
     /// The process panicked; the panic message.
     Panic(String),
     /// The process ran off the end of its stack (hit its guard page).
@@ -58,6 +62,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Kill => f.write_str("kill"),
             ExitReason::Killed => f.write_str("killed"),
             ExitReason::NoProc => f.write_str("noproc"),
+            ExitReason::NoConnection => f.write_str("noconnection"),
             ExitReason::Panic(m) => write!(f, "panic: {m}"),
             ExitReason::StackOverflow => f.write_str("stack overflow"),
             ExitReason::Other(s) => f.write_str(s),

@@ -139,14 +139,23 @@ fn start_of(me: Me, marker: Option<&Ref>) -> From {
 #[doc(hidden)]
 #[inline]
 pub fn take<T: 'static>(env: &mut Envelope) -> Option<T> {
-    env.take::<T>()
+    match env.take::<T>() {
+        Some(v) => Some(v),
+        // A message from another node, which the arm's type may decode
+        // (remote.rs); local messages of another type end here.
+        None => crate::remote::take_wire::<T>(env),
+    }
 }
 
 /// Puts the payload back after a `receive!` arm's test. Hidden: used by the macro.
 #[doc(hidden)]
 #[inline]
 pub fn put<T: Send + 'static>(env: &mut Envelope, v: T) {
-    env.put(v)
+    // A `Wire` that `take` decoded is still in the envelope: the decoded
+    // value is dropped, the message stays as it came.
+    if env.is_empty() {
+        env.put(v)
+    }
 }
 
 /// The payload of the message an arm took. Hidden: used by the macro.
@@ -155,8 +164,18 @@ pub fn put<T: Send + 'static>(env: &mut Envelope, v: T) {
 pub fn downcast<T: 'static>(env: Envelope) -> T {
     match env.downcast::<T>() {
         Ok(v) => v,
-        Err(_) => unreachable!("receive!: the arm's type was checked when it matched"),
+        Err(env) => match crate::remote::take_wire::<T>(&env) {
+            Some(v) => v,
+            None => unreachable!("receive!: the arm's type was checked when it matched"),
+        },
     }
+}
+
+/// True if `env` holds a `T`, or a message from another node that decodes as one.
+#[inline]
+fn matches<T: 'static>(env: &Envelope) -> bool {
+    env.is::<T>()
+        || (env.is::<crate::remote::Wire>() && crate::remote::take_wire::<T>(env).is_some())
 }
 
 /// The caller's pid.
@@ -199,7 +218,11 @@ pub fn send<T: Send + 'static>(pid: Pid, msg: T) {
     let me = current("send");
     // First: a process that was killed sends nothing more.
     exit::handle_signals(me);
-    me.rt.deliver(pid, msg);
+    if pid.is_local() {
+        me.rt.deliver(pid, msg);
+    } else {
+        crate::remote::send(&me.rt, me.pid, pid, msg);
+    }
     let o = me.owned();
     o.reductions.set(o.reductions.get() + 1);
     task::reduce(1);
@@ -245,6 +268,55 @@ pub fn send_named<T: Send + 'static>(name: &str, msg: T) -> Result<(), NotRegist
     }
 }
 
+/// Sends `msg` to the process registered as `name` on `node` (Erlang's
+/// `{Name, Node} ! Msg`). On this node it is [`send_named`]; to another node
+/// (through bream-dist, docs/distribution.md) it cannot fail, as in Erlang: a
+/// name nobody holds there drops the message. In a runtime without
+/// distribution every node is this node.
+///
+/// ```
+/// bream::run(|| {
+///     bream::register("me", bream::self_pid()).unwrap();
+///     bream::send_named_at("me", "nonode@nohost", 7u8).unwrap();
+///     assert_eq!(bream::receive::<u8>(), 7);
+/// });
+/// ```
+///
+/// # Errors
+/// [`NotRegistered`] (with the message) if `node` is this node and no process
+/// has the name.
+///
+/// # Panics
+/// Outside a bream process.
+pub fn send_named_at<T: Send + 'static>(
+    name: &str,
+    node: &str,
+    msg: T,
+) -> Result<(), NotRegistered<T>> {
+    let me = current("send_named_at");
+    let mut msg = msg;
+    if let Some(r) = crate::remote::router(&me.rt) {
+        exit::handle_signals(me);
+        match r.send_named(
+            me.pid,
+            name,
+            node,
+            Box::new(msg),
+            std::any::type_name::<T>(),
+        ) {
+            Ok(()) => {
+                task::reduce(1);
+                return Ok(());
+            }
+            Err(back) => match back.downcast::<T>() {
+                Ok(m) => msg = *m,
+                Err(_) => unreachable!("the router hands back the message it was given"),
+            },
+        }
+    }
+    send_named(name, msg)
+}
+
 /// Receives the first message of type `T`, waiting as long as it takes. Other
 /// messages stay in the mailbox, in order.
 ///
@@ -261,7 +333,7 @@ pub fn send_named<T: Send + 'static>(name: &str, msg: T) -> Result<(), NotRegist
 /// # Panics
 /// Outside a bream process.
 pub fn receive<T: Send + 'static>() -> T {
-    match select(None, None, |env| env.is::<T>().then_some(0)) {
+    match select(None, None, |env| matches::<T>(env).then_some(0)) {
         Selected::Arm(_, env) => downcast(env),
         Selected::Timeout => unreachable!("no timeout was given"),
     }
@@ -280,7 +352,7 @@ pub fn receive<T: Send + 'static>() -> T {
 /// # Panics
 /// Outside a bream process.
 pub fn receive_timeout<T: Send + 'static>(d: Duration) -> Option<T> {
-    match select(None, Some(d), |env| env.is::<T>().then_some(0)) {
+    match select(None, Some(d), |env| matches::<T>(env).then_some(0)) {
         Selected::Arm(_, env) => Some(downcast(env)),
         Selected::Timeout => None,
     }

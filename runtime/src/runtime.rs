@@ -38,6 +38,9 @@ pub(crate) struct Shared {
     pub(crate) stack_size: usize,
     /// The next `Ref`. Relaxed: uniqueness needs only atomicity.
     refs: AtomicU64,
+    /// The distribution layer's router (remote.rs), set at most once by
+    /// `__remote::install`; read by any process that meets a remote pid.
+    pub(crate) remote: std::sync::OnceLock<Arc<dyn crate::remote::Router>>,
 }
 
 impl Shared {
@@ -68,6 +71,9 @@ impl Shared {
     /// Pushes a signal to `pid` (steps 1–3 of exit.rs's sender recipe). False if
     /// `pid` is not alive.
     pub(crate) fn deliver_signal(&self, pid: Pid, sig: Signal) -> bool {
+        if !pid.is_local() {
+            return crate::remote::signal(self, pid, sig);
+        }
         let restart = self.table.with_entry(pid, |e| {
             let p = e.process.as_ref()?;
             let push = p.tx.push(sig);
@@ -204,6 +210,7 @@ impl Builder {
             stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
             scheduler,
             refs: AtomicU64::new(1),
+            remote: std::sync::OnceLock::new(),
         });
         Ok(Runtime {
             shared: Some(shared),
