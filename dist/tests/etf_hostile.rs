@@ -183,6 +183,27 @@ fn every_truncation_of_a_valid_frame_is_an_error() {
 }
 
 #[test]
+fn a_map_with_a_duplicate_key_is_refused() {
+    // #{a => 1, a => 2}: OTP's binary_to_term refuses it; so does bream.
+    let dup = [
+        131, 116, 0, 0, 0, 2, 119, 1, b'a', 97, 1, 119, 1, b'a', 97, 2,
+    ];
+    let err = decode(&dup).unwrap_err();
+    assert_eq!(
+        err.kind(),
+        &DecodeErrorKind::Invalid("map with a duplicate key")
+    );
+    // The same with 40 keys (the sorted check).
+    let mut big = vec![131, 116, 0, 0, 0, 40];
+    for k in 0..40u8 {
+        big.extend_from_slice(&[97, k.min(38), 97, 0]); // keys 38 and 39 collide
+    }
+    assert!(decode(&big).is_err());
+    big[6 + 39 * 4 + 1] = 39;
+    assert!(decode(&big).is_ok());
+}
+
+#[test]
 fn unsupported_and_unknown_tags_say_what_they_are() {
     let cases: [(&[u8], DecodeErrorKind); 5] = [
         (
@@ -222,7 +243,8 @@ fn any_term() -> impl Strategy<Value = Term> {
         prop_oneof![
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Term::Tuple),
             proptest::collection::vec(inner.clone(), 0..6).prop_map(Term::List),
-            proptest::collection::vec((inner.clone(), inner), 0..4).prop_map(Term::Map),
+            proptest::collection::btree_map(inner.clone(), inner, 0..4)
+                .prop_map(|m| Term::Map(m.into_iter().collect())),
         ]
     })
 }

@@ -78,7 +78,8 @@ fn any_term() -> impl Strategy<Value = Term> {
                     head,
                     tail: Box::new(tail),
                 }),
-            proptest::collection::vec((inner.clone(), inner), 0..5).prop_map(Term::Map),
+            proptest::collection::btree_map(inner.clone(), inner, 0..5)
+                .prop_map(|m| Term::Map(m.into_iter().collect())),
         ]
     })
 }
@@ -247,6 +248,11 @@ fn what_erlang_cannot_hold_is_an_encode_error() {
         id: vec![1; 6],
     });
     assert!(encode_to_vec(&bad_ref).is_err());
+    let dup = Term::Map(vec![
+        (Term::from(1), Term::nil()),
+        (Term::from(1), Term::nil()),
+    ]);
+    assert!(encode_to_vec(&dup).is_err());
     let bad_bits = Term::BitBinary(BitBinary {
         bytes: vec![1],
         last_bits: 8,

@@ -191,11 +191,34 @@ fn decode_term(r: &mut Reader<'_>, max_depth: usize) -> Result<Term, DecodeError
                 None => break,
                 Some(closed) => {
                     stack.pop();
+                    if let Term::Map(pairs) = &closed {
+                        if has_duplicate_key(pairs) {
+                            // OTP's binary_to_term refuses these too; taking one
+                            // value would silently drop the other.
+                            return Err(DecodeError::new(
+                                r.pos,
+                                Kind::Invalid("map with a duplicate key"),
+                            ));
+                        }
+                    }
                     value = Item::Done(closed);
                 }
             }
         }
     }
+}
+
+/// Whether two pairs share a key (exact equality, as Erlang's map keys).
+pub(crate) fn has_duplicate_key(pairs: &[(Term, Term)]) -> bool {
+    if pairs.len() <= 16 {
+        return pairs
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| pairs[..i].iter().any(|(j, _)| j == k));
+    }
+    let mut keys: Vec<&Term> = pairs.iter().map(|(k, _)| k).collect();
+    keys.sort_unstable();
+    keys.windows(2).any(|w| w[0] == w[1])
 }
 
 /// What one tag read gives: a finished value or the header of a compound.

@@ -116,6 +116,10 @@ fn write_one<'a>(
             jobs.extend(head.iter().rev().map(Job::Term));
         }
         Term::Map(pairs) => {
+            if super::decode::has_duplicate_key(pairs) {
+                // Erlang refuses such a map (and with it the whole message).
+                return Err(EncodeError::Invalid("map with a duplicate key"));
+            }
             out.push(tag::MAP);
             out.extend_from_slice(&len_u32(pairs.len(), "map")?);
             for (k, v) in pairs.iter().rev() {

@@ -25,7 +25,9 @@
 //! 3. checks every length against the bytes that remain before allocating: an
 //!    element needs at least one byte, so a 4 GB length in a 20-byte frame is an
 //!    error, not a 4 GB allocation;
-//! 4. never panics: every failure is a [`DecodeError`] naming the byte offset.
+//! 4. never panics: every failure is a [`DecodeError`] naming the byte offset;
+//! 5. refuses a map with a duplicate key, as OTP does (and so does [`encode`]):
+//!    keeping either value would lose the other silently.
 //!
 //! Not supported (a clear error): `COMPRESSED` (zlib; OTP never compresses
 //! distribution messages on its own), `ATOM_CACHE_REF` (only inside a distribution

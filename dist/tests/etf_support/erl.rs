@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 pub fn run_erl(test: &str, code: &str, args: &[&str]) -> Option<Vec<u8>> {
     let spawned = Command::new("erl")
         .args(["-noshell", "-eval", code, "-extra"])
+        // A failing run must not leave an erl_crash.dump in the package directory.
+        .env("ERL_CRASH_DUMP_SECONDS", "0")
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
