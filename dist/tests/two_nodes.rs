@@ -31,8 +31,13 @@ impl Drop for Peer {
 
 /// Starts `bream-dist-peer NAME` and returns it with its port.
 fn start_peer(name: &str) -> (Peer, u16) {
+    start_peer_on(name, 0)
+}
+
+/// Starts `bream-dist-peer NAME COOKIE PORT` (0: any port).
+fn start_peer_on(name: &str, port: u16) -> (Peer, u16) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_bream-dist-peer"))
-        .args([name, COOKIE])
+        .args([name, COOKIE, &port.to_string()])
         .stdout(Stdio::piped())
         .spawn()
         .expect("start bream-dist-peer");
@@ -143,6 +148,53 @@ fn a_supervisor_on_node_a_restarts_a_worker_on_node_b_after_it_crashes() {
             assert!(!w2.is_local());
             bream::send(w2, Term::Tuple(vec![atom("ping"), me()]));
             assert_eq!(bream::receive_timeout::<Term>(W), Some(atom("pong")));
+        });
+    });
+}
+
+#[test]
+fn a_pid_of_a_previous_incarnation_never_reaches_the_new_one() {
+    watchdog(T, || {
+        let (peer, port) = start_peer("inc_b");
+        let b = "inc_b@localhost";
+        node_a("inc_a", b, port).block_on(move || {
+            let worker =
+                || pid_of(bream_dist::call_term(("factory", b), atom("worker"), W).unwrap());
+            let old = worker();
+            let r = bream::monitor(old);
+            // Node B dies and comes back under the same name and port: a new
+            // incarnation (another creation).
+            bream::blocking(move || drop(peer));
+            let d: bream::Down = bream::receive_timeout(W).expect("NoConnection");
+            assert_eq!((d.monitor, d.reason), (r, ExitReason::NoConnection));
+            let (peer2, _) = bream::blocking(move || start_peer_on("inc_b", port));
+            let new = worker();
+            assert_ne!(bream_dist::node_of(new), "nonode@nohost");
+            assert_ne!(
+                old.__node(),
+                new.__node(),
+                "another incarnation, another node index"
+            );
+            // The old pid names a process that is gone for good: the same
+            // id and serial on the new incarnation is not it.
+            let r = bream::monitor(old);
+            let d: bream::Down = bream::receive_timeout(W).expect("a Down for the old pid");
+            assert_eq!((d.monitor, d.reason), (r, ExitReason::NoProc));
+            assert!(!bream::is_alive(old));
+            bream::send(old, Term::Tuple(vec![atom("ping"), me()]));
+            bream::send(new, Term::Tuple(vec![atom("ping"), me()]));
+            assert_eq!(bream::receive_timeout::<Term>(W), Some(atom("pong")));
+            assert_eq!(
+                bream::receive_timeout::<Term>(Duration::from_millis(300)),
+                None,
+                "the old pid's message reached someone"
+            );
+            // disconnect_node: monitors through the connection fire.
+            let r = bream::monitor(new);
+            assert!(bream_dist::disconnect_node(b));
+            let d: bream::Down = bream::receive_timeout(W).expect("NoConnection");
+            assert_eq!((d.monitor, d.reason), (r, ExitReason::NoConnection));
+            drop(peer2);
         });
     });
 }

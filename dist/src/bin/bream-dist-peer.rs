@@ -1,8 +1,8 @@
 //! A second bream node in its own OS process, for the two-node tests
 //! (dist/tests/two_nodes.rs) and for trying distribution by hand.
 //!
-//! Usage: `bream-dist-peer NAME COOKIE` — starts node NAME (short name,
-//! `NAME@localhost`) without EPMD on a port the OS picks, prints
+//! Usage: `bream-dist-peer NAME COOKIE [PORT]` — starts node NAME (short
+//! name, `NAME@localhost`) without EPMD on PORT (default: one the OS picks), prints
 //! `listening PORT`, and serves until killed:
 //!
 //! - `factory` (a `gen_server` in OTP's shapes, see `bream_dist::expose`):
@@ -55,10 +55,11 @@ fn factory(req: Term) -> Term {
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let (name, cookie) = match args.as_slice() {
-        [_, n, c] => (n.clone(), c.clone()),
+    let (name, cookie, port) = match args.as_slice() {
+        [_, n, c] => (n.clone(), c.clone(), 0),
+        [_, n, c, p] => (n.clone(), c.clone(), p.parse().expect("PORT")),
         _ => {
-            eprintln!("usage: bream-dist-peer NAME COOKIE");
+            eprintln!("usage: bream-dist-peer NAME COOKIE [PORT]");
             std::process::exit(2);
         }
     };
@@ -66,7 +67,7 @@ fn main() {
         .workers(2)
         .node(&format!("{name}@localhost"))
         .cookie(&cookie)
-        .without_epmd(0)
+        .without_epmd(port)
         .net_ticktime(Duration::from_secs(4))
         .build()
         .unwrap_or_else(|e| panic!("cannot start node {name}: {e}"));
