@@ -272,3 +272,103 @@ fn bad_packets_after_the_handshake_close_only_that_connection() {
         drop(rt);
     });
 }
+
+mod mutated {
+    //! Proptest: valid packets with bytes flipped, cut or appended, sent after a
+    //! correct handshake. Whatever the node makes of them — a message
+    //! delivered, a closed connection — it never panics and goes on serving.
+    use super::*;
+    use proptest::prelude::*;
+
+    fn valid_packets() -> Vec<Vec<u8>> {
+        let from = raw_pid(PEER, 1);
+        let to = raw_pid("b_bad4@localhost", 0);
+        let r = Term::Ref(bream_dist::ExternalRef {
+            node: bream_dist::Atom::new(PEER),
+            creation: 7,
+            id: vec![1, 2, 3],
+        });
+        let t = |v: Vec<Term>| Term::Tuple(v);
+        let msg = t(vec![
+            Term::atom("hello"),
+            Term::Binary(b"x".to_vec()),
+            Term::Int(-5),
+        ]);
+        vec![
+            packet(
+                &t(vec![Term::Int(22), from.clone(), to.clone()]),
+                Some(&msg),
+            ),
+            packet(
+                &t(vec![
+                    Term::Int(6),
+                    from.clone(),
+                    Term::atom(""),
+                    Term::atom("net_kernel"),
+                ]),
+                Some(&msg),
+            ),
+            packet(&t(vec![Term::Int(1), from.clone(), to.clone()]), None),
+            packet(
+                &t(vec![
+                    Term::Int(3),
+                    from.clone(),
+                    to.clone(),
+                    Term::atom("boom"),
+                ]),
+                None,
+            ),
+            packet(
+                &t(vec![Term::Int(19), from.clone(), to.clone(), r.clone()]),
+                None,
+            ),
+            packet(
+                &t(vec![
+                    Term::Int(21),
+                    to.clone(),
+                    from.clone(),
+                    r,
+                    Term::atom("x"),
+                ]),
+                None,
+            ),
+            packet(&t(vec![Term::Int(35), Term::Int(1), from, to]), None),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+        #[test]
+        fn mutated_packets_never_take_the_node_down(
+            which in 0usize..7,
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
+            cut in proptest::option::of(any::<prop::sample::Index>()),
+            tail in proptest::collection::vec(any::<u8>(), 0..8),
+        ) {
+            watchdog(T, move || {
+            let (rt, port) = node_once();
+            let mut p = valid_packets().swap_remove(which);
+            for (i, b) in &flips {
+                let i = 4 + i.index(p.len() - 4); // keep the length prefix honest
+                p[i] = *b;
+            }
+            if let Some(c) = cut {
+                p.truncate(4 + c.index(p.len() - 4));
+            }
+            p.extend_from_slice(&tail);
+            let mut s = retry(port);
+            let _ = s.write_all(&p);
+            drop(s);
+            let _ = rt;
+            still_serves(port);
+            });
+        }
+    }
+
+    /// One node for every case (a node per case would cost a runtime each).
+    fn node_once() -> (&'static bream::Runtime, u16) {
+        static NODE: std::sync::OnceLock<(bream::Runtime, u16)> = std::sync::OnceLock::new();
+        let (rt, port) = NODE.get_or_init(|| start_node("b_bad4"));
+        (rt, *port)
+    }
+}
