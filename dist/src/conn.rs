@@ -354,6 +354,7 @@ impl Conn {
                     outgoing: false,
                 },
             );
+            conns.up.insert(index, me);
         }
         tracing::info!(node = %node.name, peer = %p.name, flags = p.flags, "bream-dist: connected");
         Conn {
@@ -804,6 +805,9 @@ impl Conn {
             let mut conns = self.node.conns();
             if conns.get(&self.peer).is_some_and(|e| e.pid == me) {
                 conns.remove(&self.peer);
+            }
+            if conns.up.get(&self.index) == Some(&me) {
+                conns.up.remove(&self.index);
             }
         }
         for (local, remote) in self.links {

@@ -265,6 +265,28 @@ impl DistBuilder {
     }
 }
 
+/// The connection table: by peer name, and, for connections that are up, by
+/// the peer's node index (the send path's lookup: no name, no node table).
+#[derive(Default)]
+pub(crate) struct Conns {
+    names: HashMap<String, ConnEntry>,
+    /// Node index → connection process, for connections that are up.
+    pub up: HashMap<u32, Pid>,
+}
+
+impl std::ops::Deref for Conns {
+    type Target = HashMap<String, ConnEntry>;
+    fn deref(&self) -> &Self::Target {
+        &self.names
+    }
+}
+
+impl std::ops::DerefMut for Conns {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.names
+    }
+}
+
 /// One connection's entry in the node's table.
 pub(crate) struct ConnEntry {
     /// The connection's process.
@@ -286,7 +308,7 @@ pub(crate) struct Node {
     /// The port we listen on.
     pub port: u16,
     /// Connections by node name (module essay: commands are sent under it).
-    conns: Mutex<HashMap<String, ConnEntry>>,
+    conns: Mutex<Conns>,
     /// Numbers for the references of calls.
     next_ref: AtomicU64,
     /// The runtime, to send commands from outside a process (a process's
@@ -317,7 +339,7 @@ impl Node {
         self.cfg.max_frame
     }
 
-    pub(crate) fn conns(&self) -> MutexGuard<'_, HashMap<String, ConnEntry>> {
+    pub(crate) fn conns(&self) -> MutexGuard<'_, Conns> {
         self.conns.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -352,6 +374,13 @@ impl Node {
     /// exit reaches remote links and monitors this way; with no connection
     /// there is no remote end left to tell).
     pub(crate) fn to_existing_conn_of(&self, pid: Pid, cmd: Cmd) {
+        {
+            let conns = self.conns();
+            if let Some(&c) = conns.up.get(&pid.__node()) {
+                self.rt.send(c, cmd);
+                return;
+            }
+        }
         let Some(id) = table::lookup(pid.__node()) else {
             return;
         };
@@ -364,6 +393,13 @@ impl Node {
     /// Sends `cmd` to the connection to the node of the remote `pid`. False if
     /// that node is gone (a previous incarnation of this node).
     pub(crate) fn to_conn_of(self: &Arc<Self>, pid: Pid, cmd: Cmd) -> bool {
+        {
+            let conns = self.conns();
+            if let Some(&c) = conns.up.get(&pid.__node()) {
+                self.rt.send(c, cmd);
+                return true;
+            }
+        }
         match table::lookup(pid.__node()) {
             Some(id) => self.to_conn(&id.name, cmd),
             None => false,
@@ -484,7 +520,7 @@ pub fn start(cfg: NodeConfig) -> io::Result<()> {
         cookie: cookie.into_bytes(),
         cfg,
         port,
-        conns: Mutex::new(HashMap::new()),
+        conns: Mutex::new(Conns::default()),
         next_ref: AtomicU64::new(1),
         rt: bream::__remote::handle(),
     });
