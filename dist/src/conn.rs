@@ -342,7 +342,7 @@ struct Watcher {
 
 impl Conn {
     fn up(node: &Arc<Node>, stream: TcpStream, p: Peer) -> Conn {
-        let index = nodes::intern(&p.name, p.creation);
+        let index = nodes::intern(&Atom::new(&p.name), p.creation);
         {
             let mut conns = node.conns();
             let me = bream::self_pid();

@@ -385,7 +385,7 @@ impl Node {
             return;
         };
         let conns = self.conns();
-        if let Some(e) = conns.get(&id.name) {
+        if let Some(e) = conns.get(id.name.as_str()) {
             self.rt.send(e.pid, cmd);
         }
     }
@@ -401,7 +401,7 @@ impl Node {
             }
         }
         match table::lookup(pid.__node()) {
-            Some(id) => self.to_conn(&id.name, cmd),
+            Some(id) => self.to_conn(id.name.as_str(), cmd),
             None => false,
         }
     }
@@ -432,7 +432,7 @@ impl Node {
         }
         let n = table::lookup(pid.__node())?;
         Some(ExternalPid {
-            node: Atom::try_new(&n.name).ok()?,
+            node: n.name,
             id,
             serial,
             creation: n.creation,
@@ -449,7 +449,7 @@ impl Node {
         if p.node.as_str() == self.name && p.creation == self.creation {
             return Pid::__from_parts(0, p.id, p.serial);
         }
-        Pid::__from_parts(table::intern(p.node.as_str(), p.creation), p.id, p.serial)
+        Pid::__from_parts(table::intern(&p.node, p.creation), p.id, p.serial)
     }
 
     /// A monitor ref of this runtime as an Erlang reference of this node.
@@ -612,7 +612,8 @@ pub fn node_of(pid: Pid) -> String {
     if pid.is_local() {
         return n.name.clone();
     }
-    table::lookup(pid.__node()).map_or_else(|| "nonode@nohost".into(), |id| id.name)
+    table::lookup(pid.__node())
+        .map_or_else(|| "nonode@nohost".into(), |id| id.name.as_str().to_string())
 }
 
 /// A pid as an Erlang term (to put it in a message built as a [`Term`]).
