@@ -568,8 +568,10 @@ impl Conn {
     fn packets(&mut self) -> Result<(), String> {
         let mut at = 0;
         let mut out = Vec::new();
+        // Taken out for the loop, so packets are handled in place (no copy).
+        let buf = std::mem::take(&mut self.buf);
         let result = loop {
-            let rest = &self.buf[at..];
+            let rest = &buf[at..];
             if rest.len() < 4 {
                 break Ok(());
             }
@@ -583,15 +585,16 @@ impl Conn {
             if rest.len() < 4 + len {
                 break Ok(());
             }
-            let pkt = rest[4..4 + len].to_vec();
+            let pkt = &rest[4..4 + len];
             at += 4 + len;
             if len == 0 {
                 continue; // a tick
             }
-            if let Err(e) = self.packet(&pkt, &mut out) {
+            if let Err(e) = self.packet(pkt, &mut out) {
                 break Err(e);
             }
         };
+        self.buf = buf;
         self.buf.drain(..at);
         self.write(&mut out)?;
         result
