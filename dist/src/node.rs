@@ -672,3 +672,28 @@ pub fn demonitor_node(node: &str) {
         bream::send(e.pid, Cmd::DemonitorNode(bream::self_pid()));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_names_follow_erl() {
+        let full = |n: &str, long| NodeConfig::new(n).long_names(long).full_name();
+        assert_eq!(full("a@localhost", false).unwrap(), "a@localhost");
+        assert!(
+            full("a@host.example.com", false).is_err(),
+            "-sname with a dotted host"
+        );
+        assert_eq!(
+            full("a@host.example.com", true).unwrap(),
+            "a@host.example.com"
+        );
+        assert_eq!(full("a@127.0.0.1", true).unwrap(), "a@127.0.0.1");
+        assert!(full("a@", false).is_err());
+        assert!(full("bad name@h", false).is_err());
+        // No host: the machine's, short for -sname.
+        let short = full("a", false).unwrap();
+        assert!(short.starts_with("a@") && !short[2..].contains('.'));
+    }
+}

@@ -199,6 +199,9 @@ fn killing_the_erl_os_process_fires_links_and_monitors_with_noconnection() {
                 "within the tick time"
             );
             assert!(bream_dist::nodes().is_empty());
+            // A gen_server call to a process of the dead node exits noconnection.
+            let r = bream_dist::call::<_, i64>(mirror, &"get", W);
+            assert_eq!(r, Err(bream_dist::CallError::NoConnection));
             // Nothing else disturbed: local processes still work.
             let (p, _) = bream::spawn_monitor(|| {});
             let d: Down = bream::receive_timeout(W).unwrap();
