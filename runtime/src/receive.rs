@@ -142,8 +142,10 @@ pub fn take<T: 'static>(env: &mut Envelope) -> Option<T> {
     match env.take::<T>() {
         Some(v) => Some(v),
         // A message from another node, which the arm's type may decode
-        // (remote.rs); local messages of another type end here.
-        None => crate::remote::take_wire::<T>(env),
+        // (remote.rs); local messages of another type end here, after one
+        // type-tag compare.
+        None if env.is::<crate::remote::Wire>() => crate::remote::take_wire::<T>(env),
+        None => None,
     }
 }
 
