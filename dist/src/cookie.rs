@@ -22,7 +22,7 @@ pub(crate) fn default_cookie() -> io::Result<String> {
 
 /// The cookie in file `p`, created when missing.
 fn cookie_at(p: &PathBuf) -> io::Result<String> {
-    match std::fs::read_to_string(&p) {
+    match std::fs::read_to_string(p) {
         Ok(s) => {
             let c = s.trim_end().to_string();
             if c.is_empty() {
