@@ -53,7 +53,12 @@ impl<'a> Reader<'a> {
 
     /// Checks that `claimed` things of at least `min_size` bytes each fit in what
     /// remains after the `header` bytes of the length field itself.
-    pub(crate) fn count(&self, claimed: u64, min_size: u64, header: usize) -> Result<usize, DecodeError> {
+    pub(crate) fn count(
+        &self,
+        claimed: u64,
+        min_size: u64,
+        header: usize,
+    ) -> Result<usize, DecodeError> {
         let remaining = self.buf.len().saturating_sub(self.pos + header);
         if claimed.saturating_mul(min_size) > remaining as u64 {
             return Err(DecodeError::new(
