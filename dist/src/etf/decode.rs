@@ -14,6 +14,7 @@
 
 use super::error::{DecodeError, DecodeErrorKind as Kind};
 use super::reader::Reader;
+use super::stack::Stack;
 use super::{tag, VERSION};
 use crate::term::{atom_from_utf8, Atom, BigInt, BitBinary, Closure, ExternalFun};
 use crate::term::{ExternalPid, ExternalPort};
@@ -172,7 +173,8 @@ fn close_list(mut items: Vec<Term>, tail: Term) -> Term {
 }
 
 fn decode_term(r: &mut Reader<'_>, max_depth: usize) -> Result<Term, DecodeError> {
-    let mut stack: Vec<Frame> = Vec::new();
+    // Eight open compounds inline: deeper terms spill to the heap.
+    let mut stack: Stack<Frame, 8> = Stack::new();
     loop {
         let start = r.pos;
         let mut value = read_item(r)?;
