@@ -342,7 +342,7 @@ struct Watcher {
 
 impl Conn {
     fn up(node: &Arc<Node>, stream: TcpStream, p: Peer) -> Conn {
-        let index = nodes::intern(&p.name, p.creation);
+        let index = nodes::intern(&Atom::new(&p.name), p.creation);
         {
             let mut conns = node.conns();
             let me = bream::self_pid();
@@ -354,6 +354,7 @@ impl Conn {
                     outgoing: false,
                 },
             );
+            conns.up.insert(index, me);
         }
         tracing::info!(node = %node.name, peer = %p.name, flags = p.flags, "bream-dist: connected");
         Conn {
@@ -567,8 +568,10 @@ impl Conn {
     fn packets(&mut self) -> Result<(), String> {
         let mut at = 0;
         let mut out = Vec::new();
+        // Taken out for the loop, so packets are handled in place (no copy).
+        let buf = std::mem::take(&mut self.buf);
         let result = loop {
-            let rest = &self.buf[at..];
+            let rest = &buf[at..];
             if rest.len() < 4 {
                 break Ok(());
             }
@@ -582,15 +585,16 @@ impl Conn {
             if rest.len() < 4 + len {
                 break Ok(());
             }
-            let pkt = rest[4..4 + len].to_vec();
+            let pkt = &rest[4..4 + len];
             at += 4 + len;
             if len == 0 {
                 continue; // a tick
             }
-            if let Err(e) = self.packet(&pkt, &mut out) {
+            if let Err(e) = self.packet(pkt, &mut out) {
                 break Err(e);
             }
         };
+        self.buf = buf;
         self.buf.drain(..at);
         self.write(&mut out)?;
         result
@@ -804,6 +808,9 @@ impl Conn {
             let mut conns = self.node.conns();
             if conns.get(&self.peer).is_some_and(|e| e.pid == me) {
                 conns.remove(&self.peer);
+            }
+            if conns.up.get(&self.index) == Some(&me) {
+                conns.up.remove(&self.index);
             }
         }
         for (local, remote) in self.links {

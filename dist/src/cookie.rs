@@ -17,7 +17,11 @@ fn path() -> io::Result<PathBuf> {
 
 /// The cookie from `~/.erlang.cookie`, created when missing.
 pub(crate) fn default_cookie() -> io::Result<String> {
-    let p = path()?;
+    cookie_at(&path()?)
+}
+
+/// The cookie in file `p`, created when missing.
+fn cookie_at(p: &PathBuf) -> io::Result<String> {
     match std::fs::read_to_string(&p) {
         Ok(s) => {
             let c = s.trim_end().to_string();
@@ -29,7 +33,7 @@ pub(crate) fn default_cookie() -> io::Result<String> {
             }
             Ok(c)
         }
-        Err(e) if e.kind() == io::ErrorKind::NotFound => create(&p),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => create(p),
         Err(e) => Err(e),
     }
 }
@@ -47,4 +51,28 @@ fn create(p: &PathBuf) -> io::Result<String> {
     f.write_all(cookie.as_bytes())?;
     tracing::info!(path = %p.display(), "bream-dist: created a new cookie file");
     Ok(cookie)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn a_missing_cookie_file_is_created_read_only_and_then_reused() {
+        let dir = std::env::temp_dir().join(format!("bream-cookie-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let p = dir.join(".erlang.cookie");
+        let _ = std::fs::remove_file(&p);
+        let c = cookie_at(&p).unwrap();
+        assert_eq!(c.len(), 20);
+        assert!(c.bytes().all(|b| b.is_ascii_uppercase()));
+        let mode = std::fs::metadata(&p).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o400, "as erl creates it");
+        assert_eq!(cookie_at(&p).unwrap(), c, "read back, not recreated");
+        let mut perm = std::fs::metadata(&p).unwrap().permissions();
+        perm.set_mode(0o600);
+        std::fs::set_permissions(&p, perm).unwrap();
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

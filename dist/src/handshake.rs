@@ -244,6 +244,11 @@ fn parse_n(m: &[u8], with_challenge: bool) -> Result<(Peer, u32), HandshakeError
     at += 2;
     let name = m.get(at..at + nlen).ok_or_else(bad)?;
     let name = std::str::from_utf8(name).map_err(|_| bad())?.to_string();
+    if name.chars().count() > 255 {
+        return Err(HandshakeError::Protocol(
+            "node name longer than an atom".into(),
+        ));
+    }
     if !name.contains('@') {
         return Err(HandshakeError::Protocol(format!(
             "node name {name:?} has no '@'"

@@ -265,6 +265,28 @@ impl DistBuilder {
     }
 }
 
+/// The connection table: by peer name, and, for connections that are up, by
+/// the peer's node index (the send path's lookup: no name, no node table).
+#[derive(Default)]
+pub(crate) struct Conns {
+    names: HashMap<String, ConnEntry>,
+    /// Node index → connection process, for connections that are up.
+    pub up: HashMap<u32, Pid>,
+}
+
+impl std::ops::Deref for Conns {
+    type Target = HashMap<String, ConnEntry>;
+    fn deref(&self) -> &Self::Target {
+        &self.names
+    }
+}
+
+impl std::ops::DerefMut for Conns {
+    fn deref_mut(&mut self) -> &mut Self::Target {
+        &mut self.names
+    }
+}
+
 /// One connection's entry in the node's table.
 pub(crate) struct ConnEntry {
     /// The connection's process.
@@ -286,7 +308,7 @@ pub(crate) struct Node {
     /// The port we listen on.
     pub port: u16,
     /// Connections by node name (module essay: commands are sent under it).
-    conns: Mutex<HashMap<String, ConnEntry>>,
+    conns: Mutex<Conns>,
     /// Numbers for the references of calls.
     next_ref: AtomicU64,
     /// The runtime, to send commands from outside a process (a process's
@@ -317,7 +339,7 @@ impl Node {
         self.cfg.max_frame
     }
 
-    pub(crate) fn conns(&self) -> MutexGuard<'_, HashMap<String, ConnEntry>> {
+    pub(crate) fn conns(&self) -> MutexGuard<'_, Conns> {
         self.conns.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -352,11 +374,18 @@ impl Node {
     /// exit reaches remote links and monitors this way; with no connection
     /// there is no remote end left to tell).
     pub(crate) fn to_existing_conn_of(&self, pid: Pid, cmd: Cmd) {
+        {
+            let conns = self.conns();
+            if let Some(&c) = conns.up.get(&pid.__node()) {
+                self.rt.send(c, cmd);
+                return;
+            }
+        }
         let Some(id) = table::lookup(pid.__node()) else {
             return;
         };
         let conns = self.conns();
-        if let Some(e) = conns.get(&id.name) {
+        if let Some(e) = conns.get(id.name.as_str()) {
             self.rt.send(e.pid, cmd);
         }
     }
@@ -364,8 +393,15 @@ impl Node {
     /// Sends `cmd` to the connection to the node of the remote `pid`. False if
     /// that node is gone (a previous incarnation of this node).
     pub(crate) fn to_conn_of(self: &Arc<Self>, pid: Pid, cmd: Cmd) -> bool {
+        {
+            let conns = self.conns();
+            if let Some(&c) = conns.up.get(&pid.__node()) {
+                self.rt.send(c, cmd);
+                return true;
+            }
+        }
         match table::lookup(pid.__node()) {
-            Some(id) => self.to_conn(&id.name, cmd),
+            Some(id) => self.to_conn(id.name.as_str(), cmd),
             None => false,
         }
     }
@@ -396,7 +432,7 @@ impl Node {
         }
         let n = table::lookup(pid.__node())?;
         Some(ExternalPid {
-            node: Atom::try_new(&n.name).ok()?,
+            node: n.name,
             id,
             serial,
             creation: n.creation,
@@ -413,7 +449,7 @@ impl Node {
         if p.node.as_str() == self.name && p.creation == self.creation {
             return Pid::__from_parts(0, p.id, p.serial);
         }
-        Pid::__from_parts(table::intern(p.node.as_str(), p.creation), p.id, p.serial)
+        Pid::__from_parts(table::intern(&p.node, p.creation), p.id, p.serial)
     }
 
     /// A monitor ref of this runtime as an Erlang reference of this node.
@@ -484,7 +520,7 @@ pub fn start(cfg: NodeConfig) -> io::Result<()> {
         cookie: cookie.into_bytes(),
         cfg,
         port,
-        conns: Mutex::new(HashMap::new()),
+        conns: Mutex::new(Conns::default()),
         next_ref: AtomicU64::new(1),
         rt: bream::__remote::handle(),
     });
@@ -576,7 +612,8 @@ pub fn node_of(pid: Pid) -> String {
     if pid.is_local() {
         return n.name.clone();
     }
-    table::lookup(pid.__node()).map_or_else(|| "nonode@nohost".into(), |id| id.name)
+    table::lookup(pid.__node())
+        .map_or_else(|| "nonode@nohost".into(), |id| id.name.as_str().to_string())
 }
 
 /// A pid as an Erlang term (to put it in a message built as a [`Term`]).
@@ -633,5 +670,30 @@ pub fn demonitor_node(node: &str) {
     let conns = n.conns();
     if let Some(e) = conns.get(node) {
         bream::send(e.pid, Cmd::DemonitorNode(bream::self_pid()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_and_long_names_follow_erl() {
+        let full = |n: &str, long| NodeConfig::new(n).long_names(long).full_name();
+        assert_eq!(full("a@localhost", false).unwrap(), "a@localhost");
+        assert!(
+            full("a@host.example.com", false).is_err(),
+            "-sname with a dotted host"
+        );
+        assert_eq!(
+            full("a@host.example.com", true).unwrap(),
+            "a@host.example.com"
+        );
+        assert_eq!(full("a@127.0.0.1", true).unwrap(), "a@127.0.0.1");
+        assert!(full("a@", false).is_err());
+        assert!(full("bad name@h", false).is_err());
+        // No host: the machine's, short for -sname.
+        let short = full("a", false).unwrap();
+        assert!(short.starts_with("a@") && !short[2..].contains('.'));
     }
 }

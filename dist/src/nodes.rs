@@ -12,12 +12,15 @@
 //! garbage (bream cannot know when a `Pid` value is gone).
 
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock};
+use std::sync::{OnceLock, RwLock};
 
-/// One incarnation of a node.
+use crate::Atom;
+
+/// One incarnation of a node. Cheap to clone (the name is an `Arc`): the send
+/// path reads it for every message to a remote pid.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct NodeId {
-    pub name: String,
+    pub name: Atom,
     pub creation: u32,
 }
 
@@ -28,18 +31,26 @@ struct Table {
     index: HashMap<NodeId, u32>,
 }
 
-fn table() -> &'static Mutex<Table> {
-    static T: OnceLock<Mutex<Table>> = OnceLock::new();
-    T.get_or_init(Mutex::default)
+fn table() -> &'static RwLock<Table> {
+    static T: OnceLock<RwLock<Table>> = OnceLock::new();
+    T.get_or_init(RwLock::default)
 }
 
 /// The index of `(name, creation)`, made on first sight. Never 0.
-pub(crate) fn intern(name: &str, creation: u32) -> u32 {
-    let mut t = table().lock().unwrap_or_else(|e| e.into_inner());
+pub(crate) fn intern(name: &Atom, creation: u32) -> u32 {
     let id = NodeId {
-        name: name.to_string(),
+        name: name.clone(),
         creation,
     };
+    if let Some(&i) = table()
+        .read()
+        .unwrap_or_else(|e| e.into_inner())
+        .index
+        .get(&id)
+    {
+        return i;
+    }
+    let mut t = table().write().unwrap_or_else(|e| e.into_inner());
     if let Some(&i) = t.index.get(&id) {
         return i;
     }
@@ -51,7 +62,7 @@ pub(crate) fn intern(name: &str, creation: u32) -> u32 {
 
 /// The incarnation behind a non-zero index.
 pub(crate) fn lookup(index: u32) -> Option<NodeId> {
-    let t = table().lock().unwrap_or_else(|e| e.into_inner());
+    let t = table().read().unwrap_or_else(|e| e.into_inner());
     t.list.get(index.checked_sub(1)? as usize).cloned()
 }
 
@@ -61,11 +72,12 @@ mod tests {
 
     #[test]
     fn each_incarnation_gets_its_own_index_for_good() {
-        let a1 = intern("t_a@h", 1);
-        let a2 = intern("t_a@h", 2);
+        let n = Atom::new("t_a@h");
+        let a1 = intern(&n, 1);
+        let a2 = intern(&n, 2);
         assert_ne!(a1, 0);
         assert_ne!(a1, a2, "a new creation is another node");
-        assert_eq!(intern("t_a@h", 1), a1);
+        assert_eq!(intern(&n, 1), a1);
         assert_eq!(lookup(a2).unwrap().creation, 2);
         assert_eq!(lookup(0), None);
     }

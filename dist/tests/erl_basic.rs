@@ -26,7 +26,7 @@ fn ping_from_erl_gets_pong_and_erl_sees_bream_in_nodes() {
         );
         erl.expect("pong", T);
         erl.expect("true", T);
-        let seen = rt.block_on(|| bream_dist::nodes());
+        let seen = rt.block_on(bream_dist::nodes);
         assert_eq!(seen, vec!["e_ping@localhost".to_string()]);
     });
 }

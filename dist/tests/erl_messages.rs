@@ -63,6 +63,21 @@ fn typed_structs_and_enums_round_trip_through_erl() {
                 assert_eq!(got, s);
             }
 
+            // A typed arm whose guard rejects the message leaves it as it came:
+            // a later `Term` arm still takes it (and the mailbox keeps order).
+            bream::send(
+                mirror,
+                tuple(vec![atom("echo"), me(), bream_dist::to_term(&p).unwrap()]),
+            );
+            bream::send(mirror, tuple(vec![atom("echo"), me(), atom("second")]));
+            let t = bream::receive! {
+                q: Point if q.x > 100 => panic!("the guard said no to {q:?}"),
+                t: Term => t,
+                after Duration::from_secs(10) => panic!("nothing back"),
+            };
+            assert_eq!(from_term_point(&t), p);
+            assert_eq!(recv_term("second"), atom("second"));
+
             // What erl actually saw is the natural term: the struct as a tagged tuple.
             bream::send(
                 mirror,
@@ -77,6 +92,10 @@ fn typed_structs_and_enums_round_trip_through_erl() {
             // ~w
         });
     });
+}
+
+fn from_term_point(t: &Term) -> Point {
+    bream_dist::from_term(t).expect("a point")
 }
 
 #[test]

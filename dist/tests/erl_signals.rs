@@ -199,10 +199,43 @@ fn killing_the_erl_os_process_fires_links_and_monitors_with_noconnection() {
                 "within the tick time"
             );
             assert!(bream_dist::nodes().is_empty());
+            // A gen_server call to a process of the dead node exits noconnection.
+            let r = bream_dist::call::<_, i64>(mirror, &"get", W);
+            assert_eq!(r, Err(bream_dist::CallError::NoConnection));
             // Nothing else disturbed: local processes still work.
             let (p, _) = bream::spawn_monitor(|| {});
             let d: Down = bream::receive_timeout(W).unwrap();
             assert_eq!((d.pid, d.reason), (p, ExitReason::Normal));
+        });
+    });
+}
+
+#[test]
+fn a_peer_that_stops_answering_is_dropped_after_net_ticktime() {
+    if !have_erl("a_peer_that_stops_answering") {
+        return;
+    }
+    watchdog(T, || {
+        node("b_tick").block_on(|| {
+            let (erl, mirror) = peer("b_tick", "e_tick");
+            bream::trap_exit(true);
+            bream::link(mirror);
+            assert!(bream::is_alive(mirror));
+            let stopped = std::time::Instant::now();
+            erl.stop(); // the socket stays open: only the missing ticks tell
+            let e: Exit = bream::receive_timeout(W).expect("the link fired");
+            assert_eq!(
+                e,
+                Exit {
+                    from: mirror,
+                    reason: ExitReason::NoConnection
+                }
+            );
+            let waited = stopped.elapsed();
+            // net_ticktime is 4 s on both sides (common::node, Erl::start).
+            assert!(waited >= Duration::from_secs(2), "too early: {waited:?}");
+            assert!(waited <= Duration::from_secs(7), "too late: {waited:?}");
+            drop(erl); // SIGKILL works on a stopped process
         });
     });
 }

@@ -142,8 +142,10 @@ pub fn take<T: 'static>(env: &mut Envelope) -> Option<T> {
     match env.take::<T>() {
         Some(v) => Some(v),
         // A message from another node, which the arm's type may decode
-        // (remote.rs); local messages of another type end here.
-        None => crate::remote::take_wire::<T>(env),
+        // (remote.rs); local messages of another type end here, after one
+        // type-tag compare.
+        None if env.is::<crate::remote::Wire>() => crate::remote::take_wire::<T>(env),
+        None => None,
     }
 }
 
@@ -155,6 +157,8 @@ pub fn put<T: Send + 'static>(env: &mut Envelope, v: T) {
     // value is dropped, the message stays as it came.
     if env.is_empty() {
         env.put(v)
+    } else {
+        crate::remote::keep_decoded(env, v)
     }
 }
 
@@ -164,18 +168,30 @@ pub fn put<T: Send + 'static>(env: &mut Envelope, v: T) {
 pub fn downcast<T: 'static>(env: Envelope) -> T {
     match env.downcast::<T>() {
         Ok(v) => v,
-        Err(env) => match crate::remote::take_wire::<T>(&env) {
+        Err(mut env) => match crate::remote::take_wire::<T>(&mut env) {
             Some(v) => v,
             None => unreachable!("receive!: the arm's type was checked when it matched"),
         },
     }
 }
 
-/// True if `env` holds a `T`, or a message from another node that decodes as one.
+/// True if `env` holds a `T`, or a message from another node that decodes as
+/// one (the decoded value is kept in it for `downcast`).
 #[inline]
-fn matches<T: 'static>(env: &Envelope) -> bool {
-    env.is::<T>()
-        || (env.is::<crate::remote::Wire>() && crate::remote::take_wire::<T>(env).is_some())
+fn matches<T: Send + 'static>(env: &mut Envelope) -> bool {
+    if env.is::<T>() {
+        return true;
+    }
+    if !env.is::<crate::remote::Wire>() {
+        return false;
+    }
+    match crate::remote::take_wire::<T>(env) {
+        Some(v) => {
+            crate::remote::keep_decoded(env, v);
+            true
+        }
+        None => false,
+    }
 }
 
 /// The caller's pid.

@@ -36,7 +36,23 @@ use crate::runtime::Shared;
 
 /// A message from another node: the router's term, not yet decoded. It matches
 /// a `receive!` arm of type `T` when the router can decode it as a `T`.
-pub struct Wire(pub Box<dyn Any + Send>);
+pub struct Wire {
+    /// The router's term.
+    pub term: Box<dyn Any + Send>,
+    /// The last value an arm decoded from it and put back (a guard looked at
+    /// it): the arm that takes the message uses it instead of decoding again.
+    decoded: Option<Box<dyn Any + Send>>,
+}
+
+impl Wire {
+    /// A message from another node.
+    pub fn new(term: Box<dyn Any + Send>) -> Wire {
+        Wire {
+            term,
+            decoded: None,
+        }
+    }
+}
 
 impl std::fmt::Debug for Wire {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -166,7 +182,7 @@ pub(crate) fn router(rt: &Shared) -> Option<&Arc<dyn Router>> {
 pub fn deliver(to: Pid, msg: Box<dyn Any + Send>) -> bool {
     current_process("__remote::deliver")
         .rt
-        .deliver(to, Wire(msg))
+        .deliver(to, Wire::new(msg))
 }
 
 /// Sends the local `to` an exit signal from the remote `from`: `link` for one
@@ -265,11 +281,31 @@ pub fn monitor_ref_from_id(id: u64) -> MonitorRef {
 /// decodes it as a `T`. The envelope is left as it is (the `Wire` stays).
 #[cold]
 #[inline(never)]
-pub(crate) fn take_wire<T: 'static>(env: &Envelope) -> Option<T> {
-    let wire = env.downcast_ref::<Wire>()?;
-    let me = current_process("receive");
-    let any = router(&me.rt)?.decode(&*wire.0, TypeId::of::<T>())?;
-    any.downcast::<T>().ok().map(|b| *b)
+pub(crate) fn take_wire<T: 'static>(env: &mut Envelope) -> Option<T> {
+    let mut wire = env.take::<Wire>()?;
+    let v = match wire.decoded.take().map(|d| d.downcast::<T>()) {
+        Some(Ok(v)) => Some(*v),
+        _ => {
+            let me = current_process("receive");
+            router(&me.rt)
+                .and_then(|r| r.decode(&*wire.term, TypeId::of::<T>()))
+                .and_then(|any| any.downcast::<T>().ok())
+                .map(|b| *b)
+        }
+    };
+    env.put(wire);
+    v
+}
+
+/// Keeps a value `take_wire` decoded (and a guard then looked at) in the
+/// `Wire` it came from, for the arm that takes the message.
+#[cold]
+#[inline(never)]
+pub(crate) fn keep_decoded<T: Send + 'static>(env: &mut Envelope, v: T) {
+    if let Some(mut wire) = env.take::<Wire>() {
+        wire.decoded = Some(Box::new(v));
+        env.put(wire);
+    }
 }
 
 /// `send` to a remote pid (ADR dist-0001): boxed and handed to the router; a

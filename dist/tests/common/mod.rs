@@ -114,6 +114,16 @@ impl Erl {
         }
     }
 
+    /// Stops the OS process (SIGSTOP): it keeps its sockets open but sends
+    /// nothing, not even ticks, as a hung or partitioned node.
+    pub fn stop(&self) {
+        let ok = Command::new("kill")
+            .args(["-STOP", &self.child.id().to_string()])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "kill -STOP failed");
+    }
+
     /// Kills the OS process at once (SIGKILL), as a crash would.
     pub fn kill(&mut self) {
         let _ = self.child.kill();
