@@ -37,7 +37,10 @@
 #![warn(missing_docs)]
 
 pub mod etf;
-pub mod serde;
+// Private, its items re-exported below: a public module named `serde` would
+// shadow serde's `#[serde(...)]` attribute in any crate that writes
+// `use bream_dist::*;`.
+mod serde;
 mod term;
 
 mod call;
@@ -57,7 +60,10 @@ pub use etf::{
     decode, decode_body, decode_with, encode, encode_body, encode_to_vec, DecodeError,
     DecodeErrorKind, DecodeOptions, EncodeError,
 };
-pub use serde::{from_bytes, from_term, to_bytes, to_term, Error as SerdeError};
+pub use serde::{
+    from_bytes, from_term, to_bytes, to_term, Error as SerdeError, MapBuilder, SeqBuilder,
+    TermDeserializer, TermSerializer,
+};
 pub use term::{
     Atom, AtomTooLong, BigInt, BitBinary, Closure, ExternalFun, ExternalPid, ExternalPort,
     ExternalRef, Term, MAX_ATOM_CHARS, MAX_REF_WORDS,

@@ -164,3 +164,66 @@ fn terms_sort_as_erlang_sorts_them() {
     items.sort();
     assert_eq!(Term::List(items).to_string(), erl_sorted.to_string());
 }
+
+/// A small deterministic generator (xorshift64*), so a failure reproduces.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+#[test]
+fn random_floats_and_atoms_print_as_erlang_prints_them() {
+    // io_lib_format:fwrite_g/1 (shortest round-trip digits, plain or exponent
+    // form) and io_lib:write_atom/1 (quoting), on inputs nobody picked by hand.
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut terms = Vec::new();
+    while terms.len() < 400 {
+        let bits = rng.next();
+        let v = match terms.len() % 4 {
+            0 => f64::from_bits(bits), // any magnitude
+            1 => (bits % 2_000_000) as f64 / 10f64.powi((bits >> 40) as i32 % 12), // decimals
+            2 => (bits >> 11) as f64 * 2f64.powi((bits % 40) as i32), // around 2^53
+            _ => ((bits % 100_000) as f64) * 10f64.powi((bits >> 50) as i32 % 30 - 15),
+        };
+        if v.is_finite() {
+            terms.push(Term::Float(if bits & 1 == 0 { v } else { -v }));
+        }
+    }
+    let alphabet = b"abzAZ09_@ .'\\-";
+    for i in 0..200 {
+        let len = 1 + (rng.next() % 6) as usize;
+        let name: String = (0..len)
+            .map(|_| alphabet[(rng.next() % alphabet.len() as u64) as usize] as char)
+            .collect();
+        let name = if i % 20 == 0 {
+            "receive".to_string()
+        } else {
+            name
+        };
+        terms.push(Term::atom(&name));
+    }
+    let bytes = encode_to_vec(&Term::List(terms.clone())).unwrap();
+    let code = "[H] = init:get_plain_arguments(),
+        L = binary_to_term(binary:decode_hex(list_to_binary(H))),
+        lists:foreach(fun(T) -> io:format(\"~w~n\", [T]) end, L),
+        halt().";
+    let Some(out) = run_erl("etf_erl::random_printing", code, &[&hex(&bytes)]) else {
+        return;
+    };
+    let out = String::from_utf8_lossy(&out);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), terms.len(), "{out}");
+    for (t, line) in terms.iter().zip(lines) {
+        assert_eq!(
+            t.to_string(),
+            line,
+            "bream prints {t:?} differently from erl"
+        );
+    }
+}

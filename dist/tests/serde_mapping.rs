@@ -284,3 +284,44 @@ proptest! {
         prop_assert_eq!(back, (shapes, names));
     }
 }
+
+/// What `#[serde(with = "serde_bytes")]` does: serialize_bytes / deserialize_bytes.
+#[derive(Debug, PartialEq)]
+struct Blob(Vec<u8>);
+
+impl Serialize for Blob {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Blob {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Blob, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Blob;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("bytes")
+            }
+            fn visit_bytes<E: serde::de::Error>(self, v: &[u8]) -> Result<Blob, E> {
+                Ok(Blob(v.to_vec()))
+            }
+            fn visit_byte_buf<E: serde::de::Error>(self, v: Vec<u8>) -> Result<Blob, E> {
+                Ok(Blob(v))
+            }
+        }
+        d.deserialize_bytes(V)
+    }
+}
+
+#[test]
+fn bytes_are_binaries() {
+    both_ways(Blob(vec![1, 2, 3]), "<<1,2,3>>");
+    both_ways(Blob(vec![]), "<<>>");
+    // A list of bytes is accepted back; a list with 256 in it is not.
+    assert_eq!(
+        from_term::<Blob>(&Term::List(vec![Term::from(7), Term::from(8)])).unwrap(),
+        Blob(vec![7, 8])
+    );
+    assert!(from_term::<Blob>(&Term::List(vec![Term::from(256)])).is_err());
+}

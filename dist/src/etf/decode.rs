@@ -13,6 +13,8 @@
 //! least one byte, each map pair two.
 
 use super::error::{DecodeError, DecodeErrorKind as Kind};
+use super::reader::Reader;
+use super::stack::Stack;
 use super::{tag, VERSION};
 use crate::term::{atom_from_utf8, Atom, BigInt, BitBinary, Closure, ExternalFun};
 use crate::term::{ExternalPid, ExternalPort};
@@ -171,7 +173,8 @@ fn close_list(mut items: Vec<Term>, tail: Term) -> Term {
 }
 
 fn decode_term(r: &mut Reader<'_>, max_depth: usize) -> Result<Term, DecodeError> {
-    let mut stack: Vec<Frame> = Vec::new();
+    // Eight open compounds inline: deeper terms spill to the heap.
+    let mut stack: Stack<Frame, 8> = Stack::new();
     loop {
         let start = r.pos;
         let mut value = read_item(r)?;
@@ -552,68 +555,5 @@ fn read_small_u32(r: &mut Reader<'_>) -> Result<u32, DecodeError> {
         tag::SMALL_INTEGER => Ok(u32::from(r.u8()?)),
         tag::INTEGER => Ok(r.u32()?),
         _ => Err(DecodeError::new(at, Kind::Invalid("expected an integer"))),
-    }
-}
-
-/// A cursor over the input; every read checks the bytes remain.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn end(&self) -> DecodeError {
-        DecodeError::new(self.buf.len(), Kind::UnexpectedEnd)
-    }
-
-    fn bytes(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let end = self.pos.checked_add(n).filter(|e| *e <= self.buf.len());
-        let end = end.ok_or_else(|| self.end())?;
-        let s = &self.buf[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    fn array<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let mut a = [0u8; N];
-        a.copy_from_slice(self.bytes(N)?);
-        Ok(a)
-    }
-
-    fn u8(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.array::<1>()?[0])
-    }
-
-    fn u16(&mut self) -> Result<u16, DecodeError> {
-        Ok(u16::from_be_bytes(self.array()?))
-    }
-
-    fn u32(&mut self) -> Result<u32, DecodeError> {
-        Ok(u32::from_be_bytes(self.array()?))
-    }
-
-    fn u64(&mut self) -> Result<u64, DecodeError> {
-        Ok(u64::from_be_bytes(self.array()?))
-    }
-
-    fn peek_u32(&self) -> Result<u32, DecodeError> {
-        let s = self
-            .buf
-            .get(self.pos..self.pos + 4)
-            .ok_or_else(|| self.end())?;
-        Ok(u32::from_be_bytes([s[0], s[1], s[2], s[3]]))
-    }
-
-    /// Checks that `claimed` things of at least `min_size` bytes each fit in what
-    /// remains after the `header` bytes of the length field itself.
-    fn count(&self, claimed: u64, min_size: u64, header: usize) -> Result<usize, DecodeError> {
-        let remaining = self.buf.len().saturating_sub(self.pos + header);
-        if claimed.saturating_mul(min_size) > remaining as u64 {
-            return Err(DecodeError::new(
-                self.pos,
-                Kind::LengthTooLarge { claimed, remaining },
-            ));
-        }
-        Ok(claimed as usize)
     }
 }

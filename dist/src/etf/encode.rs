@@ -5,6 +5,7 @@
 //! OTP 25's `term_to_binary` picks (see the module docs in `etf/mod.rs`).
 
 use super::error::EncodeError;
+use super::stack::Stack;
 use super::{tag, VERSION};
 use crate::term::{Atom, BigInt, BitBinary, ExternalFun, ExternalPid, ExternalPort, ExternalRef};
 use crate::term::{Term, MAX_REF_WORDS};
@@ -29,7 +30,8 @@ pub fn encode(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
 /// As [`encode`], without the version byte (for a term inside a larger frame that
 /// has its own).
 pub fn encode_body(term: &Term, out: &mut Vec<u8>) -> Result<(), EncodeError> {
-    let mut jobs: Vec<Job<'_>> = vec![Job::Term(term)];
+    let mut jobs: Jobs<'_> = Stack::new();
+    jobs.push(Job::Term(term));
     while let Some(job) = jobs.pop() {
         match job {
             Job::Nil => out.push(tag::NIL),
@@ -57,6 +59,9 @@ enum Job<'a> {
     Nil,
 }
 
+/// The encoder's stack: 32 jobs inline (a control tuple and its message fit).
+type Jobs<'a> = Stack<Job<'a>, 32>;
+
 fn len_u32(n: usize, what: &'static str) -> Result<[u8; 4], EncodeError> {
     u32::try_from(n)
         .map(u32::to_be_bytes)
@@ -65,11 +70,7 @@ fn len_u32(n: usize, what: &'static str) -> Result<[u8; 4], EncodeError> {
 
 /// Writes `t`'s header (and the whole of it when it is a leaf); pushes its
 /// children as jobs, last first, so they pop in order.
-fn write_one<'a>(
-    t: &'a Term,
-    out: &mut Vec<u8>,
-    jobs: &mut Vec<Job<'a>>,
-) -> Result<(), EncodeError> {
+fn write_one<'a>(t: &'a Term, out: &mut Vec<u8>, jobs: &mut Jobs<'a>) -> Result<(), EncodeError> {
     match t {
         Term::Int(i) => write_int(*i, out),
         Term::BigInt(b) => return write_big(b, out),

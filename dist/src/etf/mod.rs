@@ -37,6 +37,8 @@
 mod decode;
 mod encode;
 mod error;
+mod reader;
+mod stack;
 
 pub use decode::{decode, decode_body, decode_with, DecodeOptions, DEFAULT_MAX_DEPTH};
 pub use encode::{encode, encode_body, encode_to_vec};

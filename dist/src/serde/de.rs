@@ -10,7 +10,7 @@
 use ::serde::de::{self, DeserializeSeed, IntoDeserializer, Visitor};
 
 use super::error::Error;
-use super::names::{atom_name, field_name};
+use super::names::{atom_name, field_name, type_atom};
 use super::{ATOM_TOKEN, TERM_TOKEN};
 use crate::term::Term;
 
@@ -229,9 +229,9 @@ impl<'a> de::Deserializer<'a> for TermDeserializer<'a> {
         name: &'static str,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        let want = atom_name(name);
-        match self.term.as_atom() {
-            Some(a) if a == want => visitor.visit_unit(),
+        let want = type_atom(name).map_err(|e| Error::Message(e.to_string()))?;
+        match self.term {
+            Term::Atom(a) if *a == want => visitor.visit_unit(),
             _ => Err(self.mismatch(&format!("the atom {want}"))),
         }
     }
@@ -277,9 +277,7 @@ impl<'a> de::Deserializer<'a> for TermDeserializer<'a> {
         visitor: V,
     ) -> Result<V::Value, Error> {
         match self.term {
-            Term::Tuple(items)
-                if items.len() == len + 1 && is_atom(&items[0], &atom_name(name)) =>
-            {
+            Term::Tuple(items) if items.len() == len + 1 && is_type_atom(&items[0], name) => {
                 visit_seq(&items[1..], visitor)
             }
             _ => self.deserialize_tuple(len, visitor),
@@ -299,14 +297,16 @@ impl<'a> de::Deserializer<'a> for TermDeserializer<'a> {
         fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Error> {
-        let tag = atom_name(name);
         match self.term {
-            Term::Tuple(items) if items.len() == fields.len() + 1 && is_atom(&items[0], &tag) => {
+            Term::Tuple(items)
+                if items.len() == fields.len() + 1 && is_type_atom(&items[0], name) =>
+            {
                 visit_seq(&items[1..], visitor)
             }
             Term::Map(pairs) => visitor.visit_map(MapAccess { pairs, value: None }),
             _ => Err(self.mismatch(&format!(
-                "a record {{{tag}, ...}} of {} fields or a map",
+                "a record {{{}, ...}} of {} fields or a map",
+                atom_name(name),
                 fields.len()
             ))),
         }
@@ -328,7 +328,7 @@ impl<'a> de::Deserializer<'a> for TermDeserializer<'a> {
         let atom = tag.as_atom().unwrap_or_default();
         let variant = variants
             .iter()
-            .find(|v| atom_name(v) == atom)
+            .find(|v| type_atom(v).is_ok_and(|a| a.as_str() == atom))
             .ok_or_else(|| Error::Message(format!("unknown variant `{atom}` of enum {name}")))?;
         visitor.visit_enum(EnumAccess { variant, rest })
     }
@@ -353,8 +353,12 @@ impl<'a> de::Deserializer<'a> for TermDeserializer<'a> {
     }
 }
 
-fn is_atom(t: &Term, name: &str) -> bool {
-    t.as_atom() == Some(name)
+/// Whether `t` is the atom for the Rust type name `name` (cached, see names.rs).
+fn is_type_atom(t: &Term, name: &'static str) -> bool {
+    match t {
+        Term::Atom(a) => type_atom(name).is_ok_and(|want| *a == want),
+        _ => false,
+    }
 }
 
 fn visit_seq<'a, V: Visitor<'a>>(items: &'a [Term], visitor: V) -> Result<V::Value, Error> {

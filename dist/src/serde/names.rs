@@ -7,6 +7,35 @@
 //! `'EXIT'` exactly. Field names are already snake_case and are used as written.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
+
+use crate::term::{Atom, AtomTooLong};
+
+const SLOTS: usize = 64;
+
+thread_local! {
+    /// Recently converted type and variant names, keyed by the address and
+    /// length of serde's `&'static str` (one name, one address). Touched only by
+    /// [`type_atom`] on this thread. Direct-mapped; a collision replaces.
+    static TYPE_ATOMS: RefCell<Vec<Option<(usize, usize, Atom)>>> = RefCell::new(vec![None; SLOTS]);
+}
+
+/// The atom for a type or variant name, converted once per thread and then
+/// cached: serializing a struct or matching a variant costs no allocation.
+pub(crate) fn type_atom(name: &'static str) -> Result<Atom, AtomTooLong> {
+    let (ptr, len) = (name.as_ptr() as usize, name.len());
+    let slot = (ptr >> 3 ^ len) % SLOTS;
+    let hit = TYPE_ATOMS.with(|c| match &c.borrow()[slot] {
+        Some((p, l, a)) if *p == ptr && *l == len => Some(a.clone()),
+        _ => None,
+    });
+    if let Some(a) = hit {
+        return Ok(a);
+    }
+    let atom = Atom::try_new(&atom_name(name))?;
+    TYPE_ATOMS.with(|c| c.borrow_mut()[slot] = Some((ptr, len, atom.clone())));
+    Ok(atom)
+}
 
 /// The atom name for a Rust type or variant name (see the module docs).
 pub(crate) fn atom_name(name: &str) -> Cow<'_, str> {
@@ -50,7 +79,19 @@ fn quoted(name: &str) -> Option<&str> {
 
 #[cfg(test)]
 mod tests {
-    use super::atom_name;
+    use super::{atom_name, type_atom};
+
+    #[test]
+    fn the_cache_gives_the_converted_atom_every_time() {
+        let names: Vec<&'static str> = (0..300)
+            .map(|i| &*Box::leak(format!("Variant{i}").into_boxed_str()))
+            .collect();
+        for _ in 0..2 {
+            for (i, n) in names.iter().enumerate() {
+                assert_eq!(type_atom(n).unwrap().as_str(), format!("variant{i}"));
+            }
+        }
+    }
 
     #[test]
     fn camel_case_becomes_snake_case() {

@@ -3,7 +3,7 @@
 use ::serde::ser::{self, Serialize};
 
 use super::error::Error;
-use super::names::atom_name;
+use super::names::type_atom as cached_type_atom;
 use super::{ATOM_TOKEN, TERM_TOKEN};
 use crate::term::{Atom, Term};
 
@@ -17,8 +17,10 @@ fn atom(name: &str) -> Result<Term, Error> {
         .map_err(|e| Error::Message(format!("cannot be an atom: {e}")))
 }
 
-fn type_atom(name: &str) -> Result<Term, Error> {
-    atom(&atom_name(name))
+fn type_atom(name: &'static str) -> Result<Term, Error> {
+    cached_type_atom(name)
+        .map(Term::Atom)
+        .map_err(|e| Error::Message(format!("cannot be an atom: {e}")))
 }
 
 /// Elements of a list or tuple being built; `tagged` puts an atom first.
