@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     /// How long a receive waits before it reports messages no arm takes
     /// (receive.rs, "The unmatched-message warning"). Immutable.
     pub(crate) unmatched_warning: Option<Duration>,
+    /// The distribution layer's router (remote.rs), set at most once by
+    /// `__remote::install`; read by any process that meets a remote pid.
+    pub(crate) remote: std::sync::OnceLock<Arc<dyn crate::remote::Router>>,
 }
 
 impl Shared {
@@ -85,6 +88,9 @@ impl Shared {
     /// Pushes a signal to `pid` (steps 1–3 of exit.rs's sender recipe). False if
     /// `pid` is not alive.
     pub(crate) fn deliver_signal(&self, pid: Pid, sig: Signal) -> bool {
+        if !pid.is_local() {
+            return crate::remote::signal(self, pid, sig);
+        }
         let restart = self.table.with_entry(pid, |e| {
             let p = e.process.as_ref()?;
             let push = p.tx.push(sig);
@@ -288,6 +294,7 @@ impl Builder {
             scheduler,
             refs: AtomicU64::new(1),
             unmatched_warning: self.unmatched_warning,
+            remote: std::sync::OnceLock::new(),
         });
         Ok(Runtime {
             shared: Some(shared),
