@@ -19,6 +19,8 @@ pub enum Command {
     Compare(CompareOpts),
     /// The echo workload: bream's TCP server beside the BEAM's and tokio's.
     Echo(crate::echo::EchoArgs),
+    /// The dist workload: two bream nodes beside two erl nodes.
+    Dist(crate::dist::DistArgs),
 }
 
 #[derive(Parser, Debug)]
@@ -59,6 +61,8 @@ enum Cmd {
     Compare(CompareOpts),
     /// C concurrent loopback connections × R round trips of 64 bytes: bream, the BEAM and tokio.
     Echo(crate::echo::EchoArgs),
+    /// Two nodes on loopback: ping-pong round trips and one-way messages/s over distribution, bream↔bream beside erl↔erl.
+    Dist(crate::dist::DistArgs),
 }
 
 /// The options of a run.
@@ -192,6 +196,7 @@ pub fn parse() -> Command {
         ),
         Some(Cmd::Compare(c)) => return Command::Compare(c),
         Some(Cmd::Echo(a)) => return Command::Echo(a),
+        Some(Cmd::Dist(a)) => return Command::Dist(a),
         Some(Cmd::All(o)) => {
             return Command::Run {
                 workloads: Workload::ALL.to_vec(),

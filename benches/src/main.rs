@@ -43,11 +43,13 @@
 //! | `progress.rs` | the progress bar (indicatif), shown only on a terminal, after a second |
 //! | `compare/` | peers: find, build, run interleaved, table, plot |
 //! | `echo.rs` | the `echo` workload: bream's TCP server beside the BEAM's and tokio's (its own definition: benches/peers/echo/README.md) |
+//! | `dist.rs` | the `dist` workload: two bream nodes beside two `erl` nodes, ping-pong and one-way over distribution |
 //!
 //! The user-facing chapter is docs/benchmarking.md.
 
 mod cli;
 mod compare;
+mod dist;
 mod echo;
 mod measure;
 mod progress;
@@ -63,10 +65,15 @@ fn main() -> ExitCode {
     if let Some(code) = echo::serve_if_child() {
         return code;
     }
+    // `dist` runs bream's two nodes as children of this binary.
+    if let Some(code) = dist::node_if_child() {
+        return code;
+    }
     let outcome = match cli::parse() {
         cli::Command::Run { workloads, opts } => run::run_standalone(&workloads, &opts),
         cli::Command::Compare(args) => compare::compare(&args),
         cli::Command::Echo(args) => echo::run(&args),
+        cli::Command::Dist(args) => dist::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

@@ -256,7 +256,11 @@ pub(crate) unsafe fn terminate(p: &Process, reason: ExitReason, notify: bool) {
     let closed = p.relations.close();
     if notify {
         for (r, target) in closed.monitors {
-            rt.table.with(target, |t, _| t.relations.remove_watcher(r));
+            if target.is_local() {
+                rt.table.with(target, |t, _| t.relations.remove_watcher(r));
+            } else if let Some(router) = crate::remote::router(rt) {
+                router.demonitor(p.pid, target, r);
+            }
         }
         for l in closed.links {
             let sig = Signal::Exit {

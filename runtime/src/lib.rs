@@ -89,6 +89,7 @@ mod registry;
 pub mod relations;
 #[cfg(not(bream_loom))]
 mod relations;
+mod remote;
 mod report;
 mod runtime;
 mod spawn;
@@ -110,7 +111,7 @@ pub use process::Status;
 pub use reason::{Down, Exit, ExitReason, PanicInfo, PanicLocation};
 pub use receive::{
     alias, flush, make_ref, receive, receive_timeout, self_pid, send, send_alias, send_named,
-    unalias, Message, NotRegistered,
+    send_named_at, unalias, Message, NotRegistered,
 };
 pub use registry::RegisterError;
 pub use runtime::{
@@ -121,6 +122,16 @@ pub use time::{
     blocking, cancel_timer, hibernate, reduce, send_after, send_after_named, send_interval, sleep,
     yield_now, TimerRef,
 };
+
+/// The distribution hook (ADR dist-0001): for bream-dist only. Not public API.
+#[doc(hidden)]
+pub mod __remote {
+    pub use crate::remote::{
+        add_link, add_watcher, current, deliver, handle, install, monitor_ref_from_id,
+        monitor_ref_id, new_monitor_ref, remove_link, remove_watcher, signal_down, signal_exit,
+        Handle, RemoteSignal, Router, Wire,
+    };
+}
 
 /// What `receive!` expands to. Not public API.
 #[doc(hidden)]

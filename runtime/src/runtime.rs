@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     /// How long a receive waits before it reports messages no arm takes
     /// (receive.rs, "The unmatched-message warning"). Immutable.
     pub(crate) unmatched_warning: Option<Duration>,
+    /// The distribution layer's router (remote.rs), set at most once by
+    /// `__remote::install`; read by any process that meets a remote pid.
+    pub(crate) remote: std::sync::OnceLock<Arc<dyn crate::remote::Router>>,
     /// Dead-letter counters and subscribers (dead_letters.rs).
     pub(crate) dead_letters: crate::dead_letters::DeadLetters,
     /// Bounded processes' policies (bounded.rs).
@@ -66,6 +69,9 @@ impl Shared {
     /// Pushes a signal to `pid` (steps 1–3 of exit.rs's sender recipe). False if
     /// `pid` is not alive.
     pub(crate) fn deliver_signal(&self, pid: Pid, sig: Signal) -> bool {
+        if !pid.is_local() {
+            return crate::remote::signal(self, pid, sig);
+        }
         let restart = self.table.with_entry(pid, |e| {
             let p = e.process.as_ref()?;
             let push = p.tx.push(sig);
@@ -278,6 +284,7 @@ impl Builder {
             scheduler,
             refs: AtomicU64::new(1),
             unmatched_warning: self.unmatched_warning,
+            remote: std::sync::OnceLock::new(),
             dead_letters: crate::dead_letters::DeadLetters::new(self.log_dead_letters),
             bounds: crate::bounded::Bounds::default(),
         });
