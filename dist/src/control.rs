@@ -84,6 +84,9 @@ pub fn reason_to_term(r: &ExitReason) -> Term {
         ExitReason::NoProc => Term::atom("noproc"),
         ExitReason::NoConnection => Term::atom("noconnection"),
         ExitReason::StackOverflow => Term::atom("stack_overflow"),
+        // A bounded mailbox's Overflow::Kill: OTP's max_heap_size kill,
+        // whose exit reason is `killed`.
+        ExitReason::MailboxFull { .. } => Term::atom("killed"),
         ExitReason::Panic(m) => Term::Tuple(vec![
             Term::atom("panic"),
             Term::Binary(m.message().as_bytes().to_vec()),
