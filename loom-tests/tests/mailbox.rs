@@ -221,3 +221,50 @@ fn announcement_publishes_the_receivers_prior_writes_to_the_waker() {
         producer.join().unwrap();
     });
 }
+
+/// The runtime's receive loop (runtime/src/receive.rs, `select` and `wait`):
+/// scan; nothing there, so announce Waiting; if the announcement is refused
+/// (a message arrived, or a push is half done: its sender swapped the tail
+/// but has not linked its block yet), yield and scan again. `yield_first`
+/// is the fix of issue 13: without the yield, a receiver whose sender was
+/// preempted mid-push scans again at once, forever, on its worker.
+fn receive_loop(yield_first: bool) {
+    loom::model(move || {
+        let (tx, mut rx) = mailbox();
+        let me = thread::current();
+        let sender = thread::spawn(move || {
+            if tx.push(7u32) == Push::Wake {
+                me.unpark();
+            }
+        });
+        let got = loop {
+            if let Some(v) = rx.try_recv::<u32>() {
+                break v;
+            }
+            if rx.prepare_wait() {
+                thread::park();
+                rx.finish_wait();
+            } else if yield_first {
+                thread::yield_now();
+            }
+        };
+        assert_eq!(got, 7);
+        sender.join().unwrap();
+    });
+}
+
+/// Issue 13: with the yield, the receive loop ends whatever the interleaving
+/// (the sender preempted between its tail swap and its link included).
+#[test]
+fn receive_loop_yields_while_a_push_is_half_done() {
+    receive_loop(true);
+}
+
+/// The planted bug: without the yield, loom finds the interleaving where the
+/// receiver spins while the sender is preempted mid-push (it exceeds loom's
+/// branch bound: "requiring the processor to make progress").
+#[test]
+#[should_panic(expected = "maximum number of branches")]
+fn receive_loop_without_the_yield_spins_on_a_half_done_push() {
+    receive_loop(false);
+}

@@ -322,3 +322,45 @@ fn idle_last_searcher_rechecks() {
         }
     });
 }
+
+/// A stand-in (scheduler/src/standin.rs) retires while a task is pushed:
+/// worker 0 sleeps; the stand-in, counted as one more worker and searching,
+/// stops searching (waking a sleeper if it was the last searcher, as any
+/// searcher that stops does), hands back the task it had queued, and leaves
+/// the idle protocol. Whatever the interleaving, a queued task is never left
+/// with every worker asleep and none woken, and the counts end consistent.
+#[test]
+fn idle_a_stand_in_retires_while_a_task_is_pushed() {
+    loom::model(|| {
+        let idle = Arc::new(Idle::new(1));
+        let queue = Arc::new(AtomicUsize::new(0));
+        let woken = Arc::new(AtomicUsize::new(0));
+        idle.transition_worker_to_parked(0, false); // worker 0 asleep
+        idle.add_worker(); // the stand-in starts, awake
+        assert!(idle.transition_worker_to_searching());
+        let (i2, q2, w2) = (idle.clone(), queue.clone(), woken.clone());
+        let stand_in = thread::spawn(move || {
+            // `WorkerCtx::retire`.
+            if i2.transition_worker_from_searching() {
+                notify(&i2, &w2);
+            }
+            q2.fetch_add(1, SeqCst); // its local task, to the injector
+            i2.remove_worker();
+            notify(&i2, &w2);
+        });
+        queue.fetch_add(1, SeqCst);
+        notify(&idle, &woken);
+        stand_in.join().unwrap();
+        assert!(
+            woken.load(SeqCst) & 1 != 0,
+            "two tasks queued, worker 0 asleep and never woken: unparked {} searching {}",
+            idle.num_unparked(),
+            idle.num_searching()
+        );
+        assert!(
+            !idle.is_parked(0),
+            "the woken worker is off the sleepers list"
+        );
+        assert_eq!(idle.num_unparked(), 1, "worker 0 awake, the stand-in gone");
+    });
+}

@@ -1,8 +1,11 @@
 //! Introspection and names: [`process_info`], [`processes`], [`is_alive`],
 //! [`register`], [`unregister`], [`whereis`], [`registered`].
 
+use bream_scheduler::task;
+
+use crate::exit;
 use crate::pid::Pid;
-use crate::process::{current, Process, Status};
+use crate::process::{current, Me, Process, Status};
 use crate::registry::RegisterError;
 use crate::sync::Ordering;
 
@@ -26,6 +29,18 @@ pub struct ProcessInfo {
     pub registered_name: Option<&'static str>,
     /// Its stack size in bytes.
     pub stack_size: usize,
+}
+
+/// A runtime call that did some work, succeeded or failed, is a reduction
+/// point: handle pending signals, count one reduction, and spend it from the
+/// time slice (so a loop of failing calls, such as `whereis` or
+/// `send_named` on a name nobody holds, still yields its worker: issue 17).
+#[inline]
+pub(crate) fn charge(me: Me) {
+    exit::handle_signals(me);
+    let o = me.owned();
+    o.reductions.set(o.reductions.get() + 1);
+    task::reduce(1);
 }
 
 fn info_of(p: &Process) -> ProcessInfo {
@@ -80,6 +95,7 @@ fn info_of(p: &Process) -> ProcessInfo {
 /// Outside a bream process.
 pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
     let me = current("process_info");
+    charge(me);
     let p = me.rt.table.with(pid, |p, _| std::sync::Arc::clone(p))?;
     let mut info = p.is_alive().then(|| info_of(&p))?;
     if pid == me.pid {
@@ -104,6 +120,7 @@ pub fn process_info(pid: Pid) -> Option<ProcessInfo> {
 /// Outside a bream process.
 pub fn processes() -> Vec<Pid> {
     let me = current("processes");
+    charge(me);
     let mut v: Vec<Pid> = me
         .rt
         .table
@@ -132,6 +149,7 @@ pub fn processes() -> Vec<Pid> {
 /// Outside a bream process.
 pub fn is_alive(pid: Pid) -> bool {
     let me = current("is_alive");
+    charge(me);
     me.rt.table.with(pid, |p, _| p.is_alive()) == Some(true)
 }
 
@@ -158,6 +176,7 @@ pub fn is_alive(pid: Pid) -> bool {
 /// Outside a bream process.
 pub fn register(name: &'static str, pid: Pid) -> Result<(), RegisterError> {
     let me = current("register");
+    charge(me);
     me.rt.registry.register(&me.rt.table, name, pid)
 }
 
@@ -166,7 +185,9 @@ pub fn register(name: &'static str, pid: Pid) -> Result<(), RegisterError> {
 /// # Panics
 /// Outside a bream process.
 pub fn unregister(name: &str) -> bool {
-    current("unregister").rt.registry.unregister(name)
+    let me = current("unregister");
+    charge(me);
+    me.rt.registry.unregister(name)
 }
 
 /// The process registered under `name`.
@@ -183,7 +204,9 @@ pub fn unregister(name: &str) -> bool {
 /// # Panics
 /// Outside a bream process.
 pub fn whereis(name: &str) -> Option<Pid> {
-    current("whereis").rt.registry.whereis(name)
+    let me = current("whereis");
+    charge(me);
+    me.rt.registry.whereis(name)
 }
 
 /// Every registered name, sorted.
@@ -191,5 +214,7 @@ pub fn whereis(name: &str) -> Option<Pid> {
 /// # Panics
 /// Outside a bream process.
 pub fn registered() -> Vec<&'static str> {
-    current("registered").rt.registry.registered()
+    let me = current("registered");
+    charge(me);
+    me.rt.registry.registered()
 }

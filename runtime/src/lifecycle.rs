@@ -98,12 +98,14 @@ pub(crate) fn create<F: FnOnce() + Send + 'static>(
     hook: Option<ExitHook>,
     f: F,
 ) -> Result<(Pid, Option<MonitorRef>), SpawnError> {
+    // What the process really gets (the scheduler rounds a size up, and
+    // refuses an absurd one before anything is created).
+    let stack = (rt.scheduler)
+        .stack_size_for(opts.stack_size)
+        .map_err(SpawnError::Scheduler)?;
     let pid = rt.table.reserve().map_err(|_| SpawnError::ProcessLimit {
         max: rt.table.max(),
     })?;
-    // The scheduler rounds a stack size up to a power of two (one pool per
-    // size); record what the process really gets.
-    let stack = opts.stack_size.unwrap_or(rt.stack_size).next_power_of_two();
     let p = Arc::new(Process::new(pid, Arc::clone(rt), stack, opts.trap_exit));
     if let Some(hook) = hook {
         // SAFETY: the process has no task yet.
@@ -188,7 +190,11 @@ fn run_code(f: impl FnOnce()) {
     let me = enter();
     let r = panic::catch_unwind(AssertUnwindSafe(|| {
         exit::handle_signals(me);
-        f()
+        f();
+        // An exit signal that arrived while the code ran (a `Kill` to a
+        // process computing without a bream call) decides how it ends, as
+        // Erlang handles signals before a process finishes (issue 17).
+        exit::handle_signals(me);
     }));
     if let Err(payload) = r {
         caught(me, payload);

@@ -6,7 +6,7 @@ use std::panic;
 
 use bream_mailbox::From;
 
-use crate::exit::{self, ExitPayload, Signal};
+use crate::exit::{ExitPayload, Signal};
 use crate::pid::{MonitorRef, Pid};
 use crate::process::current;
 use crate::reason::{Down, ExitReason};
@@ -32,7 +32,7 @@ use crate::reason::{Down, ExitReason};
 pub fn link(pid: Pid) {
     let me = current("link");
     if pid == me.pid || me.relations.has_link(pid) {
-        exit::handle_signals(me);
+        crate::info::charge(me);
         return;
     }
     me.relations.add_link(pid);
@@ -47,7 +47,7 @@ pub fn link(pid: Pid) {
         };
         me.rt.deliver_signal(me.pid, sig);
     }
-    exit::handle_signals(me);
+    crate::info::charge(me);
 }
 
 /// Removes the link between the caller and `pid`, if any. Once it returns, the
@@ -73,7 +73,7 @@ pub fn unlink(pid: Pid) {
     me.rt
         .table
         .with(pid, |p, _| p.relations.remove_link(me.pid));
-    exit::handle_signals(me);
+    crate::info::charge(me);
 }
 
 /// Starts monitoring `pid`: when it exits, the caller receives one [`Down`]
@@ -111,7 +111,7 @@ pub fn monitor(pid: Pid) -> MonitorRef {
         };
         me.rt.deliver_signal(me.pid, Signal::Down(down));
     }
-    exit::handle_signals(me);
+    crate::info::charge(me);
     r
 }
 
@@ -151,7 +151,7 @@ pub fn demonitor(r: MonitorRef, flush: bool) -> bool {
             });
         }
     }
-    exit::handle_signals(me);
+    crate::info::charge(me);
     target.is_some()
 }
 
@@ -175,7 +175,7 @@ pub fn demonitor(r: MonitorRef, flush: bool) -> bool {
 pub fn trap_exit(on: bool) -> bool {
     let me = current("trap_exit");
     let old = me.owned().trap_exit.replace(on);
-    exit::handle_signals(me);
+    crate::info::charge(me);
     old
 }
 
@@ -206,7 +206,7 @@ pub fn exit(pid: Pid, reason: ExitReason) {
         link: false,
     };
     me.rt.deliver_signal(pid, sig);
-    exit::handle_signals(me);
+    crate::info::charge(me);
 }
 
 /// Ends the calling process with `reason` (Erlang's `exit/1`): its stack

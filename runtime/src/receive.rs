@@ -188,6 +188,10 @@ fn warn_unmatched(me: Me, marker: Option<&Ref>, arms: &[ArmType]) {
 /// Steps 4–6 of the module essay.
 fn wait(me: Me, timeout: Option<Duration>) {
     if !me.owned().rx.borrow_mut().prepare_wait() {
+        // A message is there, or a push is half done (its sender preempted
+        // between linking and publishing): yield before scanning again, as
+        // docs/contracts.md says, or this spins the worker (issue 13).
+        task::yield_now();
         return;
     }
     with_status(me, Status::Waiting, || match timeout {
@@ -504,7 +508,11 @@ pub fn send_named<T: Send + 'static>(name: &str, msg: T) -> Result<(), NotRegist
             send(pid, msg);
             Ok(())
         }
-        None => Err(NotRegistered(msg)),
+        None => {
+            // A failed send spends a reduction too (issue 17).
+            crate::info::charge(me);
+            Err(NotRegistered(msg))
+        }
     }
 }
 

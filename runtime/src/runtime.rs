@@ -23,10 +23,6 @@ use crate::table::{Entry, Table};
 /// The default process limit: 1,048,576, as the BEAM's `+P` default.
 pub const DEFAULT_MAX_PROCESSES: usize = 1 << 20;
 
-/// The scheduler's default stack size (scheduler/src/stack.rs, 64 KiB), which
-/// the runtime passes explicitly so that `process_info` can report it.
-const DEFAULT_STACK_SIZE: usize = 64 * 1024;
-
 /// What every process of one runtime shares. Any thread.
 pub(crate) struct Shared {
     /// Where pids lead (table.rs; its own locks).
@@ -35,8 +31,6 @@ pub(crate) struct Shared {
     pub(crate) registry: Registry,
     /// The workers. Immutable handle (`Arc` inside).
     pub(crate) scheduler: Scheduler,
-    /// The stack size processes get unless they ask for another.
-    pub(crate) stack_size: usize,
     /// The next `Ref`. Relaxed: uniqueness needs only atomicity.
     refs: AtomicU64,
     /// How long a receive waits before it reports messages no arm takes
@@ -155,6 +149,8 @@ pub struct Builder {
     chaos: bool,
     long_schedule: Option<Duration>,
     unmatched_warning: Option<Duration>,
+    spare_workers: Option<usize>,
+    shutdown_grace: Option<Option<Duration>>,
 }
 
 /// The default of [`Builder::unmatched_message_warning`]: 2 s in debug builds,
@@ -241,6 +237,25 @@ impl Builder {
         self
     }
 
+    /// At most `n` stand-in threads (default: one per worker; 0: none). A
+    /// worker that has run one process past the long-schedule threshold
+    /// hands its queue to a fresh thread, so the other processes keep their
+    /// latency while the stuck one runs; the thread retires when the process
+    /// gives its worker back (docs/scheduler.md, "Stand-ins").
+    pub fn spare_workers(mut self, n: usize) -> Self {
+        self.spare_workers = Some(n);
+        self
+    }
+
+    /// How long [`Runtime::shutdown`] (and the end of [`run`]) waits for a
+    /// process that never gives its worker back (default: 5 s). Past it, the
+    /// process is named in an error through `tracing` and its thread is
+    /// detached, still running it. `None`: wait forever.
+    pub fn shutdown_grace(mut self, grace: Option<Duration>) -> Self {
+        self.shutdown_grace = Some(grace);
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// # Errors
@@ -257,6 +272,12 @@ impl Builder {
         if let Some(s) = self.stack_size {
             b = b.stack_size(s);
         }
+        if let Some(n) = self.spare_workers {
+            b = b.spare_workers(n);
+        }
+        if let Some(g) = self.shutdown_grace {
+            b = b.shutdown_grace(g);
+        }
         let scheduler = b.build()?;
         // After the scheduler's hook (installed by its build): ours sees each
         // panic first and records where a process panicked (report.rs).
@@ -264,7 +285,6 @@ impl Builder {
         let shared = Arc::new(Shared {
             table: Table::new(self.max_processes),
             registry: Registry::default(),
-            stack_size: self.stack_size.unwrap_or(DEFAULT_STACK_SIZE),
             scheduler,
             refs: AtomicU64::new(1),
             unmatched_warning: self.unmatched_warning,
@@ -279,7 +299,18 @@ impl Builder {
 /// `{monitor, Pid, long_schedule, Info}` names it too).
 fn report_long_schedule(r: bream_scheduler::LongSchedule) {
     let pid = Pid::from_bits(r.tag);
+    if r.at_shutdown {
+        tracing::error!(
+            %pid,
+            worker = r.worker,
+            "bream: shutdown: process {pid} has not yielded after the {:?} grace \
+             period; its worker thread is detached and still runs it",
+            r.running_for
+        );
+        return;
+    }
     tracing::warn!(
+        stand_in = ?r.stand_in,
         %pid,
         worker = r.worker,
         running_for_ms = r.running_for.as_millis() as u64,
@@ -317,6 +348,8 @@ impl Runtime {
             chaos: std::env::var_os("BREAM_CHAOS").is_some_and(|v| v == "1"),
             long_schedule: Some(bream_scheduler::DEFAULT_LONG_SCHEDULE),
             unmatched_warning: DEFAULT_UNMATCHED_MESSAGE_WARNING,
+            spare_workers: None,
+            shutdown_grace: None,
         }
     }
 

@@ -19,7 +19,8 @@
 //! pub(crate) fn suspend();                      // inside a context: back to resume()'s caller
 //! pub(crate) fn in_context() -> bool;
 //! pub(crate) fn install_panic_hook();           // once per process; Context::new calls it
-//! pub(crate) unsafe fn on_fault(fault: usize, sp: usize, trap: bool) -> Fault; // trap.rs's handler
+//! pub(crate) unsafe fn on_fault(fault: usize, sp: usize, foreign: bool, trap: bool) -> Fault; // SIGSEGV
+//! pub(crate) unsafe fn on_step(sp: usize, foreign: bool) -> Step; // SIGTRAP (single-step)
 //! pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String;
 //! pub(crate) const INLINE_CLOSURE_MAX: usize;  // bigger closures are boxed
 //! ```
@@ -58,14 +59,17 @@
 //!    [`install_panic_hook`] prints nothing for a panic inside a context (the
 //!    runtime reports crashes through `tracing`); other panics go to the hook
 //!    that was there before.
-//! 3. The stack overflows into its guard page: trap.rs's SIGSEGV handler calls
+//! 3. The stack overflows into its guard zone: trap.rs's SIGSEGV handler calls
 //!    [`on_fault`], which uses corosensei's trap support to reset the stack and
-//!    make the coroutine return `Exit::StackOverflow` at once. **The overflowed
-//!    frames are not unwound**: what they own leaks, a lock they hold stays held
-//!    (a `Mutex`, or the allocator's own lock if the overflow happened inside
-//!    `malloc`), and a panic that was unwinding leaves the thread's panic count
-//!    raised. This is the price of going on; turn trapping off (abort) if that
-//!    is not acceptable.
+//!    make the coroutine return `Exit::StackOverflow` at once — unless the
+//!    faulting code is foreign (C code such as `malloc`, which may hold a
+//!    lock): then the yellow zone is lifted and the code single-stepped back
+//!    to our own code first ([`on_step`], docs/adr/scheduler-0001-stack-overflow.md),
+//!    and `resume` re-arms the zone once the coroutine has returned. **The
+//!    overflowed Rust frames are not unwound**: what they own leaks, a lock
+//!    they hold (a `Mutex`) stays held, and a panic that was unwinding leaves
+//!    the thread's panic count raised. This is the price of going on; turn
+//!    trapping off (abort) if that is not acceptable.
 //! 4. The context is dropped or `into_stack` is called while it is suspended: it
 //!    is force-unwound (corosensei resumes it with a special panic payload that
 //!    unwinds every frame, running destructors). The body must let that payload
@@ -116,7 +120,7 @@ use corosensei::stack::StackPointer;
 use corosensei::trap::CoroutineTrapHandler;
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 
-use crate::stack::{page_size, Stack};
+use crate::stack::{lift_yellow, page_size, rearm_yellow, GuardMode, Stack, YELLOW_PAGES};
 
 /// How a finished context ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -159,10 +163,37 @@ struct Running {
     yielder: Cell<*const Yielder<(), ()>>,
     /// The corosensei trap handle of the running coroutine (stack bounds).
     trap: CoroutineTrapHandler<Exit>,
-    /// The guard page of the running stack, `[start, end)`.
-    guard: (usize, usize),
+    /// The guard zone of the running stack.
+    guard: GuardZone,
     /// Set while `into_stack` force-unwinds: the body must let the unwind through.
     unwinding: bool,
+    /// Set by the SIGSEGV handler when it lifted the yellow zone for foreign
+    /// code that overflowed into it; `resume` puts the zone back once the
+    /// coroutine has returned.
+    lifted: Cell<bool>,
+    /// True while the thread single-steps that foreign code back to the
+    /// program's own code (trap.rs's SIGTRAP handler).
+    stepping: Cell<bool>,
+}
+
+/// A stack's guard zone: `[red page][yellow zone]` from `start` (stack/pool.rs).
+#[derive(Clone, Copy, Debug)]
+struct GuardZone {
+    /// Lowest address: the red page.
+    start: usize,
+    /// How its protection is made.
+    mode: GuardMode,
+}
+
+impl GuardZone {
+    fn red(&self) -> (usize, usize) {
+        (self.start, self.start + page_size())
+    }
+
+    fn yellow(&self) -> (usize, usize) {
+        let (_, end) = self.red();
+        (end, end + YELLOW_PAGES * page_size())
+    }
 }
 
 thread_local! {
@@ -223,9 +254,10 @@ struct OnStack {
     /// The coroutine, owning its stack. `ManuallyDrop`: dropped only once it is
     /// finished, leaked if it cannot be unwound (see `Context::unwind`).
     co: ManuallyDrop<Co>,
-    /// The lowest address of the stack's guard page, one page long (copied out:
-    /// corosensei does not lend the stack; one word, not two, so that a
-    /// `Context` stays 64 bytes).
+    /// The lowest address of the stack's guard zone (copied out: corosensei
+    /// does not lend the stack), with bit 0 set in mprotect mode (one word,
+    /// not two, so that a `Context` stays 64 bytes; the address is
+    /// page-aligned).
     guard: usize,
     /// The coroutine's `Yielder` once it has started, else null. Written by
     /// `resume` on the thread resuming it.
@@ -383,7 +415,7 @@ impl Context {
 
     /// `new`, once the stack is bound and the closure small enough.
     fn with_body<F: FnOnce() + Send + 'static>(stack: Stack, f: F) -> Context {
-        let guard = stack.guard().0;
+        let guard = tagged_guard(&stack);
         let co = Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| body(y, f));
         Context {
             state: State::OnStack(OnStack::new(co, guard)),
@@ -420,8 +452,10 @@ impl Context {
         let running = Running {
             yielder: Cell::new(on.yielder),
             trap: on.co.trap_handler(),
-            guard: on.guard_page(),
+            guard: on.guard_zone(),
             unwinding: false,
+            lifted: Cell::new(false),
+            stepping: Cell::new(false),
         };
         // The record is complete before `CURRENT` names it, and named before the
         // switch: a signal interrupts this thread only, so compiler fences are
@@ -434,6 +468,9 @@ impl Context {
         let result = on.co.resume(());
         CURRENT.set(prev);
         on.yielder = running.yielder.get();
+        if running.lifted.get() {
+            rearm(running.guard);
+        }
         match result {
             CoroutineResult::Yield(()) => Resumed::Suspended,
             CoroutineResult::Return(exit) => Resumed::Finished(exit),
@@ -457,7 +494,7 @@ impl Context {
                     *self = Context::failed(stack, &e);
                     return self.start();
                 }
-                let guard = stack.guard().0;
+                let guard = tagged_guard(stack);
                 let co = w.start();
                 self.state = State::OnStack(OnStack::new(co, guard));
                 None
@@ -530,8 +567,10 @@ impl Context {
         let running = Running {
             yielder: Cell::new(on.yielder),
             trap: on.co.trap_handler(),
-            guard: on.guard_page(),
+            guard: on.guard_zone(),
             unwinding: true,
+            lifted: Cell::new(false),
+            stepping: Cell::new(false),
         };
         compiler_fence(Ordering::SeqCst); // as in `resume`
         let prev = set_current(&running);
@@ -547,6 +586,9 @@ impl Context {
         }
         set_current(prev);
         on.yielder = running.yielder.get();
+        if running.lifted.get() {
+            rearm(running.guard);
+        }
         let finished = on.co.done();
         if !finished {
             tracing::error!(
@@ -568,9 +610,37 @@ impl OnStack {
         }
     }
 
-    /// The guard page, `[start, end)`.
-    fn guard_page(&self) -> (usize, usize) {
-        (self.guard, self.guard + page_size())
+    /// The guard zone.
+    fn guard_zone(&self) -> GuardZone {
+        GuardZone {
+            start: self.guard & !1,
+            mode: if self.guard & 1 == 0 {
+                GuardMode::Madvise
+            } else {
+                GuardMode::Mprotect
+            },
+        }
+    }
+}
+
+/// The stack's guard zone start, with bit 0 set in mprotect mode (see
+/// `OnStack::guard`).
+fn tagged_guard(stack: &Stack) -> usize {
+    stack.guard().0 | usize::from(stack.guard_mode() == GuardMode::Mprotect)
+}
+
+/// Puts back the yellow zone the SIGSEGV handler lifted, once the coroutine
+/// that overflowed has returned (nothing runs on its stack).
+#[cold]
+fn rearm(guard: GuardZone) {
+    // SAFETY: the zone is this finished coroutine's, whose stack nothing uses.
+    if !unsafe { rearm_yellow(guard.start, guard.mode) } {
+        // The red page still guards the stack; only the headroom for foreign
+        // code is gone on it.
+        tracing::error!(
+            "bream-scheduler: could not re-arm a stack's yellow zone ({})",
+            std::io::Error::last_os_error()
+        );
     }
 }
 
@@ -684,6 +754,26 @@ pub(crate) enum Fault {
     Trapped(TrapRegs),
     /// An overflow, but the caller asked not to trap (it will abort).
     Overflow,
+    /// Foreign code overflowed into the yellow zone, which is lifted now:
+    /// single-step it (set the trap flag) until it returns to the program's
+    /// own code, where [`on_step`] traps the task.
+    Step,
+    /// Foreign code overflowed and cannot be given room to finish (it used
+    /// the whole yellow zone, or this target cannot single-step): it may hold
+    /// a lock that trapping would leave held forever. The handler aborts.
+    Foreign,
+}
+
+/// What the SIGTRAP handler should do with a single-step trap.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Step {
+    /// Not ours: no context on this thread is being stepped.
+    NotOurs,
+    /// Still in foreign code: keep stepping.
+    Continue,
+    /// Back in the program's own code: clear the trap flag, write these
+    /// registers and return; `resume` returns `Exit::StackOverflow`.
+    Trapped(TrapRegs),
 }
 
 /// The registers a trap rewrites (corosensei's `TrapHandlerRegs`, copied so that
@@ -713,18 +803,22 @@ pub(crate) struct TrapRegs {
     pub(crate) lr: u64,
 }
 
-/// Classifies a fault at `fault` with stack pointer `sp`; with `trap`, prepares
-/// the running coroutine to return `Exit::StackOverflow`.
+/// Classifies a fault at `fault` with stack pointer `sp`, raised by code
+/// that is `foreign` (outside the program's own executable, trap.rs) or not;
+/// with `trap`, prepares the running coroutine to return
+/// `Exit::StackOverflow`, or lifts the yellow zone for foreign code to finish
+/// (docs/adr/scheduler-0001-stack-overflow.md).
 ///
 /// # Safety
 ///
 /// Call only from a SIGSEGV/SIGBUS handler on this thread, with `fault` and `sp`
 /// from its `siginfo`/`ucontext`; on `Fault::Trapped`, the handler must write the
-/// registers into the `ucontext` and return.
+/// registers into the `ucontext` and return; on `Fault::Step`, set the trap
+/// flag and return.
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-pub(crate) unsafe fn on_fault(fault: usize, sp: usize, trap: bool) -> Fault {
-    // Async-signal-safe: a thread-local load (const, no destructor) and reads of a
-    // record on this thread's stack; no allocation, no lock.
+pub(crate) unsafe fn on_fault(fault: usize, sp: usize, foreign: bool, trap: bool) -> Fault {
+    // Async-signal-safe: a thread-local load (const, no destructor), reads of a
+    // record on this thread's stack, and at most one madvise/mprotect.
     let running = current();
     if running.is_null() {
         return Fault::NotOurs;
@@ -733,24 +827,90 @@ pub(crate) unsafe fn on_fault(fault: usize, sp: usize, trap: bool) -> Fault {
     // thread below the interrupted code (the fences in `resume` ordered its
     // initialisation before the pointer store).
     let running = unsafe { &*running };
-    let (g0, g1) = running.guard;
-    if !(g0..g1).contains(&fault) || !running.trap.stack_ptr_in_bounds(sp) {
+    let zone = running.guard;
+    let (red, _) = zone.red();
+    let (y0, y1) = zone.yellow();
+    if !(red..y1).contains(&fault) || !running.trap.stack_ptr_in_bounds(sp) {
         return Fault::NotOurs;
     }
     if !trap {
         return Fault::Overflow;
     }
+    if foreign || running.stepping.get() {
+        // Foreign code may hold a lock (malloc's arena lock): abandoning its
+        // frames would leave it held. Give it the yellow zone to finish in,
+        // once, and step it back to our code.
+        let in_yellow = (y0..y1).contains(&fault);
+        if in_yellow && !running.lifted.get() && STEPPING_SUPPORTED {
+            // SAFETY: the zone is the running stack's; this thread runs it.
+            if unsafe { lift_yellow(zone.start, zone.mode) } {
+                running.lifted.set(true);
+                running.stepping.set(true);
+                return Fault::Step;
+            }
+        }
+        return Fault::Foreign;
+    }
+    // SAFETY: as in `trap_regs`: the stack pointer was checked above.
+    Fault::Trapped(unsafe { trap_regs(running) })
+}
+
+/// Whether this target can single-step foreign code out of an overflow
+/// (x86-64's trap flag; aarch64 Linux gives user space no single-step).
+const STEPPING_SUPPORTED: bool = cfg!(target_arch = "x86_64");
+
+/// A single-step trap at `pc` with stack pointer `sp`, raised by code that is
+/// `foreign` or not: while stepping an overflowed context's foreign code,
+/// keep going until it is back in the program's own code, then trap it.
+///
+/// # Safety
+///
+/// Call only from a SIGTRAP handler on this thread, with `sp` from its
+/// `ucontext`; on `Step::Trapped`, the handler must clear the trap flag,
+/// write the registers into the `ucontext` and return.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+pub(crate) unsafe fn on_step(sp: usize, foreign: bool) -> Step {
+    let running = current();
+    if running.is_null() {
+        return Step::NotOurs;
+    }
+    // SAFETY: as in `on_fault`.
+    let running = unsafe { &*running };
+    if !running.stepping.get() || !running.trap.stack_ptr_in_bounds(sp) {
+        return Step::NotOurs;
+    }
+    if foreign {
+        return Step::Continue;
+    }
+    // Back in our code: the foreign frames have returned, and with them any
+    // lock they held. Trap the task here, as for an overflow in our code.
+    running.stepping.set(false);
+    // SAFETY: as in `trap_regs`: the stack pointer was checked above.
+    Step::Trapped(unsafe { trap_regs(running) })
+}
+
+/// Prepares the running coroutine to return `Exit::StackOverflow` from the
+/// handler's return.
+///
+/// # Safety
+///
+/// From a signal handler of this thread whose interrupted stack pointer lies
+/// in `running`'s stack; the handler writes the returned registers into its
+/// `ucontext` and returns.
+#[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
+unsafe fn trap_regs(running: &Running) -> TrapRegs {
     // SAFETY: corosensei's conditions for `setup_trap_handler`:
-    // 1. The interrupted stack pointer is inside the coroutine (checked above),
-    //    and the handler writes the returned registers into the ucontext (the
-    //    caller's obligation, stated above).
+    // 1. The interrupted stack pointer is inside the coroutine (checked by
+    //    the callers), and the handler writes the returned registers into the
+    //    ucontext (the caller's obligation, stated above).
     // 2. "The coroutine must not write to memory outside itself except through
     //    volatile operations": ordinary Rust code does write outside its stack,
     //    so a trapped task may leave half-finished writes in memory it owned or
     //    locked; the frames are abandoned, never resumed, and those objects are
     //    leaked (never read by a destructor). That is the documented cost of
     //    trapping (module essay, point 3), which users can refuse by turning
-    //    trapping off.
+    //    trapping off. Foreign code (which may hold a lock the abandoned frames
+    //    would keep) is never trapped: it was stepped back to our code first.
     // The closure is zero-sized and `Exit::StackOverflow` allocates nothing.
     let regs = unsafe { running.trap.setup_trap_handler(|| Exit::StackOverflow) };
     #[cfg(target_arch = "x86_64")]
@@ -770,7 +930,7 @@ pub(crate) unsafe fn on_fault(fault: usize, sp: usize, trap: bool) -> Fault {
         x29: regs.x29,
         lr: regs.lr,
     };
-    Fault::Trapped(regs)
+    regs
 }
 
 #[cfg(all(test, not(bream_loom)))]

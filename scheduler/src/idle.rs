@@ -82,22 +82,27 @@ use crate::sync::{lock, Mutex};
 
 /// Bits of `state` counting searching workers.
 const SEARCH_MASK: usize = (1 << UNPARK_SHIFT) - 1;
-/// `state >> UNPARK_SHIFT` counts unparked workers.
+/// `(state >> UNPARK_SHIFT) & COUNT_MASK` counts unparked workers.
 const UNPARK_SHIFT: usize = 16;
+/// `state >> TOTAL_SHIFT` counts workers: the regular ones and any stand-ins
+/// running (monitor.rs, "Stand-ins"). In the same word as the other two, so
+/// "someone is parked" (`unparked < total`) is read in one load.
+const TOTAL_SHIFT: usize = 32;
+/// Mask of the unparked count once shifted down.
+const COUNT_MASK: usize = (1 << (TOTAL_SHIFT - UNPARK_SHIFT)) - 1;
 
 /// The idle counters and the list of sleeping workers, shared by every worker
 /// and every waker.
 #[derive(Debug)]
 pub struct Idle {
-    /// `searching | unparked << 16`. Read and written by every thread, always
-    /// SeqCst: the recipe above relies on one total order of these accesses.
+    /// `searching | unparked << 16 | total << 32`. Read and written by every
+    /// thread, always SeqCst: the recipe above relies on one total order of
+    /// these accesses.
     state: AtomicUsize,
     /// Indices of parked workers. Pushed by the worker going to sleep, popped by
     /// the one waker that chose it; both under this lock, together with the
     /// matching change of `state`.
     sleepers: Mutex<Vec<usize>>,
-    /// Number of workers. Immutable.
-    num_workers: usize,
 }
 
 impl Idle {
@@ -105,10 +110,35 @@ impl Idle {
     pub fn new(num_workers: usize) -> Idle {
         assert!(num_workers < SEARCH_MASK, "too many workers");
         Idle {
-            state: AtomicUsize::new(num_workers << UNPARK_SHIFT),
+            state: AtomicUsize::new(num_workers << UNPARK_SHIFT | num_workers << TOTAL_SHIFT),
             sleepers: Mutex::new(Vec::with_capacity(num_workers)),
-            num_workers,
         }
+    }
+
+    /// One more worker (a stand-in thread about to start), counted unparked
+    /// and not searching: it starts awake.
+    pub fn add_worker(&self) {
+        // SeqCst: as every access of `state`.
+        self.state
+            .fetch_add(1 << UNPARK_SHIFT | 1 << TOTAL_SHIFT, SeqCst);
+    }
+
+    /// A stand-in retires: it is awake (unparked) and not searching, and is
+    /// on no sleepers list, so no waker can choose it any more.
+    pub fn remove_worker(&self) {
+        let prev = self
+            .state
+            .fetch_sub(1 << UNPARK_SHIFT | 1 << TOTAL_SHIFT, SeqCst);
+        debug_assert!((prev >> UNPARK_SHIFT) & COUNT_MASK > 0);
+    }
+
+    /// Workers, stand-ins included.
+    fn total(state: usize) -> usize {
+        state >> TOTAL_SHIFT
+    }
+
+    fn unparked(state: usize) -> usize {
+        (state >> UNPARK_SHIFT) & COUNT_MASK
     }
 
     /// Step 3 of making a task runnable: the worker to wake, if one should be
@@ -145,7 +175,7 @@ impl Idle {
     /// workers already search: they will find what there is.
     pub fn transition_worker_to_searching(&self) -> bool {
         let state = self.state.load(SeqCst);
-        if 2 * (state & SEARCH_MASK) >= self.num_workers {
+        if 2 * (state & SEARCH_MASK) >= Self::total(state) {
             return false;
         }
         // May briefly overshoot the half by a racing searcher: harmless.
@@ -184,7 +214,7 @@ impl Idle {
     /// Workers currently unparked (the monitor's "is anyone awake", tests and
     /// models).
     pub fn num_unparked(&self) -> usize {
-        self.state.load(SeqCst) >> UNPARK_SHIFT
+        Self::unparked(self.state.load(SeqCst))
     }
 
     /// Workers currently searching (for tests and models).
@@ -198,7 +228,7 @@ impl Idle {
         // A read-modify-write, not a load: SeqCst RMWs are the StoreLoad
         // barrier between the caller's push and this read (see the recipe).
         let state = self.state.fetch_add(0, SeqCst);
-        state & SEARCH_MASK == 0 && (state >> UNPARK_SHIFT) < self.num_workers
+        state & SEARCH_MASK == 0 && Self::unparked(state) < Self::total(state)
     }
 }
 
@@ -225,6 +255,20 @@ mod tests {
         );
         assert!(idle.transition_worker_from_searching(), "last searcher");
         assert_eq!(idle.worker_to_notify(), Some(1));
+    }
+
+    #[test]
+    fn a_stand_in_counts_while_it_runs() {
+        let idle = Idle::new(1);
+        assert!(!idle.transition_worker_to_parked(0, false));
+        idle.add_worker();
+        assert_eq!(idle.num_unparked(), 1);
+        assert_eq!(idle.worker_to_notify(), Some(0), "worker 0 still sleeps");
+        assert_eq!(idle.num_unparked(), 2);
+        assert!(idle.transition_worker_from_searching());
+        idle.remove_worker();
+        assert_eq!(idle.num_unparked(), 1);
+        assert_eq!(idle.worker_to_notify(), None, "nobody sleeps");
     }
 
     #[test]

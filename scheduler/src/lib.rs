@@ -51,6 +51,7 @@ mod monitor;
 mod parker;
 mod registry;
 mod scheduler;
+mod standin;
 mod state;
 mod sync;
 pub mod task;
@@ -59,7 +60,9 @@ mod timer;
 mod worker;
 
 pub use monitor::{LongSchedule, DEFAULT_LONG_SCHEDULE};
-pub use scheduler::{Builder, Scheduler, SpawnError, SpawnOpts};
+pub use scheduler::{
+    Builder, Scheduler, SpawnError, SpawnOpts, DEFAULT_SHUTDOWN_GRACE, MAX_STACK_SIZE,
+};
 pub use task::Park;
 pub use task_ref::{Outcome, TaskOwner, TaskRef};
 pub use timer::TimerRef;

@@ -28,9 +28,14 @@
 //!   least a tick. The monitor takes the `next` slot's task (one atomic swap:
 //!   the worker itself takes it with a swap too, so exactly one of them gets
 //!   it), queues it on the shared injector and wakes a parked worker for it;
-//! - once the task has run for `long_schedule` or more: one report, to the
-//!   [`Builder::on_long_schedule`] hook if one is set (the runtime sets one
-//!   that names the pid), else as a `tracing` warning.
+//! - once the task has run for `long_schedule` or more: a stand-in thread
+//!   takes over the worker's queue (standin.rs, while spare slots remain),
+//!   and one report, to the [`Builder::on_long_schedule`] hook if one is set
+//!   (the runtime sets one that names the pid), else as a `tracing` warning.
+//!   The report says which stand-in took over (`LongSchedule::stand_in`).
+//!
+//! Every tick it also tells the stand-ins whose worker came back to retire
+//! (`StandIns::check`).
 //!
 //! # Sleeping
 //!
@@ -48,6 +53,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::scheduler::Shared;
+use crate::standin::StandIns;
 use crate::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicU64, Ordering};
 use crate::sync::{lock, Condvar, Mutex};
 use crate::task_ref::{Task, TaskRef};
@@ -62,6 +68,7 @@ const MAX_TICK: Duration = Duration::from_millis(10);
 
 /// A report of a task that has kept its worker for a long time.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LongSchedule {
     /// The worker it runs on.
     pub worker: usize,
@@ -69,6 +76,13 @@ pub struct LongSchedule {
     pub running_for: Duration,
     /// The task's `SpawnOpts::tag` (the runtime's pid of the process).
     pub tag: u64,
+    /// The slot of the stand-in thread that took over the worker's queue
+    /// (standin.rs), or `None` if none could (`Builder::spare_workers`
+    /// reached, or 0).
+    pub stand_in: Option<usize>,
+    /// True for the report of shutdown, when the task has still not given its
+    /// worker back after the grace period: its thread was detached.
+    pub at_shutdown: bool,
 }
 
 /// The hook [`Builder::on_long_schedule`](crate::Builder::on_long_schedule)
@@ -296,20 +310,26 @@ pub(crate) fn run(sh: Arc<Shared>) {
                 sh.notify_parked();
             }
             let running_for = now - s.since.unwrap_or(now);
-            if let Some(limit) = m.long_schedule {
-                if !s.reported && running_for >= limit {
-                    s.reported = true;
+            let limit = m.long_schedule.unwrap_or(DEFAULT_LONG_SCHEDULE);
+            if !s.reported && running_for >= limit {
+                s.reported = true;
+                // Hand the worker's queue to a stand-in (standin.rs).
+                let stand_in = StandIns::start(&sh, i, runs);
+                if m.long_schedule.is_some() {
                     report(
                         m,
                         LongSchedule {
                             worker: i,
                             running_for,
                             tag: s.tag,
+                            stand_in,
+                            at_shutdown: false,
                         },
                     );
                 }
             }
         }
+        StandIns::check(&sh);
     }
 }
 
@@ -335,7 +355,8 @@ fn sleep(sh: &Shared) {
     drop(g);
 }
 
-fn report(m: &Monitor, r: LongSchedule) {
+/// Hands `r` to the hook, else logs it.
+pub(crate) fn report(m: &Monitor, r: LongSchedule) {
     if let Some(h) = &m.hook {
         if let Err(p) = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| h(r))) {
             tracing::error!(
@@ -345,8 +366,19 @@ fn report(m: &Monitor, r: LongSchedule) {
         }
         return;
     }
+    if r.at_shutdown {
+        tracing::error!(
+            worker = r.worker,
+            "bream-scheduler: shutdown: a task on worker {} has not given its worker back \
+             after {:?}; its thread is detached and the task left running",
+            r.worker,
+            r.running_for
+        );
+        return;
+    }
     tracing::warn!(
         worker = r.worker,
+        stand_in = ?r.stand_in,
         running_for_ms = r.running_for.as_millis() as u64,
         "bream-scheduler: long schedule: a task has run {:?} on worker {} without \
          yielding; its worker serves nobody else meanwhile (call task::yield_now \

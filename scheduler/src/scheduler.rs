@@ -4,7 +4,7 @@ use std::fmt;
 use std::io;
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use crossbeam_deque::{Injector, Stealer, Worker as Deque};
 use parking_lot::{Mutex, RwLock};
@@ -17,6 +17,7 @@ use crate::monitor::{self, Hook, Lane, LongSchedule, Monitor};
 use crate::parker::Parker;
 use crate::registry::Registry;
 use crate::stack::{Stack, StackError, StackPool, DEFAULT_STACK_SIZE};
+use crate::standin::StandIns;
 use crate::sync::atomic::{AtomicBool, Ordering};
 use crate::task_ref::{Outcome, Task, TaskOwner, TaskRef};
 use crate::timer::{Action, TimerRef, Timers};
@@ -27,8 +28,11 @@ use crate::worker;
 #[derive(Debug, Clone, Default)]
 pub struct SpawnOpts {
     /// Usable stack bytes for this task; `None`: the scheduler's default
-    /// ([`Builder::stack_size`]). Rounded up to a power of two (each size has
-    /// its own pool).
+    /// ([`Builder::stack_size`]). A size at or below the default gets the
+    /// default; a larger one is rounded up to a power of two (each size has
+    /// its own pool); more than [`MAX_STACK_SIZE`] is refused
+    /// ([`SpawnError::StackTooLarge`]). [`Scheduler::stack_size_for`] says
+    /// what a request really gets.
     pub stack_size: Option<usize>,
     /// A number of the caller's choosing that names the task in a
     /// [`LongSchedule`] report (the runtime passes its pid). Default 0.
@@ -55,7 +59,20 @@ pub enum SpawnError {
     },
     /// The scheduler is shutting down.
     ShuttingDown,
+    /// `SpawnOpts::stack_size` asked for more than [`MAX_STACK_SIZE`].
+    StackTooLarge {
+        /// The size asked for.
+        requested: usize,
+        /// The largest stack a task may have.
+        max: usize,
+    },
 }
+
+/// The largest stack a task may ask for: 1 GiB (Go's limit for a
+/// goroutine's stack). Address space only until touched, but a request for
+/// more is almost always a bug (`usize::MAX`, a wrapped subtraction), and
+/// sizes near `usize::MAX` would wrap when rounded to a power of two.
+pub const MAX_STACK_SIZE: usize = 1 << 30;
 
 impl fmt::Display for SpawnError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -74,6 +91,11 @@ impl fmt::Display for SpawnError {
             }
             .fmt(f),
             SpawnError::ShuttingDown => f.write_str("the scheduler is shutting down"),
+            SpawnError::StackTooLarge { requested, max } => write!(
+                f,
+                "a stack of {requested} bytes was asked for; the most a task may have is \
+                 {max} bytes (bream_scheduler::MAX_STACK_SIZE)"
+            ),
         }
     }
 }
@@ -105,7 +127,15 @@ pub(crate) struct Config {
     pub(crate) trap: bool,
     pub(crate) chaos: bool,
     pub(crate) long_schedule: Option<Duration>,
+    /// Most stand-in threads at once (standin.rs).
+    pub(crate) spare_workers: usize,
+    /// How long shutdown waits for a worker stuck in a task; `None`: forever.
+    pub(crate) shutdown_grace: Option<Duration>,
 }
+
+/// How long [`Scheduler::shutdown`] waits, by default, for a worker whose
+/// task never yields before it detaches the thread: 5 s.
+pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Builds a [`Scheduler`].
 ///
@@ -179,6 +209,30 @@ impl Builder {
         self
     }
 
+    /// At most `n` stand-in threads at once (default: as many as
+    /// workers; 0 turns hand-offs off). When a worker has run one task past
+    /// the long-schedule threshold (or [`DEFAULT_LONG_SCHEDULE`] if reports
+    /// are off), the monitor starts a stand-in thread that takes over that
+    /// worker's queue, so the other tasks keep their latency while the stuck
+    /// one runs; it retires when the stuck task gives its worker back
+    /// (docs/scheduler.md, "Stand-ins"). The hand-off is in the report.
+    ///
+    /// [`DEFAULT_LONG_SCHEDULE`]: crate::DEFAULT_LONG_SCHEDULE
+    pub fn spare_workers(mut self, n: usize) -> Self {
+        self.config.spare_workers = n;
+        self
+    }
+
+    /// How long [`Scheduler::shutdown`] waits for a worker whose task never
+    /// yields (default [`DEFAULT_SHUTDOWN_GRACE`], 5 s). Past it, shutdown
+    /// detaches that thread, reports the task (a [`LongSchedule`] with
+    /// `at_shutdown` set, through the hook or a `tracing` error) and returns;
+    /// the task is neither unwound nor told. `None`: wait forever.
+    pub fn shutdown_grace(mut self, grace: Option<Duration>) -> Self {
+        self.config.shutdown_grace = grace;
+        self
+    }
+
     /// Call `f` with every [`LongSchedule`] report, instead of the default
     /// `tracing` warning (on the monitor thread: keep it short; a panic in it
     /// is caught and logged).
@@ -215,25 +269,45 @@ impl Builder {
     }
 
     /// Start the workers.
+    ///
+    /// # Errors
+    /// If a thread or the stack pool cannot be made, or if
+    /// [`stack_size`](Self::stack_size) is above [`MAX_STACK_SIZE`]
+    /// (`InvalidInput`).
     pub fn build(self) -> io::Result<Scheduler> {
         let n = self.config.workers;
+        if self.config.stack_size > MAX_STACK_SIZE {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                SpawnError::StackTooLarge {
+                    requested: self.config.stack_size,
+                    max: MAX_STACK_SIZE,
+                }
+                .to_string(),
+            ));
+        }
         trap::install_process_handler()?;
         // Now rather than at the first spawn: a hook installed after this one
         // (the runtime's) then sees every panic first.
         crate::context::install_panic_hook();
-        let deques: Vec<Deque<TaskRef>> = (0..n).map(|_| Deque::new_fifo()).collect();
+        // Regular workers' slots first, then the spare ones (standin.rs).
+        let slots = n + self.config.spare_workers;
+        let mut deques: Vec<Deque<TaskRef>> = (0..slots).map(|_| Deque::new_fifo()).collect();
+        let stealers = deques.iter().map(Deque::stealer).collect();
+        let spare: Vec<(usize, Deque<TaskRef>)> = (n..).zip(deques.split_off(n)).collect();
         let shared = Arc::new(Shared {
             injector: Injector::new(),
-            stealers: deques.iter().map(Deque::stealer).collect(),
+            stealers,
             idle: Idle::new(n),
-            parkers: (0..n).map(|_| Parker::new()).collect(),
+            parkers: (0..slots).map(|_| Parker::new()).collect(),
             driver: Driver::new()?,
             timers: Timers::new(),
             blocking: BlockingPool::new(),
             default_pool: StackPool::new(self.config.stack_size)?,
             pools: RwLock::new(Vec::new()),
             registry: Registry::new(n + 1),
-            lanes: (0..n).map(|_| Lane::new()).collect(),
+            lanes: (0..slots).map(|_| Lane::new()).collect(),
+            stand_ins: StandIns::new(spare, slots),
             monitor: Monitor::new(self.config.long_schedule, self.long_schedule_hook),
             shutdown: AtomicBool::new(false),
             threads: Mutex::new(Vec::new()),
@@ -249,15 +323,16 @@ impl Builder {
             let s = shared.clone();
             let h = std::thread::Builder::new()
                 .name(format!("bream-worker-{index}"))
-                .spawn(move || worker::run(s, index, deque, overflow))?;
-            threads.push(h);
+                .spawn(move || worker::run(s, index, deque, overflow, None))?;
+            threads.push((Some(index), h));
         }
         let s = shared.clone();
-        threads.push(
+        threads.push((
+            None,
             std::thread::Builder::new()
                 .name("bream-monitor".into())
                 .spawn(move || monitor::run(s))?,
-        );
+        ));
         drop(threads);
         Ok(Scheduler { shared })
     }
@@ -268,11 +343,12 @@ pub(crate) struct Shared {
     /// Tasks made runnable by threads that are not this scheduler's workers,
     /// and overflow. Any thread.
     pub(crate) injector: Injector<TaskRef>,
-    /// The workers' queues, for stealing. `stealers[i]` is worker i's.
+    /// The workers' queues, for stealing. `stealers[i]` is worker i's (slots
+    /// past `config.workers` are the spare ones of standin.rs).
     pub(crate) stealers: Box<[Stealer<TaskRef>]>,
     /// The idle protocol (idle.rs).
     pub(crate) idle: Idle,
-    /// `parkers[i]` puts worker i to sleep; anyone may unpark it.
+    /// `parkers[i]` puts worker (or spare slot) i to sleep; anyone may unpark it.
     pub(crate) parkers: Box<[Parker]>,
     /// The I/O driver (io.rs).
     pub(crate) driver: Driver,
@@ -294,11 +370,14 @@ pub(crate) struct Shared {
     pub(crate) lanes: Box<[Lane]>,
     /// The long-schedule monitor's settings and sleep (monitor.rs).
     pub(crate) monitor: Monitor,
+    /// The spare slots and the stand-in threads on them (standin.rs).
+    pub(crate) stand_ins: StandIns,
     /// Set once by `shutdown`; workers stop at their next scheduling round.
     /// Release/Acquire: the workers' reads see everything shutdown did before.
     pub(crate) shutdown: AtomicBool,
-    /// Worker join handles, taken by `shutdown`.
-    threads: Mutex<Vec<JoinHandle<()>>>,
+    /// Join handles of the workers (with their slot) and the monitor (no
+    /// slot), taken by `shutdown`.
+    threads: Mutex<Vec<(Option<usize>, JoinHandle<()>)>>,
     /// Immutable.
     pub(crate) config: Config,
 }
@@ -354,6 +433,22 @@ impl Shared {
         }
     }
 
+    /// The usable bytes a task spawned with `SpawnOpts::stack_size = size`
+    /// gets (see [`Scheduler::stack_size_for`]).
+    pub(crate) fn stack_size_for(&self, size: Option<usize>) -> Result<usize, SpawnError> {
+        let default = self.default_pool.stack_size();
+        match size {
+            Some(s) if s > default => s
+                .checked_next_power_of_two()
+                .filter(|&p| p <= MAX_STACK_SIZE)
+                .ok_or(SpawnError::StackTooLarge {
+                    requested: s,
+                    max: MAX_STACK_SIZE,
+                }),
+            _ => Ok(default),
+        }
+    }
+
     /// Stacks handed out and not yet returned, over every pool (tests).
     #[cfg(test)]
     pub(crate) fn stacks_in_use(&self) -> usize {
@@ -372,10 +467,10 @@ impl Shared {
     /// run holds none.
     fn stack_for(&self, size: Option<usize>) -> Result<Stack, SpawnError> {
         let default = self.default_pool.stack_size();
-        let want = match size {
-            Some(s) if s > default => s.next_power_of_two(),
-            _ => return Ok(self.default_pool.reserve()?),
-        };
+        let want = self.stack_size_for(size)?;
+        if want == default {
+            return Ok(self.default_pool.reserve()?);
+        }
         if let Some(p) = self.pools.read().iter().find(|p| p.stack_size() >= want) {
             return Ok(p.reserve()?);
         }
@@ -432,6 +527,8 @@ impl Scheduler {
                 trap: true,
                 chaos: false,
                 long_schedule: Some(monitor::DEFAULT_LONG_SCHEDULE),
+                spare_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+                shutdown_grace: Some(DEFAULT_SHUTDOWN_GRACE),
             },
             long_schedule_hook: None,
         }
@@ -509,21 +606,51 @@ impl Scheduler {
         }
     }
 
+    /// The usable stack bytes a task spawned with `SpawnOpts::stack_size =
+    /// size` really gets: the default size for `None` or anything up to it,
+    /// else the size rounded up to a power of two.
+    ///
+    /// # Errors
+    /// [`SpawnError::StackTooLarge`] above [`MAX_STACK_SIZE`] (the spawn
+    /// would be refused the same way).
+    ///
+    /// ```
+    /// let sched = bream_scheduler::Scheduler::builder().workers(1).build().unwrap();
+    /// assert_eq!(sched.stack_size_for(None).unwrap(), 64 * 1024);
+    /// assert_eq!(sched.stack_size_for(Some(1)).unwrap(), 64 * 1024);
+    /// assert_eq!(sched.stack_size_for(Some(100_000)).unwrap(), 128 * 1024);
+    /// assert!(sched.stack_size_for(Some(usize::MAX)).is_err());
+    /// sched.shutdown();
+    /// ```
+    pub fn stack_size_for(&self, size: Option<usize>) -> Result<usize, SpawnError> {
+        self.shared.stack_size_for(size)
+    }
+
     /// Live tasks (exact when quiescent).
     pub fn live_tasks(&self) -> usize {
         self.shared.registry.len()
     }
 
-    /// Number of worker threads.
+    /// Number of worker threads (not counting stand-ins).
     pub fn workers(&self) -> usize {
         self.shared.config.workers
+    }
+
+    /// Stand-in threads running now, each covering a worker stuck in one
+    /// task ([`Builder::spare_workers`]).
+    pub fn stand_ins(&self) -> usize {
+        self.shared.stand_ins.running()
     }
 
     /// Stop the workers, unwind every remaining task (its destructors run and
     /// its owner's `on_exit` gets [`Outcome::Cancelled`]), join every thread
     /// (workers and blocking pool) and free every stack.
     ///
-    /// A blocking job that never returns makes this wait forever.
+    /// A worker whose task does not give it back within the grace period
+    /// ([`Builder::shutdown_grace`], 5 s by default) is detached: its task
+    /// is reported (a [`LongSchedule`] with `at_shutdown`) and left running
+    /// on that thread, neither unwound nor told. A blocking job that never
+    /// returns makes this wait forever.
     ///
     /// # Panics
     ///
@@ -535,7 +662,7 @@ impl Scheduler {
             "Scheduler::shutdown called from inside a task: call it from outside the scheduler"
         );
         let sh = &self.shared;
-        // SeqCst: ordered with the re-check in `spawn`.
+        // SeqCst: ordered with the re-check in `spawn` (and `StandIns::start`).
         if sh.shutdown.swap(true, Ordering::SeqCst) {
             return;
         }
@@ -543,9 +670,40 @@ impl Scheduler {
             p.unpark(&sh.driver);
         }
         sh.monitor.wake_for_shutdown();
-        let threads = std::mem::take(&mut *sh.threads.lock());
-        for t in threads {
-            let _ = t.join();
+        let mut threads = std::mem::take(&mut *sh.threads.lock());
+        // The monitor (the only one without a slot) first: once it is gone,
+        // no stand-in starts, so the list taken next is complete.
+        if let Some(i) = threads.iter().position(|(slot, _)| slot.is_none()) {
+            let _ = threads.swap_remove(i).1.join();
+        }
+        threads.extend(
+            sh.stand_ins
+                .take_threads()
+                .into_iter()
+                .map(|(slot, h)| (Some(slot), h)),
+        );
+        let deadline = sh
+            .config
+            .shutdown_grace
+            .and_then(|g| Instant::now().checked_add(g));
+        for (slot, h) in threads {
+            if finishes_by(&h, deadline) {
+                let _ = h.join();
+            } else if let Some(worker) = slot {
+                // Detached: dropping the handle lets the thread run on alone.
+                drop(h);
+                monitor::report(
+                    &sh.monitor,
+                    LongSchedule {
+                        worker,
+                        running_for: sh.config.shutdown_grace.unwrap_or_default(),
+                        // Relaxed: a hint (see `Lane::tag`).
+                        tag: sh.lanes[worker].tag.load(Ordering::Relaxed),
+                        stand_in: None,
+                        at_shutdown: true,
+                    },
+                );
+            }
         }
         sh.blocking.shutdown();
         // Unwinding a task may unpark, cancel or (failing) spawn others: repeat
@@ -567,11 +725,30 @@ impl Scheduler {
     }
 }
 
+/// Waits until `h`'s thread has finished or `deadline` has passed (`None`:
+/// no deadline); true if it finished.
+fn finishes_by(h: &JoinHandle<()>, deadline: Option<Instant>) -> bool {
+    let Some(deadline) = deadline else {
+        return true; // join waits as long as it takes
+    };
+    let mut nap = Duration::from_micros(50);
+    while !h.is_finished() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(nap);
+        nap = (nap * 2).min(Duration::from_millis(5));
+    }
+    true
+}
+
 /// Unwind a task that no worker will run again. Called by the shutdown thread
 /// after every worker stopped.
 fn unwind_at_shutdown(t: TaskRef) {
     let task = &t.task;
-    if task.state.is_done() {
+    // Running: on a thread shutdown detached (its task never yielded), which
+    // still holds the run right. Leave it to that thread.
+    if task.state.is_done() || task.state.is_running() {
         return;
     }
     // SAFETY: every worker has stopped, so no thread holds or can take the run

@@ -244,6 +244,11 @@ impl State {
         self.word.load(Ordering::Relaxed) & CANCELLED != 0
     }
 
+    /// True while a worker holds the run right (`RUNNING`, notified or not).
+    pub fn is_running(&self) -> bool {
+        self.word.load(Ordering::Acquire) & LIFECYCLE == RUNNING
+    }
+
     /// True if the task sleeps (for tests and diagnostics).
     pub fn is_parked(&self) -> bool {
         self.word.load(Ordering::Acquire) & LIFECYCLE == PARKED

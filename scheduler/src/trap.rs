@@ -1,4 +1,4 @@
-//! Catching a task's stack overflow: a SIGSEGV/SIGBUS handler on an alternate
+//! Catching a task's stack overflow: SIGSEGV/SIGBUS (and SIGTRAP) handlers on an alternate
 //! signal stack.
 //!
 //! # Interface (what `scheduler` builds on)
@@ -21,11 +21,26 @@
 //! 3. The handler asks context.rs ([`on_fault`](crate::context::on_fault)) whether
 //!    the fault address lies in the guard page of the context running on *this*
 //!    thread and the interrupted stack pointer lies in that context's stack.
-//! 4. If so, and the thread traps ([`Overflow::Trap`]), corosensei resets the
-//!    task's stack and the handler rewrites the interrupted registers so that,
-//!    when the handler returns, the task's coroutine returns
-//!    `Exit::StackOverflow` to `Context::resume`. The overflowed frames are
-//!    abandoned, not unwound (context.rs, "How a context ends", point 3).
+//! 4. If so, and the thread traps ([`Overflow::Trap`]), the handler looks at
+//!    *who* faulted (docs/adr/scheduler-0001-stack-overflow.md):
+//!    - the program's own code (the instruction pointer lies in the main
+//!      executable's text, where Rust code lives): corosensei resets the
+//!      task's stack and the handler rewrites the interrupted registers so
+//!      that, when the handler returns, the task's coroutine returns
+//!      `Exit::StackOverflow` to `Context::resume`. The overflowed frames are
+//!      abandoned, not unwound (context.rs, "How a context ends", point 3);
+//!    - foreign code (a shared library: libc's `malloc`, which may hold its
+//!      arena lock) faulting in the *yellow zone* (the guarded pages above
+//!      the red page, stack/pool.rs): abandoning its frames would leave the
+//!      lock held and wedge every thread that allocates. So the handler lifts
+//!      the yellow zone (room for the foreign code to finish), sets the CPU's
+//!      trap flag and returns; the SIGTRAP handler then runs after every
+//!      instruction until the instruction pointer is back in our code (the
+//!      foreign frames have returned, their locks released) and traps the
+//!      task there. The context re-arms the yellow zone once it has returned;
+//!    - foreign code faulting in the red page (it used the whole yellow zone),
+//!      or on a target without single-stepping (aarch64): the handler writes
+//!      one line to stderr and aborts the process; a hang would be worse.
 //! 5. If so, and the thread does not trap ([`Overflow::Abort`]), the handler
 //!    writes one line to stderr and aborts the process.
 //! 6. Any other fault is not ours: the handler passes it to the handler that was
@@ -33,9 +48,11 @@
 //!    way), or, if there was none, restores the default action and re-raises it:
 //!    a real crash stays a crash, with its core dump.
 //!
-//! Everything the handler does is async-signal-safe: thread-local loads of
-//! `const`-initialised cells, reads of a record on the thread's own stack,
-//! `write(2)`, `abort`, `sigaction`, `raise`.
+//! Everything the handlers do is async-signal-safe: thread-local loads of
+//! `const`-initialised cells, atomic loads, reads of a record on the thread's
+//! own stack, `madvise`/`mprotect`, `write(2)`, `abort`, `sigaction`, `raise`.
+//! The main executable's text ranges are read once, at install, with
+//! `dl_iterate_phdr` (not async-signal-safe, so never from a handler).
 //!
 //! A thread without an alternate signal stack that overflows a task stack dies
 //! of SIGSEGV (the kernel cannot deliver the signal). Rust's std gives each
@@ -46,9 +63,12 @@ use std::io;
 use std::marker::PhantomData;
 use std::mem;
 use std::ptr;
+// std's atomics, not the loom shim's: written once before the signal
+// handlers exist, then only read (scheduler/src/sync.rs).
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Once, OnceLock};
 
-use crate::context::{self, Fault};
+use crate::context::{self, Fault, Step};
 use crate::stack::SignalStack;
 
 /// What a worker thread does when a task overflows its stack.
@@ -73,6 +93,18 @@ thread_local! {
 static PREV_SEGV: OnceLock<libc::sigaction> = OnceLock::new();
 /// As `PREV_SEGV`, for SIGBUS.
 static PREV_BUS: OnceLock<libc::sigaction> = OnceLock::new();
+/// As `PREV_SEGV`, for SIGTRAP (the single-step trap of foreign code).
+static PREV_TRAP: OnceLock<libc::sigaction> = OnceLock::new();
+
+/// The main executable's executable segments, `[start, end)` pairs (at most
+/// [`MAX_TEXT`]); `TEXT_N` of them are valid. Written once at install,
+/// before the handlers; read by the handlers (atomics: async-signal-safe).
+static TEXT: [AtomicUsize; 2 * MAX_TEXT] = [const { AtomicUsize::new(0) }; 2 * MAX_TEXT];
+/// Valid pairs in `TEXT`; 0 if they could not be read (then every fault
+/// counts as our own code: the behaviour before the yellow zone).
+static TEXT_N: AtomicUsize = AtomicUsize::new(0);
+/// Executable segments kept.
+const MAX_TEXT: usize = 4;
 
 /// Usable bytes of a worker's alternate signal stack: 64 KiB, or four times the
 /// kernel's `AT_MINSIGSTKSZ` (the size of a signal frame with the CPU's full
@@ -90,7 +122,12 @@ pub(crate) fn install_process_handler() -> io::Result<()> {
     static ONCE: Once = Once::new();
     static RESULT: OnceLock<Option<i32>> = OnceLock::new();
     ONCE.call_once(|| {
-        let err = [(libc::SIGSEGV, &PREV_SEGV), (libc::SIGBUS, &PREV_BUS)]
+        read_main_text();
+        let mut signals = vec![(libc::SIGSEGV, &PREV_SEGV), (libc::SIGBUS, &PREV_BUS)];
+        if cfg!(target_arch = "x86_64") {
+            signals.push((libc::SIGTRAP, &PREV_TRAP));
+        }
+        let err = signals
             .into_iter()
             .find_map(|(sig, prev)| install(sig, prev).err())
             .map(|e| e.raw_os_error().unwrap_or(0));
@@ -113,7 +150,11 @@ fn install(sig: libc::c_int, prev: &OnceLock<libc::sigaction>) -> io::Result<()>
         }
         let _ = prev.set(old);
         let mut new: libc::sigaction = mem::zeroed();
-        new.sa_sigaction = handler as *const () as usize;
+        new.sa_sigaction = if sig == libc::SIGTRAP {
+            step_handler as *const () as usize
+        } else {
+            handler as *const () as usize
+        };
         new.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
         libc::sigemptyset(&mut new.sa_mask);
         if libc::sigaction(sig, &new, ptr::null_mut()) != 0 {
@@ -176,24 +217,108 @@ impl Drop for AltStackGuard {
 const ABORT_MSG: &[u8] =
     b"bream: a task overflowed its stack and trap_stack_overflow is off; aborting\n";
 
+/// The message written before aborting on an overflow in foreign code that
+/// could not be given room to finish.
+const FOREIGN_MSG: &[u8] = b"bream: a task overflowed its stack inside foreign (C) code, such as \
+malloc, which may hold a lock; that code needed more than the stack's yellow zone to return \
+(or this target cannot single-step it), and ending only the task would leave the lock held \
+and hang every thread that needs it, so the process aborts. Give the task a larger stack \
+(SpawnOpts::stack_size) or bound its recursion.\n";
+
+/// Reads the main executable's executable segments into `TEXT`.
+fn read_main_text() {
+    /// `dl_iterate_phdr`'s callback: the first object is the main program.
+    unsafe extern "C" fn first(
+        info: *mut libc::dl_phdr_info,
+        _size: libc::size_t,
+        _data: *mut libc::c_void,
+    ) -> libc::c_int {
+        // SAFETY: the loader passes a valid record whose `dlpi_phdr` points at
+        // `dlpi_phnum` program headers, for the duration of the call.
+        let info = unsafe { &*info };
+        // SAFETY: as above.
+        let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
+        let mut n = 0;
+        for h in headers {
+            if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_X != 0 && n < MAX_TEXT {
+                let start = info.dlpi_addr as usize + h.p_vaddr as usize;
+                TEXT[2 * n].store(start, Ordering::Relaxed);
+                TEXT[2 * n + 1].store(start + h.p_memsz as usize, Ordering::Relaxed);
+                n += 1;
+            }
+        }
+        // Release: the ranges before the count (the handlers Acquire it).
+        TEXT_N.store(n, Ordering::Release);
+        1 // stop after the first object
+    }
+    // SAFETY: `first` only reads what the loader passes and writes statics.
+    unsafe { libc::dl_iterate_phdr(Some(first), ptr::null_mut()) };
+}
+
+/// True if `pc` lies outside the main executable's code (a shared library:
+/// libc, the loader, the vDSO). False if the ranges are unknown.
+fn is_foreign(pc: usize) -> bool {
+    // Acquire: pairs with the Release in `read_main_text`.
+    let n = TEXT_N.load(Ordering::Acquire);
+    n != 0
+        && !(0..n).any(|i| {
+            let start = TEXT[2 * i].load(Ordering::Relaxed);
+            let end = TEXT[2 * i + 1].load(Ordering::Relaxed);
+            (start..end).contains(&pc)
+        })
+}
+
+/// Writes `msg` to stderr and aborts.
+fn die(msg: &[u8]) -> ! {
+    // SAFETY: write(2) and abort(3) are async-signal-safe.
+    unsafe {
+        libc::write(2, msg.as_ptr().cast(), msg.len());
+        libc::abort()
+    }
+}
+
 /// The SIGSEGV/SIGBUS handler. Runs on the alternate signal stack.
 extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
     // SAFETY: the kernel passes a valid siginfo and ucontext for SA_SIGINFO.
-    let (fault, sp) = unsafe { ((*info).si_addr() as usize, stack_pointer(uc.cast())) };
+    let (fault, sp, pc) = unsafe {
+        (
+            (*info).si_addr() as usize,
+            stack_pointer(uc.cast()),
+            instruction_pointer(uc.cast()),
+        )
+    };
     // SAFETY: called from the signal handler with the fault's own address and sp;
-    // on `Trapped` the registers are written back below before returning.
-    match unsafe { context::on_fault(fault, sp, TRAP.get()) } {
+    // on `Trapped` the registers are written back below before returning, on
+    // `Step` the trap flag is set.
+    match unsafe { context::on_fault(fault, sp, is_foreign(pc), TRAP.get()) } {
         // SAFETY: `uc` is the interrupted context, ours to rewrite.
         Fault::Trapped(regs) => unsafe { set_regs(uc.cast(), regs) },
-        Fault::Overflow => {
-            // SAFETY: write(2) and abort(3) are async-signal-safe.
-            unsafe {
-                libc::write(2, ABORT_MSG.as_ptr().cast(), ABORT_MSG.len());
-                libc::abort();
-            }
-        }
+        // SAFETY: as above.
+        Fault::Step => unsafe { set_trap_flag(uc.cast(), true) },
+        Fault::Overflow => die(ABORT_MSG),
+        Fault::Foreign => die(FOREIGN_MSG),
         // SAFETY: forwarding the handler's own arguments.
         Fault::NotOurs => unsafe { chain(sig, info, uc) },
+    }
+}
+
+/// The SIGTRAP handler: the single-step trap of foreign code being stepped
+/// out of an overflow (see the module essay). Runs on the alternate stack.
+extern "C" fn step_handler(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
+    // SAFETY: the kernel passes a valid ucontext for SA_SIGINFO.
+    let (sp, pc) = unsafe { (stack_pointer(uc.cast()), instruction_pointer(uc.cast())) };
+    // SAFETY: called from the signal handler with its own sp; the registers
+    // and the trap flag are written back below before returning.
+    match unsafe { context::on_step(sp, is_foreign(pc)) } {
+        // SAFETY: `uc` is the interrupted context, ours to rewrite.
+        Step::Continue => unsafe { set_trap_flag(uc.cast(), true) },
+        // SAFETY: as above.
+        Step::Trapped(regs) => unsafe {
+            set_trap_flag(uc.cast(), false);
+            set_regs(uc.cast(), regs);
+        },
+        // SAFETY: forwarding the handler's own arguments.
+        Step::NotOurs => unsafe { chain(sig, info, uc) },
     }
 }
 
@@ -206,6 +331,7 @@ extern "C" fn handler(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut lib
 unsafe fn chain(sig: libc::c_int, info: *mut libc::siginfo_t, uc: *mut libc::c_void) {
     let prev = match sig {
         libc::SIGSEGV => PREV_SEGV.get(),
+        libc::SIGTRAP => PREV_TRAP.get(),
         _ => PREV_BUS.get(),
     };
     let action = prev.map_or(libc::SIG_DFL, |p| p.sa_sigaction);
@@ -256,6 +382,52 @@ unsafe fn stack_pointer(uc: *const libc::ucontext_t) -> usize {
     // SAFETY: by the caller's guarantee.
     unsafe { (*uc).uc_mcontext.sp as usize }
 }
+
+/// The interrupted instruction pointer.
+///
+/// # Safety
+///
+/// `uc` is the ucontext passed to a signal handler.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+unsafe fn instruction_pointer(uc: *const libc::ucontext_t) -> usize {
+    // SAFETY: by the caller's guarantee.
+    unsafe { (*uc).uc_mcontext.gregs[libc::REG_RIP as usize] as usize }
+}
+
+/// The interrupted instruction pointer.
+///
+/// # Safety
+///
+/// `uc` is the ucontext passed to a signal handler.
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+unsafe fn instruction_pointer(uc: *const libc::ucontext_t) -> usize {
+    // SAFETY: by the caller's guarantee.
+    unsafe { (*uc).uc_mcontext.pc as usize }
+}
+
+/// Sets or clears the trap flag (EFLAGS.TF, bit 8) of the interrupted
+/// context: with it set, the CPU raises SIGTRAP after each instruction.
+///
+/// # Safety
+///
+/// `uc` is the ucontext passed to a signal handler, and the handler returns
+/// right after.
+#[cfg(all(target_os = "linux", target_arch = "x86_64"))]
+unsafe fn set_trap_flag(uc: *mut libc::ucontext_t, on: bool) {
+    const TF: i64 = 1 << 8;
+    // SAFETY: by the caller's guarantee.
+    let g = unsafe { &mut (*uc).uc_mcontext.gregs };
+    let flags = &mut g[libc::REG_EFL as usize];
+    *flags = if on { *flags | TF } else { *flags & !TF };
+}
+
+/// No single-stepping on this target: `on_fault` never returns `Step` here.
+///
+/// # Safety
+///
+/// None needed; it does nothing.
+#[cfg(all(target_os = "linux", target_arch = "aarch64"))]
+unsafe fn set_trap_flag(_uc: *mut libc::ucontext_t, _on: bool) {}
 
 /// Writes corosensei's trap registers into the interrupted context.
 ///

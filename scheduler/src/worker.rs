@@ -102,6 +102,14 @@ pub(crate) struct WorkerCtx {
     searching: Cell<bool>,
     /// Scheduling rounds, for maintenance.
     tick: Cell<u32>,
+    /// For a stand-in (standin.rs): the worker whose queue it took over.
+    covers: Option<usize>,
+    /// Set by [`WorkerCtx::alone_here`] when the round it counted is a
+    /// maintenance round: the next `find_local` runs maintenance without
+    /// counting that round a second time. (It used to count it again, so
+    /// while each worker had exactly one runnable task that yielded in a loop
+    /// the maintenance round never came: timers and I/O starved.)
+    maintenance_due: Cell<bool>,
     /// For steal order and chaos.
     rng: RefCell<fastrand::Rng>,
     /// Reused buffer for fired timers.
@@ -164,7 +172,15 @@ pub(crate) fn schedule_local(shared: &Arc<Shared>, task: TaskRef) -> Result<(), 
 }
 
 /// The worker thread's body.
-pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Deque<TaskRef>, overflow: Overflow) {
+/// `covers`: for a stand-in thread (standin.rs), the worker it stands in
+/// for; it runs on spare slot `index` until told to retire.
+pub(crate) fn run(
+    shared: Arc<Shared>,
+    index: usize,
+    local: Deque<TaskRef>,
+    overflow: Overflow,
+    covers: Option<usize>,
+) {
     let _altstack = match trap::install_thread_altstack(overflow) {
         Ok(g) => Some(g),
         Err(e) => {
@@ -172,17 +188,23 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Deque<TaskRef>, over
             None
         }
     };
+    // A slot's counter goes on from where its last thread left it, so the
+    // monitor never sees an old odd value again as "the same run".
+    // Relaxed: only this thread writes it now.
+    let runs = shared.lanes[index].runs.load(Ordering::Relaxed);
     let w = WorkerCtx {
         shared,
         index,
         local,
-        runs: Cell::new(0),
+        runs: Cell::new(runs),
         current: Cell::new(ptr::null()),
         request: Cell::new(Request::None),
         budget: Cell::new(BUDGET),
         borrowed: Cell::new(false),
         searching: Cell::new(false),
         tick: Cell::new(0),
+        covers,
+        maintenance_due: Cell::new(false),
         rng: RefCell::new(fastrand::Rng::with_seed(
             index as u64 ^ 0x9e37_79b9_7f4a_7c15,
         )),
@@ -196,6 +218,10 @@ pub(crate) fn run(shared: Arc<Shared>, index: usize, local: Deque<TaskRef>, over
     // would keep `Shared` alive through the stealers (a reference cycle).
     drop(w.lane().take_next());
     while w.local.pop().is_some() {}
+    if covers.is_some() {
+        let WorkerCtx { shared, local, .. } = w;
+        shared.stand_ins.give_back(index, local);
+    }
 }
 
 impl WorkerCtx {
@@ -218,6 +244,9 @@ impl WorkerCtx {
 
     fn run_loop(&self) {
         while !self.shared.shutdown.load(Ordering::Acquire) {
+            if self.covers.is_some() && self.shared.stand_ins.retiring(self.index) {
+                return self.retire();
+            }
             if let Some(t) = self.find_local() {
                 // A worker woken to search may find its task here rather than
                 // in `search`: it stops searching before running it, or it
@@ -234,9 +263,14 @@ impl WorkerCtx {
 
     /// Steps 1–4 of the module doc.
     fn find_local(&self) -> Option<TaskRef> {
-        let tick = self.tick.get().wrapping_add(1);
-        self.tick.set(tick);
-        if tick % MAINTENANCE_INTERVAL == 0 {
+        // A round `alone_here` already counted (and found to be a maintenance
+        // round) is not counted again.
+        let due = self.maintenance_due.replace(false) || {
+            let tick = self.tick.get().wrapping_add(1);
+            self.tick.set(tick);
+            tick % MAINTENANCE_INTERVAL == 0
+        };
+        if due {
             self.maintenance();
             if let Some(t) = self.steal_injector() {
                 self.budget.set(BUDGET);
@@ -250,7 +284,40 @@ impl WorkerCtx {
             self.local.push(t);
         }
         self.budget.set(BUDGET);
-        self.local.pop().or_else(|| self.steal_injector())
+        self.local
+            .pop()
+            .or_else(|| self.steal_covered())
+            .or_else(|| self.steal_injector())
+    }
+
+    /// A stand-in takes from the queue of the worker it covers first.
+    fn steal_covered(&self) -> Option<TaskRef> {
+        let covered = &self.shared.stealers[self.covers?];
+        loop {
+            match covered.steal_batch_and_pop(&self.local) {
+                Steal::Success(t) => return Some(t),
+                Steal::Empty => return None,
+                Steal::Retry => {}
+            }
+        }
+    }
+
+    /// A stand-in whose worker came back leaves (standin.rs): awake and
+    /// running nothing, it stops searching, hands what is queued here to the
+    /// injector, and leaves the idle protocol (it is on no sleepers list, so
+    /// no waker can choose it after this).
+    fn retire(&self) {
+        self.transition_from_searching();
+        let sh = &self.shared;
+        let mut handed = false;
+        while let Some(t) = self.lane().take_next().or_else(|| self.local.pop()) {
+            sh.injector.push(t);
+            handed = true;
+        }
+        sh.idle.remove_worker();
+        if handed {
+            sh.notify_parked();
+        }
     }
 
     fn steal_injector(&self) -> Option<TaskRef> {
@@ -368,6 +435,14 @@ impl WorkerCtx {
             if sh.shutdown.load(Ordering::Acquire) {
                 return;
             }
+            // A stand-in told to retire gets off the sleepers list (or was
+            // taken off by a waker, and counted searching) and goes back to
+            // `run_loop`, which retires it.
+            if self.covers.is_some() && sh.stand_ins.retiring(self.index) {
+                self.searching.set(!sh.idle.unpark_worker_by_id(self.index));
+                sh.monitor.kick();
+                return;
+            }
             // Counted unparked again (by us or by our waker) before the
             // monitor is kicked: the order its Dekker pair needs (monitor.rs).
             if self.has_local_work() {
@@ -444,8 +519,14 @@ impl WorkerCtx {
     pub(crate) fn alone_here(&self) -> bool {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        tick % MAINTENANCE_INTERVAL != 0
-            && !self.shared.config.chaos
+        if tick % MAINTENANCE_INTERVAL == 0 {
+            // The caller goes through the worker loop, whose `find_local`
+            // runs the maintenance this round is due (not here: this may be
+            // called from inside the task, on its small stack).
+            self.maintenance_due.set(true);
+            return false;
+        }
+        !self.shared.config.chaos
             && self.local.is_empty()
             && self.shared.injector.is_empty()
             && !self.has_local_work()

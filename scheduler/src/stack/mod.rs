@@ -27,6 +27,9 @@
 //! pub(crate) enum StackError { NoMemory { .. }, MapCountLimit { .. } }   // Display names the knob
 //! pub(crate) enum GuardMode { Madvise, Mprotect }
 //! pub(crate) struct SignalStack;                 // memory for a sigaltstack (trap.rs)
+//! pub(crate) unsafe fn lift_yellow(guard: usize, mode: GuardMode) -> bool;  // signal-safe
+//! pub(crate) unsafe fn rearm_yellow(guard: usize, mode: GuardMode) -> bool;
+//! pub(crate) const YELLOW_PAGES: usize;
 //! pub(crate) const DEFAULT_STACK_SIZE: usize;
 //! ```
 //!
@@ -58,8 +61,15 @@
 //!   setting is `always`, a huge page would make each touched 4 KiB cost 2 MiB
 //!   shared among stacks, and a stack of 64 KiB cost all of it (measured: 65,576 B
 //!   per coroutine without the opt-out).
-//! - A **slot** is `[guard page][stack_size usable bytes]`; the stack grows down
-//!   from the slot's top toward its guard page.
+//! - A **slot** is `[red page][yellow zone][stack_size usable bytes]`; the stack
+//!   grows down from the slot's top toward its guard zone. The red page and the
+//!   [`YELLOW_PAGES`](pool::YELLOW_PAGES) of the yellow zone are all guard
+//!   pages, installed as one range; the yellow zone is lifted only while
+//!   foreign code that overflowed into it finishes ([`lift_yellow`],
+//!   [`rearm_yellow`]; docs/adr/scheduler-0001-stack-overflow.md).
+//! - Slabs are mapped with `MAP_NORESERVE`; under an address-space limit a
+//!   refused slab is halved until it fits (down to one slot) before the pool
+//!   reports `NoMemory`.
 //! - Slabs grow geometrically (64 slots, then 128, ... up to 65,536), so a handful
 //!   of `mmap`s cover a million stacks and a small program maps little.
 //! - Slots are **carved** lazily, 32 at a time: their guard pages are installed
@@ -103,7 +113,7 @@ mod pool;
 pub(crate) use error::{StackError, StackStats};
 #[cfg(test)]
 pub(crate) use os::{count_vmas, probe_guard_mode, resident_pages};
-pub(crate) use os::{page_size, GuardMode, SignalStack};
-pub(crate) use pool::{Stack, StackPool, DEFAULT_STACK_SIZE};
+pub(crate) use os::{lift_yellow, page_size, rearm_yellow, GuardMode, SignalStack};
+pub(crate) use pool::{Stack, StackPool, DEFAULT_STACK_SIZE, YELLOW_PAGES};
 #[cfg(test)]
 pub(crate) use pool::{CARVE_BATCH, RELEASE_BATCH, WARM_CAP};

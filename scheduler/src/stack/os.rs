@@ -216,3 +216,60 @@ impl Drop for SignalStack {
         unsafe { libc::munmap(self.addr as *mut _, self.len) };
     }
 }
+
+/// `MADV_GUARD_REMOVE` from Linux 6.13 (not yet in the libc crate).
+const MADV_GUARD_REMOVE: libc::c_int = 103;
+
+/// The yellow zone of the stack whose guard zone starts at `guard`:
+/// `[start, len)`, the [`YELLOW_PAGES`](super::pool::YELLOW_PAGES) pages above
+/// the red page.
+fn yellow(guard: usize) -> (usize, usize) {
+    let page = page_size();
+    (guard + page, super::pool::YELLOW_PAGES * page)
+}
+
+/// Lifts the yellow zone of the stack whose guard zone starts at `guard`:
+/// its pages become ordinary stack memory (zero-filled on first touch).
+/// Async-signal-safe: one `madvise` or `mprotect` system call. False if the
+/// kernel refused.
+///
+/// # Safety
+///
+/// `guard` is the start of the guard zone of a live stack of a pool in
+/// `mode`, and nothing else changes that zone's protection meanwhile (it is
+/// the running task's, on this thread).
+pub(crate) unsafe fn lift_yellow(guard: usize, mode: GuardMode) -> bool {
+    let (start, len) = yellow(guard);
+    // SAFETY: by the caller's contract: the pages belong to the stack's guard
+    // zone, in which no object lives.
+    unsafe {
+        match mode {
+            GuardMode::Madvise => libc::madvise(start as *mut _, len, MADV_GUARD_REMOVE) == 0,
+            GuardMode::Mprotect => {
+                libc::mprotect(start as *mut _, len, libc::PROT_READ | libc::PROT_WRITE) == 0
+            }
+        }
+    }
+}
+
+/// Puts a lifted yellow zone back (after the overflowed task finished):
+/// guard markers again (which drop the pages the foreign code touched), or
+/// `PROT_NONE` again (and the pages given back). False if the kernel refused:
+/// the red page still guards the stack.
+///
+/// # Safety
+///
+/// As [`lift_yellow`], and nothing runs on the stack any more.
+pub(crate) unsafe fn rearm_yellow(guard: usize, mode: GuardMode) -> bool {
+    let (start, len) = yellow(guard);
+    // SAFETY: by the caller's contract: nothing lives in those pages now.
+    unsafe {
+        match mode {
+            GuardMode::Madvise => libc::madvise(start as *mut _, len, MADV_GUARD_INSTALL) == 0,
+            GuardMode::Mprotect => {
+                libc::madvise(start as *mut _, len, libc::MADV_DONTNEED);
+                libc::mprotect(start as *mut _, len, libc::PROT_NONE) == 0
+            }
+        }
+    }
+}

@@ -40,6 +40,17 @@ pub(crate) const CARVE_BATCH: usize = 32;
 /// slots are neighbours once sorted (skynet: 5–50 slots a range at 1,024).
 pub(crate) const RELEASE_BATCH: usize = 1024;
 
+/// Pages of the *yellow zone* above each stack's red guard page: guarded too,
+/// and lifted only to let foreign code (C: `malloc`, which may hold a lock)
+/// that overflows into it finish and return before the task is trapped
+/// (trap.rs, docs/adr/scheduler-0001-stack-overflow.md). 16 KiB: glibc's
+/// `malloc` needs under 2 KiB, `printf` a few KiB. Address space only: never
+/// touched unless a stack overflows in foreign code.
+pub(crate) const YELLOW_PAGES: usize = 4;
+
+/// Largest slab in bytes of address space: 4 GiB (65,536 default slots of
+/// 68 KiB are 4.25 GiB; big stacks get fewer slots a slab, at least one).
+const MAX_SLAB_BYTES: usize = 1 << 32;
 /// First slab size in slots; each new slab doubles, up to [`MAX_SLAB_SLOTS`].
 const FIRST_SLAB_SLOTS: usize = 64;
 /// Largest slab, in slots: 65,536 slots of 68 KiB is 4.25 GiB of address space,
@@ -100,10 +111,10 @@ struct Inner {
 struct Shared {
     /// Usable bytes of a stack (page-rounded).
     stack_size: usize,
-    /// Bytes of a slot: guard page + stack.
+    /// Bytes of a slot: guard zone + stack.
     slot_size: usize,
-    /// Page size.
-    page: usize,
+    /// Bytes of a slot's guard zone: the red page and the yellow zone.
+    guard_len: usize,
     /// Guard mode, probed at creation.
     guard: GuardMode,
     /// vm.max_map_count read at creation (mprotect mode only matters).
@@ -173,8 +184,8 @@ impl StackPool {
         Ok(StackPool {
             shared: Arc::new(Shared {
                 stack_size,
-                slot_size: stack_size + page,
-                page,
+                slot_size: stack_size + (1 + YELLOW_PAGES) * page,
+                guard_len: (1 + YELLOW_PAGES) * page,
                 guard,
                 max_map_count,
                 inner: Mutex::new(inner),
@@ -313,21 +324,36 @@ impl Shared {
         Ok(slot)
     }
 
-    /// Maps the next slab: twice the previous one, capped.
+    /// Maps the next slab: twice the previous one, capped at
+    /// [`MAX_SLAB_SLOTS`] slots and [`MAX_SLAB_BYTES`]. If the kernel refuses
+    /// (`ulimit -v`, overcommit), halves the slab until one slot, so the
+    /// whole address-space budget is usable before `NoMemory` (it used to
+    /// fail at the first refused doubling: ~60% of the budget). The next slab
+    /// doubles from the size that worked.
     fn map_slab(&self, inner: &mut Inner) -> Result<(), StackError> {
-        let slots = inner
+        let max_slots = (MAX_SLAB_BYTES / self.slot_size).clamp(1, MAX_SLAB_SLOTS);
+        let mut slots = inner
             .slabs
             .last()
-            .map_or(FIRST_SLAB_SLOTS, |s| (s.slots * 2).min(MAX_SLAB_SLOTS));
-        let len = slots * self.slot_size;
+            .map_or(FIRST_SLAB_SLOTS, |s| s.slots * 2)
+            .min(max_slots);
         if self.guard == GuardMode::Mprotect {
             // The slab itself is one more VMA.
             self.check_map_count(inner)?;
         }
-        let addr = map_anonymous(len).map_err(|source| StackError::NoMemory {
-            stack_size: self.stack_size,
-            source,
-        })?;
+        let (addr, len) = loop {
+            let len = slots * self.slot_size;
+            match map_anonymous(len) {
+                Ok(addr) => break (addr, len),
+                Err(e) if slots > 1 && e.raw_os_error() == Some(libc::ENOMEM) => slots /= 2,
+                Err(source) => {
+                    return Err(StackError::NoMemory {
+                        stack_size: self.stack_size,
+                        source,
+                    })
+                }
+            }
+        };
         // SAFETY: `addr..addr+len` is the mapping made just above, owned by this
         // pool; MADV_NOHUGEPAGE changes no contents. Failure is harmless (THP off
         // or unsupported), so the result is ignored.
@@ -348,14 +374,15 @@ impl Shared {
     fn install_guards(&self, slots: &[usize]) -> Result<(), StackError> {
         let result = match self.guard {
             GuardMode::Madvise => {
-                let guards: Vec<(usize, usize)> = slots.iter().map(|&s| (s, self.page)).collect();
+                let guards: Vec<(usize, usize)> =
+                    slots.iter().map(|&s| (s, self.guard_len)).collect();
                 // SAFETY: the first page of fresh slots of this pool's slabs, never
                 // handed out: no Rust object lives there.
                 unsafe { advise_ranges(&guards, MADV_GUARD_INSTALL) }
             }
             GuardMode::Mprotect => slots.iter().try_for_each(|&slot| {
                 // SAFETY: as above; PROT_NONE on a page nothing refers to.
-                let rc = unsafe { libc::mprotect(slot as *mut _, self.page, libc::PROT_NONE) };
+                let rc = unsafe { libc::mprotect(slot as *mut _, self.guard_len, libc::PROT_NONE) };
                 if rc == 0 {
                     Ok(())
                 } else {
@@ -432,9 +459,9 @@ impl Shared {
         let ranges = match self.guard {
             GuardMode::Mprotect => slots
                 .iter()
-                .map(|&s| (s + self.page, self.stack_size))
+                .map(|&s| (s + self.guard_len, self.stack_size))
                 .collect(),
-            GuardMode::Madvise => merged_ranges(slots, self.page, self.slot_size),
+            GuardMode::Madvise => merged_ranges(slots, self.guard_len, self.slot_size),
         };
         // SAFETY: every slot came back from a dropped `Stack` and sits in no free
         // list while this thread holds `slots`: no object lives on it and nobody
@@ -507,13 +534,19 @@ impl Stack {
         self.slot
     }
 
-    /// The guard page: `[start, end)`. A fault in here is a stack overflow.
+    /// The guard zone: `[start, end)`, the red page at `start`, then the
+    /// yellow zone ([`YELLOW_PAGES`]). A fault in here is a stack overflow.
     pub(crate) fn guard(&self) -> (usize, usize) {
         debug_assert!(self.is_bound(), "an unbound stack has no memory");
-        (self.slot, self.slot + self.shared.page)
+        (self.slot, self.slot + self.shared.guard_len)
     }
 
-    /// Usable bytes (excluding the guard page).
+    /// How the guard zone is made (the pool's mode).
+    pub(crate) fn guard_mode(&self) -> GuardMode {
+        self.shared.guard
+    }
+
+    /// Usable bytes (excluding the guard zone).
     #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
     pub(crate) fn size(&self) -> usize {
         self.shared.stack_size

@@ -34,7 +34,11 @@ fn a_stack_is_page_aligned_with_its_guard_below() {
     assert_eq!(pool.stack_size(), 20_480);
     let (g0, g1) = s.guard();
     assert_eq!(g0, s.limit());
-    assert_eq!(g1 - g0, 4096);
+    assert_eq!(
+        g1 - g0,
+        4096 * (1 + crate::stack::YELLOW_PAGES),
+        "red page + yellow zone"
+    );
     assert_eq!(s.base() - g1, s.size());
     assert_eq!(s.base() % 4096, 0);
     touch(&s, 7);
