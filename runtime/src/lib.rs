@@ -49,6 +49,7 @@ mod info;
 mod lifecycle;
 mod links;
 mod macros;
+pub mod observer;
 mod pid;
 mod process;
 mod reason;
@@ -72,6 +73,7 @@ pub use info::{
     is_alive, process_info, processes, register, registered, unregister, whereis, ProcessInfo,
 };
 pub use links::{demonitor, exit, exit_self, link, monitor, trap_exit, unlink};
+pub use observer::{stats, Stats};
 pub use pid::{Alias, MonitorRef, Pid, Ref};
 pub use process::Status;
 pub use reason::{Down, Exit, ExitReason, PanicInfo, PanicLocation};

@@ -149,6 +149,7 @@ pub(crate) fn create<F: FnOnce() + Send + 'static>(
         undo(rt);
         return Err(SpawnError::Scheduler(e));
     }
+    crate::observer::spawned(rt);
     Ok((pid, monitor))
 }
 

@@ -47,6 +47,7 @@ impl Shared {
     /// alive (the message is dropped).
     #[inline]
     pub(crate) fn deliver<T: Send + 'static>(&self, pid: Pid, msg: T) -> bool {
+        crate::observer::sent(self, pid);
         let restart = self
             .table
             .with_entry(pid, |e| match e.tx.as_ref()?.push(msg) {
@@ -66,6 +67,7 @@ impl Shared {
     /// Pushes a message that is already in an envelope (`Message::forward`).
     /// False if `pid` is not alive (the message is dropped).
     pub(crate) fn deliver_envelope(&self, pid: Pid, env: bream_mailbox::Envelope) -> bool {
+        crate::observer::sent(self, pid);
         let restart = self
             .table
             .with_entry(pid, |e| match e.tx.as_ref()?.push_envelope(env) {
@@ -151,6 +153,7 @@ pub struct Builder {
     unmatched_warning: Option<Duration>,
     spare_workers: Option<usize>,
     shutdown_grace: Option<Option<Duration>>,
+    pub(crate) trace: Option<std::path::PathBuf>, // Builder::trace (observer/trace.rs)
 }
 
 /// The default of [`Builder::unmatched_message_warning`]: 2 s in debug builds,
@@ -265,7 +268,8 @@ impl Builder {
             .trap_stack_overflow(self.trap_stack_overflow)
             .chaos(self.chaos)
             .long_schedule(self.long_schedule)
-            .on_long_schedule(report_long_schedule);
+            .on_long_schedule(report_long_schedule)
+            .trace_config(crate::observer::trace_config(self.trace.clone()));
         if let Some(n) = self.workers {
             b = b.workers(n);
         }
@@ -350,6 +354,7 @@ impl Runtime {
             unmatched_warning: DEFAULT_UNMATCHED_MESSAGE_WARNING,
             spare_workers: None,
             shutdown_grace: None,
+            trace: None,
         }
     }
 
@@ -361,7 +366,7 @@ impl Runtime {
         Runtime::builder().build()
     }
 
-    fn shared(&self) -> &Arc<Shared> {
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
         self.shared.as_ref().expect("runtime is shut down")
     }
 

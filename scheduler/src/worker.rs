@@ -192,6 +192,7 @@ pub(crate) fn run(
     // monitor never sees an old odd value again as "the same run".
     // Relaxed: only this thread writes it now.
     let runs = shared.lanes[index].runs.load(Ordering::Relaxed);
+    let _trace = crate::trace::attach(&shared, index);
     let w = WorkerCtx {
         shared,
         index,
@@ -335,7 +336,9 @@ impl WorkerCtx {
         self.fire_timers();
         if self.shared.driver.has_registrations() {
             if let Some(mut poller) = self.shared.driver.try_lock() {
-                poller.poll(&self.shared.driver, Some(std::time::Duration::ZERO));
+                crate::trace::polling(self, || {
+                    poller.poll(&self.shared.driver, Some(std::time::Duration::ZERO))
+                });
             }
         }
     }
@@ -353,6 +356,7 @@ impl WorkerCtx {
 
     /// Step 5: steal.
     fn search(&self) -> Option<TaskRef> {
+        crate::trace::searching(self);
         if !self.searching.get() {
             if !self.shared.idle.transition_worker_to_searching() {
                 return None;
@@ -396,7 +400,9 @@ impl WorkerCtx {
             }
             loop {
                 match stealers[victim].steal_batch_and_pop(&self.local) {
-                    Steal::Success(t) => return Some(t),
+                    Steal::Success(t) => {
+                        return Some(crate::trace::stole(self, victim, self.local.len() + 1, t))
+                    }
                     Steal::Empty => break,
                     Steal::Retry => {}
                 }
@@ -430,7 +436,9 @@ impl WorkerCtx {
             sh.notify_parked();
         }
         loop {
-            sh.parkers[self.index].park(&sh.driver, sh.timers.timeout());
+            crate::trace::parked(self, || {
+                sh.parkers[self.index].park(&sh.driver, sh.timers.timeout())
+            });
             self.fire_timers();
             if sh.shutdown.load(Ordering::Acquire) {
                 return;
@@ -477,9 +485,11 @@ impl WorkerCtx {
             // Relaxed: a hint for the monitor (see `Lane::tag`).
             self.lane().tag.store(task.task.tag, Ordering::Relaxed);
             self.count_run();
+            let slice = crate::trace::slice_begin(self, &task);
             let resumed = ctx.as_mut().expect("a running task has a context").resume();
             self.count_run();
             self.current.set(ptr::null());
+            crate::trace::slice_end(self, &task, slice, &resumed);
             let exit = match resumed {
                 Resumed::Finished(exit) => exit,
                 Resumed::Suspended => match self.request.replace(Request::None) {
@@ -558,6 +568,7 @@ impl WorkerCtx {
 
     /// Give the stack back, publish the outcome, tell the owner.
     fn complete(&self, task: TaskRef, outcome: Outcome) {
+        crate::trace::exited(&self.shared, task.task.tag, &outcome);
         // SAFETY: this worker holds the run right.
         let ctx = unsafe { task.task.context_mut() }.take();
         drop(ctx.map(Context::into_stack)); // the stack goes back to its pool
