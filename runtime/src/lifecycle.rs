@@ -145,11 +145,11 @@ pub(crate) fn create<F: FnOnce() + Send + 'static>(
             return Err(SpawnError::NameTaken { name, holder });
         }
     }
+    crate::observer::spawned(rt); // before the task can run (and be counted as exited)
     if let Err(e) = start_task(&p, stack, move || run_code(f)) {
         undo(rt);
         return Err(SpawnError::Scheduler(e));
     }
-    crate::observer::spawned(rt);
     Ok((pid, monitor))
 }
 

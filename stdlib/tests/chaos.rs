@@ -281,11 +281,7 @@ fn soak(run_for: Duration, seed: u64) {
         }
         for m in monitors {
             let d = receive! { d: Down if d.monitor == m => d };
-            assert_eq!(
-                d.reason,
-                ExitReason::Normal,
-                "a client or the killer failed"
-            );
+            assert_eq!(d.reason, ExitReason::Normal, "a client or the killer failed");
         }
         assert!(
             replies.iter().all(|&(ok, _)| ok > 0),
@@ -310,9 +306,5 @@ fn soak(run_for: Duration, seed: u64) {
     );
     let t = Instant::now();
     rt.shutdown();
-    assert!(
-        t.elapsed() < Duration::from_secs(5),
-        "shutdown took {:?}",
-        t.elapsed()
-    );
+    assert!(t.elapsed() < Duration::from_secs(5), "shutdown took {:?}", t.elapsed());
 }

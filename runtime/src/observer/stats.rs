@@ -50,7 +50,9 @@ pub struct Stats {
     pub uptime: Duration,
     /// Processes alive now.
     pub processes_alive: usize,
-    /// Processes spawned.
+    /// Processes spawned (counted as the scheduler is handed the new
+    /// process, so before it can run: the rare spawn the scheduler then
+    /// refuses, at shutdown or out of stack memory, is counted too).
     pub processes_spawned: u64,
     /// Processes exited, by reason (a process that has begun its exit but
     /// not finished it is in neither count).

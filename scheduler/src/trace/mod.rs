@@ -50,6 +50,7 @@ use crate::scheduler::Shared;
 use crate::stats::{current_worker, WorkerState};
 use crate::task_ref::{Outcome, TaskRef};
 use crate::worker::{Request, WorkerCtx};
+use crossbeam_deque::Worker as Deque;
 
 /// Schedulers in this process that are tracing now. The gate every event
 /// site tests. std, not the loom shim: a static, and no protocol rests on
@@ -230,7 +231,8 @@ pub(crate) fn slice_end(w: &WorkerCtx, task: &TaskRef, start: Slice, resumed: &R
 /// Worker `w` stole from `victim` (the batch is now in its deque, `t`
 /// about to run): counts and records, and hands `t` back.
 #[inline]
-pub(crate) fn stole(w: &WorkerCtx, victim: usize, n: usize, t: TaskRef) -> TaskRef {
+pub(crate) fn stole(w: &WorkerCtx, victim: usize, local: &Deque<TaskRef>, t: TaskRef) -> TaskRef {
+    let n = local.len() + 1;
     w.shared.stats.stole(w, victim, n);
     trace_event!(
         &w.shared,
@@ -248,25 +250,32 @@ pub(crate) fn searching(w: &WorkerCtx) {
     w.shared.stats.enter(w, WorkerState::Searching);
 }
 
-/// Worker `w` sleeps in `sleep` (its parker's `park`), then wakes.
+/// Worker `w` goes to sleep (its parker's `park` comes next).
 #[inline]
-pub(crate) fn parked(w: &WorkerCtx, sleep: impl FnOnce()) {
+pub(crate) fn park_begin(w: &WorkerCtx) {
     let stats = &w.shared.stats;
     stats.parked(w);
     stats.enter(w, WorkerState::Parked);
     trace_event!(&w.shared, Kind::Park);
-    sleep();
-    trace_event!(&w.shared, Kind::Unpark);
-    stats.enter(w, WorkerState::Searching);
 }
 
-/// Worker `w` polls I/O without blocking in `poll`.
+/// Worker `w` woke up and looks for work.
 #[inline]
-pub(crate) fn polling<R>(w: &WorkerCtx, poll: impl FnOnce() -> R) -> R {
+pub(crate) fn park_end(w: &WorkerCtx) {
+    trace_event!(&w.shared, Kind::Unpark);
+    w.shared.stats.enter(w, WorkerState::Searching);
+}
+
+/// Worker `w` polls I/O without blocking (a maintenance round).
+#[inline]
+pub(crate) fn poll_begin(w: &WorkerCtx) {
     w.shared.stats.enter(w, WorkerState::Poller);
-    let r = poll();
+}
+
+/// The poll is over; maintenance goes on to run tasks.
+#[inline]
+pub(crate) fn poll_end(w: &WorkerCtx) {
     w.shared.stats.enter(w, WorkerState::Running);
-    r
 }
 
 /// The calling thread woke parked worker `worker` (`Shared::notify_parked`).
