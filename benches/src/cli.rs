@@ -19,6 +19,8 @@ pub enum Command {
     Compare(CompareOpts),
     /// The echo workload: bream's TCP server beside the BEAM's and tokio's.
     Echo(crate::echo::EchoArgs),
+    /// Run one workload traced; summarise the trace and draw it (timeline.rs).
+    Trace(crate::timeline::TraceOpts),
 }
 
 #[derive(Parser, Debug)]
@@ -57,6 +59,8 @@ enum Cmd {
     Compare(CompareOpts),
     /// C concurrent loopback connections × R round trips of 64 bytes: bream, the BEAM and tokio.
     Echo(crate::echo::EchoArgs),
+    /// Run one workload traced, print a summary per worker, draw the timeline (--svg).
+    Trace(crate::timeline::TraceOpts),
 }
 
 /// The options of a run.
@@ -98,6 +102,9 @@ pub struct RunOpts {
     /// Run even if the memory estimate says the machine is too small.
     #[arg(long)]
     pub no_memory_check: bool,
+    /// Write a Perfetto trace of the (last) run here (docs/watch-it-run.md).
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
 }
 
 impl RunOpts {
@@ -186,6 +193,7 @@ pub fn parse() -> Command {
         ),
         Some(Cmd::Compare(c)) => return Command::Compare(c),
         Some(Cmd::Echo(a)) => return Command::Echo(a),
+        Some(Cmd::Trace(a)) => return Command::Trace(a),
         Some(Cmd::All(o)) => {
             return Command::Run {
                 workloads: Workload::ALL.to_vec(),

@@ -24,6 +24,10 @@ pub mod wire;
 pub use stats::{stats, ExitCounts, Stats};
 pub(crate) use trace::trace_config;
 
+/// Reading a trace file back (bream-scheduler's decoder): tests check a
+/// trace against what their program did; `bream-bench trace` draws one.
+pub use bream_scheduler::trace::decode;
+
 use crate::process::Process;
 use crate::reason::ExitReason;
 use crate::runtime::Shared;
