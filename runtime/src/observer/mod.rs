@@ -19,8 +19,8 @@ mod stats;
 mod trace;
 pub mod wire;
 
-// pub use server::{serve, ObserverHandle};
-// pub use snapshot::{snapshot, ProcessRow, Snapshot};
+pub use server::{serve, ObserverHandle};
+pub use snapshot::{snapshot, ProcessRow, Snapshot};
 pub use stats::{stats, ExitCounts, Stats};
 pub(crate) use trace::trace_config;
 

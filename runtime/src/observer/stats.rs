@@ -65,7 +65,7 @@ pub struct Stats {
 }
 
 impl Stats {
-    fn of(rt: &Shared) -> Stats {
+    pub(crate) fn of(rt: &Shared) -> Stats {
         let s: SchedulerStats = rt.scheduler.stats();
         let c = |i: usize| s.app[i];
         Stats {
