@@ -128,7 +128,7 @@ fn print_once(conn: &mut Conn) -> io::Result<()> {
         );
     }
     let mut procs = f.processes;
-    procs.sort_by(|a, b| b.reductions.cmp(&a.reductions));
+    procs.sort_by_key(|p| std::cmp::Reverse(p.reductions));
     println!(
         "{:<14} {:<18} {:<12} {:>12} {:>6} {:>10}",
         "pid", "name", "status", "reductions", "queue", "memory"

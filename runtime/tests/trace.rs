@@ -93,8 +93,8 @@ fn program() -> Done {
     }
 }
 
-fn run_traced(path: &PathBuf) -> Done {
-    let path = path.clone();
+fn run_traced(path: &std::path::Path) -> Done {
+    let path = path.to_path_buf();
     watchdog(60, move || {
         let rt = Runtime::builder().workers(2).trace(&path).build().unwrap();
         let done = rt.block_on(program);

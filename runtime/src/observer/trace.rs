@@ -14,10 +14,10 @@ use crate::Pid;
 /// The scheduler's trace settings for a runtime traced to `path` (`None`:
 /// the `BREAM_TRACE` environment variable decides).
 pub(crate) fn trace_config(path: Option<PathBuf>) -> Config {
-    let mut c = Config::default();
-    c.path = path;
-    c.names = Some(pid_name);
-    c
+    Config {
+        path,
+        names: Some(pid_name),
+    }
 }
 
 fn pid_name(tag: u64) -> String {
