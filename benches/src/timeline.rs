@@ -147,7 +147,7 @@ fn colour(name: &str) -> RGBColor {
 /// Draws `tl` between `from` and `to` (ns) as an SVG at `path`.
 pub fn draw(tl: &Timeline, path: &Path, from: u64, to: u64, title: &str) -> Result<(), String> {
     let rows = tl.rows.max(1);
-    let height = 120 + 40 * rows;
+    let height = 150 + 50 * rows;
     let root = SVGBackend::new(path, (1400, height)).into_drawing_area();
     let err = |e: &dyn std::fmt::Display| format!("--svg {}: {e}", path.display());
     root.fill(&WHITE).map_err(|e| err(&e))?;
@@ -156,20 +156,14 @@ pub fn draw(tl: &Timeline, path: &Path, from: u64, to: u64, title: &str) -> Resu
         .caption(title, ("sans-serif", 18))
         .margin(10)
         .x_label_area_size(35)
-        .y_label_area_size(80)
-        .build_cartesian_2d(x, 0f64..f64::from(rows))
+        .y_label_area_size(10)
+        // Room above the rows for the legend.
+        .build_cartesian_2d(x, 0f64..f64::from(rows) + 0.7)
         .map_err(|e| err(&e))?;
     chart
         .configure_mesh()
         .x_desc("µs since the trace began")
-        .y_labels(rows as usize + 1)
-        .y_label_formatter(&|y| {
-            if y.fract() == 0.0 && *y < f64::from(rows) {
-                format!("worker {}", rows - 1 - *y as u32)
-            } else {
-                String::new()
-            }
-        })
+        .y_labels(0)
         .disable_y_mesh()
         .draw()
         .map_err(|e| err(&e))?;
@@ -185,6 +179,15 @@ pub fn draw(tl: &Timeline, path: &Path, from: u64, to: u64, title: &str) -> Resu
         Rectangle::new([(clip(b.from), lo), (clip(b.to), hi)], style)
     });
     chart.draw_series(bars).map_err(|e| err(&e))?;
+    // Each row's name, at its top left.
+    let names = (0..rows).map(|r| {
+        Text::new(
+            format!("worker {r}"),
+            (from as f64 / 1e3, y_of(r) + 1.0),
+            ("sans-serif", 13),
+        )
+    });
+    chart.draw_series(names).map_err(|e| err(&e))?;
     let marks = tl.marks.iter().filter(|m| visible(m.1, m.1));
     chart
         .draw_series(
@@ -207,6 +210,7 @@ pub fn draw(tl: &Timeline, path: &Path, from: u64, to: u64, title: &str) -> Resu
         .legend(|(x, y)| Circle::new((x, y), 4, BLUE.filled()));
     chart
         .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
         .background_style(WHITE.mix(0.8))
         .border_style(BLACK)
         .draw()
