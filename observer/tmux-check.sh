@@ -40,7 +40,7 @@ done
 grep -q "serving on" "$OUT/demo.log" || { echo "the demo did not start within 120 s"; exit 1; }
 cat "$OUT/demo.log"
 
-tmux new-session -d -s "$SESSION" -x 150 -y 45 "$BIN 127.0.0.1:$PORT --refresh-ms 1000"
+tmux new-session -d -s "$SESSION" -x 120 -y 40 "$BIN 127.0.0.1:$PORT --refresh-ms 1000"
 
 # capture NAME PATTERN: wait (up to 20 s) until the screen matches PATTERN.
 capture() {

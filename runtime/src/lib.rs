@@ -33,7 +33,10 @@
 //!   [`trap_exit`] (exit.rs, relations.rs, links.rs — docs/links-monitors.md);
 //! - names and time: [`register`], [`send_after`], [`sleep`], [`hibernate`]
 //!   (registry.rs, info.rs, time.rs — docs/names-timers.md);
-//! - the runtime: [`run`], [`Runtime`] (runtime.rs).
+//! - the runtime: [`run`], [`Runtime`] (runtime.rs);
+//! - watching it: [`stats`], [`observer`] (snapshots, `serve` for
+//!   `bream-observer`), `Builder::trace` and `BREAM_TRACE` (observer/ —
+//!   docs/watch-it-run.md).
 //!
 //! # The one rule the compiler cannot check
 //!

@@ -19,6 +19,8 @@
 //! | `timer`         | the hierarchical timing wheel                            |
 //! | `blocking`      | the blocking pool                                        |
 //! | `registry`      | every live task, for shutdown                            |
+//! | [`stats`]       | per-worker counters, always on ([`Scheduler::stats`])    |
+//! | [`trace`]       | the event trace (Perfetto), and the hooks at event sites |
 //! | `stack`, `context`, `trap` | stacks, corosensei contexts, overflow trap (docs/stacks.md) |
 //! | `sync`          | the loom shim                                            |
 //!

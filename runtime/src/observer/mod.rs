@@ -10,7 +10,7 @@
 //!
 //! The counters live in the scheduler's per-worker slots
 //! (bream-scheduler's stats.rs: a plain load and store per event, summed on
-//! read); the runtime names the ones it adds ([`counter`]). The book
+//! read); the runtime names the ones it adds (`counter`). The book
 //! chapter is docs/watch-it-run.md.
 
 mod server;

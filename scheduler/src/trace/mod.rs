@@ -4,7 +4,7 @@
 //! park, a wake, a spawn, an exit) is one line calling a hook here. The hook
 //! bumps the always-on counters (stats.rs) and then asks one question:
 //! is any scheduler in this process tracing? That is one Relaxed load of a
-//! static and one branch the CPU predicts every time ([`on`]); only when it
+//! static and one branch the CPU predicts every time (`on`); only when it
 //! is taken does the hook read the clock and record.
 //!
 //! | module      | what it holds                                               |
@@ -17,8 +17,8 @@
 //! # Recording without locks or allocation
 //!
 //! A worker thread owns a buffer (a thread-local, attached when the worker
-//! starts: [`attach`]). Recording is a push onto it: no lock, no atomic, no
-//! allocation until it holds [`buffer::CHUNK`] events. A full buffer is
+//! starts: `attach`). Recording is a push onto it: no lock, no atomic, no
+//! allocation until it holds `buffer::CHUNK` events. A full buffer is
 //! handed to the collector over a lock-free channel and replaced by a new
 //! one: the one allocation, once per `CHUNK` events. Threads that are not
 //! workers (a spawn from `main`, a process unwound at shutdown) record into
