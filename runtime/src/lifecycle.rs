@@ -223,6 +223,7 @@ fn caught(me: Me, payload: Box<dyn Any + Send>) {
 
 /// The end of a task that hibernated: steps 1–2 of "Hibernation" (module essay).
 fn hibernate_without_stack(p: &Process) {
+    p.rt.scheduler.note(p.pid.to_bits(), "hibernate");
     p.rt.table.set_task(p.pid, None);
     p.set_status(Status::Hibernating);
     // Relaxed: published by `prepare_wait`'s CAS (AcqRel), which the push that

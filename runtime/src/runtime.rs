@@ -87,6 +87,7 @@ impl Shared {
     /// Pushes a signal to `pid` (steps 1–3 of exit.rs's sender recipe). False if
     /// `pid` is not alive.
     pub(crate) fn deliver_signal(&self, pid: Pid, sig: Signal) -> bool {
+        crate::observer::signal(self, pid, &sig);
         let restart = self.table.with_entry(pid, |e| {
             let p = e.process.as_ref()?;
             let push = p.tx.push(sig);

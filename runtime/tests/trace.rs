@@ -321,3 +321,33 @@ fn counters_without_a_trace() {
         rt.shutdown();
     });
 }
+
+#[test]
+fn signals_timers_and_hibernation_are_marked() {
+    let path = temp("marks");
+    let p = path.clone();
+    watchdog(60, move || {
+        let rt = Runtime::builder().workers(2).trace(&p).build().unwrap();
+        rt.block_on(|| {
+            let (child, _) = bream::spawn_monitor(|| {
+                bream::sleep(Duration::from_millis(5));
+                bream::hibernate(|| {
+                    let () = bream::receive();
+                });
+            });
+            bream::sleep(Duration::from_millis(50));
+            bream::send(child, ());
+            let _: bream::Down = bream::receive();
+        });
+        rt.shutdown();
+    });
+    let t = decode::read(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    let count = |what: &str| t.events.iter().filter(|e| name_of(e) == what).count();
+    assert_eq!(count("hibernate"), 1);
+    assert_eq!(count("signal: down"), 1);
+    assert!(t
+        .events
+        .iter()
+        .any(|e| name_of(e).ends_with("timers fired") && t.worker_of(e.track).is_some()));
+}

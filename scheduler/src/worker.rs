@@ -350,6 +350,7 @@ impl WorkerCtx {
         if !fired.is_empty() {
             let mut batch = std::mem::take(&mut *fired);
             drop(fired);
+            trace::timers_fired(self, batch.len());
             self.shared.run_timer_actions(&mut batch);
             *self.fired.borrow_mut() = batch;
         }

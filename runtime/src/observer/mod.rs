@@ -53,6 +53,21 @@ pub(crate) fn sent(rt: &Shared, to: Pid) {
     rt.scheduler.note_send(to.to_bits(), counter::SENT);
 }
 
+/// A signal is about to be pushed to `to`: trace it on `to`'s track.
+#[inline]
+pub(crate) fn signal(rt: &Shared, to: Pid, sig: &crate::exit::Signal) {
+    use crate::exit::Signal;
+    let label = match sig {
+        Signal::Exit { link: true, .. } => "signal: exit (link)",
+        Signal::Exit { .. } => "signal: exit",
+        Signal::Down(_) => "signal: down",
+        // Signals other branches may add.
+        #[allow(unreachable_patterns)]
+        _ => "signal",
+    };
+    rt.scheduler.note(to.to_bits(), label);
+}
+
 /// A process was created and started.
 #[inline]
 pub(crate) fn spawned(rt: &Shared) {

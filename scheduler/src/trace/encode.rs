@@ -296,6 +296,10 @@ pub(crate) fn encode(mut events: Vec<(u32, Event)>, s: &Summary) -> Vec<u8> {
                 event(&mut out, first, &o);
             }
             Kind::Mark { tag, label } => put(task_uuid(tag), INSTANT, Some(label), &[]),
+            Kind::Timers { n } => {
+                let label = format!("{n} timers fired");
+                put(here, INSTANT, Some(&label), &[("timers", Arg::U(n.into()))]);
+            }
         }
     }
     out.buf

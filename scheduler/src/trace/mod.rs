@@ -111,6 +111,10 @@ pub(crate) enum Kind {
         tag: u64,
         label: &'static str,
     },
+    /// The recording worker fired `n` due timers.
+    Timers {
+        n: u32,
+    },
 }
 
 /// Why a slice ended.
@@ -242,6 +246,12 @@ pub(crate) fn stole(w: &WorkerCtx, victim: usize, local: &Deque<TaskRef>, t: Tas
         }
     );
     t
+}
+
+/// Worker `w` fired `n` due timers (a sleep ending, a `send_after`).
+#[inline]
+pub(crate) fn timers_fired(w: &WorkerCtx, n: usize) {
+    trace_event!(&w.shared, Kind::Timers { n: n as u32 });
 }
 
 /// Worker `w` looks for work elsewhere (worker.rs, `search`).
