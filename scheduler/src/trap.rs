@@ -23,8 +23,9 @@
 //!    thread and the interrupted stack pointer lies in that context's stack.
 //! 4. If so, and the thread traps ([`Overflow::Trap`]), the handler looks at
 //!    *who* faulted (docs/adr/scheduler-0001-stack-overflow.md):
-//!    - the program's own code (the instruction pointer lies in the main
-//!      executable's text, where Rust code lives): corosensei resets the
+//!    - the program's own code (the instruction pointer lies in the text of
+//!      the object bream is linked into — the main executable, usually,
+//!      where the program's Rust code lives too): corosensei resets the
 //!      task's stack and the handler rewrites the interrupted registers so
 //!      that, when the handler returns, the task's coroutine returns
 //!      `Exit::StackOverflow` to `Context::resume`. The overflowed frames are
@@ -51,7 +52,7 @@
 //! Everything the handlers do is async-signal-safe: thread-local loads of
 //! `const`-initialised cells, atomic loads, reads of a record on the thread's
 //! own stack, `madvise`/`mprotect`, `write(2)`, `abort`, `sigaction`, `raise`.
-//! The main executable's text ranges are read once, at install, with
+//! The text ranges of the object bream is in are read once, at install, with
 //! `dl_iterate_phdr` (not async-signal-safe, so never from a handler).
 //!
 //! A thread without an alternate signal stack that overflows a task stack dies
@@ -96,8 +97,9 @@ static PREV_BUS: OnceLock<libc::sigaction> = OnceLock::new();
 /// As `PREV_SEGV`, for SIGTRAP (the single-step trap of foreign code).
 static PREV_TRAP: OnceLock<libc::sigaction> = OnceLock::new();
 
-/// The main executable's executable segments, `[start, end)` pairs (at most
-/// [`MAX_TEXT`]); `TEXT_N` of them are valid. Written once at install,
+/// The executable segments of the object bream is in (the main executable,
+/// usually), `[start, end)` pairs (at most [`MAX_TEXT`]); `TEXT_N` of them
+/// are valid. Written once at install,
 /// before the handlers; read by the handlers (atomics: async-signal-safe).
 static TEXT: [AtomicUsize; 2 * MAX_TEXT] = [const { AtomicUsize::new(0) }; 2 * MAX_TEXT];
 /// Valid pairs in `TEXT`; 0 if they could not be read (then every fault
@@ -225,38 +227,53 @@ malloc, which may hold a lock; that code needed more than the stack's yellow zon
 and hang every thread that needs it, so the process aborts. Give the task a larger stack \
 (SpawnOpts::stack_size) or bound its recursion.\n";
 
-/// Reads the main executable's executable segments into `TEXT`.
+/// Reads the executable segments of the object bream's own code is in into
+/// `TEXT`: the main executable, usually (with the program's Rust code), or
+/// the shared library bream was linked into (a `cdylib`).
 fn read_main_text() {
-    /// `dl_iterate_phdr`'s callback: the first object is the main program.
-    unsafe extern "C" fn first(
+    /// `dl_iterate_phdr`'s callback: records the object whose code contains
+    /// the address `data` points to, and stops there.
+    unsafe extern "C" fn ours(
         info: *mut libc::dl_phdr_info,
         _size: libc::size_t,
-        _data: *mut libc::c_void,
+        data: *mut libc::c_void,
     ) -> libc::c_int {
+        let here = data as usize;
         // SAFETY: the loader passes a valid record whose `dlpi_phdr` points at
         // `dlpi_phnum` program headers, for the duration of the call.
         let info = unsafe { &*info };
         // SAFETY: as above.
         let headers = unsafe { std::slice::from_raw_parts(info.dlpi_phdr, info.dlpi_phnum.into()) };
+        let text = |h: &&libc::Elf64_Phdr| h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_X != 0;
+        let range = |h: &libc::Elf64_Phdr| {
+            let start = info.dlpi_addr as usize + h.p_vaddr as usize;
+            (start, start + h.p_memsz as usize)
+        };
+        if !headers.iter().filter(text).any(|h| {
+            let (start, end) = range(h);
+            (start..end).contains(&here)
+        }) {
+            return 0; // not this object: go on
+        }
         let mut n = 0;
-        for h in headers {
-            if h.p_type == libc::PT_LOAD && h.p_flags & libc::PF_X != 0 && n < MAX_TEXT {
-                let start = info.dlpi_addr as usize + h.p_vaddr as usize;
-                TEXT[2 * n].store(start, Ordering::Relaxed);
-                TEXT[2 * n + 1].store(start + h.p_memsz as usize, Ordering::Relaxed);
-                n += 1;
-            }
+        for h in headers.iter().filter(text).take(MAX_TEXT) {
+            let (start, end) = range(h);
+            TEXT[2 * n].store(start, Ordering::Relaxed);
+            TEXT[2 * n + 1].store(end, Ordering::Relaxed);
+            n += 1;
         }
         // Release: the ranges before the count (the handlers Acquire it).
         TEXT_N.store(n, Ordering::Release);
-        1 // stop after the first object
+        1 // found: stop
     }
-    // SAFETY: `first` only reads what the loader passes and writes statics.
-    unsafe { libc::dl_iterate_phdr(Some(first), ptr::null_mut()) };
+    let here = read_main_text as *const () as *mut libc::c_void;
+    // SAFETY: `ours` only reads what the loader passes and writes statics.
+    unsafe { libc::dl_iterate_phdr(Some(ours), here) };
 }
 
-/// True if `pc` lies outside the main executable's code (a shared library:
-/// libc, the loader, the vDSO). False if the ranges are unknown.
+/// True if `pc` lies outside the code of the object bream is in (usually
+/// the main executable): in a shared library such as libc, the loader, the
+/// vDSO. False if the ranges are unknown.
 fn is_foreign(pc: usize) -> bool {
     // Acquire: pairs with the Release in `read_main_text`.
     let n = TEXT_N.load(Ordering::Acquire);
