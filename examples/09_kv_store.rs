@@ -100,8 +100,11 @@ fn client(n: u32, report: bream::Pid) {
 }
 
 fn main() {
-    // Crash reports (a client that panicked, the store's crash) go to stderr.
+    // Crash reports (the store's crash) and the supervisor's restart report go
+    // to stderr: tracing_subscriber's fmt writes to stdout unless told. (With no
+    // subscriber at all, bream prints its crash reports to stderr itself.)
     tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
         .with_ansi(false)
         .without_time()
         .init();

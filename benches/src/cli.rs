@@ -21,6 +21,8 @@ pub enum Command {
     Echo(crate::echo::EchoArgs),
     /// Run one workload traced; summarise the trace and draw it (timeline.rs).
     Trace(crate::timeline::TraceOpts),
+    /// The dist workload: two bream nodes beside two erl nodes.
+    Dist(crate::dist::DistArgs),
 }
 
 #[derive(Parser, Debug)]
@@ -61,6 +63,8 @@ enum Cmd {
     Echo(crate::echo::EchoArgs),
     /// Run one workload traced, print a summary per worker, draw the timeline (--svg).
     Trace(crate::timeline::TraceOpts),
+    /// Two nodes on loopback: ping-pong round trips and one-way messages/s over distribution, bream↔bream beside erl↔erl.
+    Dist(crate::dist::DistArgs),
 }
 
 /// The options of a run.
@@ -194,6 +198,7 @@ pub fn parse() -> Command {
         Some(Cmd::Compare(c)) => return Command::Compare(c),
         Some(Cmd::Echo(a)) => return Command::Echo(a),
         Some(Cmd::Trace(a)) => return Command::Trace(a),
+        Some(Cmd::Dist(a)) => return Command::Dist(a),
         Some(Cmd::All(o)) => {
             return Command::Run {
                 workloads: Workload::ALL.to_vec(),

@@ -15,7 +15,7 @@
 //! cargo run --release -p bream-bench -- compare all --plot compare.svg
 //! ```
 //!
-//! # How it tells the truth (DESIGN.md §8)
+//! # How it tells the truth (docs/architecture.md §8)
 //!
 //! - **Medians of several runs**, with min and max beside them: one time says
 //!   nothing about the spread.
@@ -44,11 +44,13 @@
 //! | `compare/` | peers: find, build, run interleaved, table, plot |
 //! | `timeline.rs` | `trace`: one workload traced, summarised, drawn as an SVG timeline |
 //! | `echo.rs` | the `echo` workload: bream's TCP server beside the BEAM's and tokio's (its own definition: benches/peers/echo/README.md) |
+//! | `dist.rs` | the `dist` workload: two bream nodes beside two `erl` nodes, ping-pong and one-way over distribution |
 //!
 //! The user-facing chapter is docs/benchmarking.md.
 
 mod cli;
 mod compare;
+mod dist;
 mod echo;
 mod measure;
 mod progress;
@@ -65,11 +67,16 @@ fn main() -> ExitCode {
     if let Some(code) = echo::serve_if_child() {
         return code;
     }
+    // `dist` runs bream's two nodes as children of this binary.
+    if let Some(code) = dist::node_if_child() {
+        return code;
+    }
     let outcome = match cli::parse() {
         cli::Command::Run { workloads, opts } => run::run_standalone(&workloads, &opts),
         cli::Command::Compare(args) => compare::compare(&args),
         cli::Command::Echo(args) => echo::run(&args),
         cli::Command::Trace(args) => timeline::run(&args),
+        cli::Command::Dist(args) => dist::run(&args),
     };
     match outcome {
         Ok(()) => ExitCode::SUCCESS,

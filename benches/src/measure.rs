@@ -35,7 +35,7 @@ impl Status {
         }
     }
 
-    /// `VmRSS + VmPTE`: what a process costs, by the definition of DESIGN.md §8.
+    /// `VmRSS + VmPTE`: what a process costs, by the definition of docs/architecture.md §8.
     pub fn footprint(&self) -> u64 {
         self.vm_rss + self.vm_pte
     }

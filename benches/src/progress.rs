@@ -1,6 +1,11 @@
-//! The progress bar: shown on stderr when stdout is a terminal and the work has
-//! already taken a second; never otherwise (`--json > file`, CI, `compare`'s
-//! children).
+//! The progress bar: shown on stderr when stdout and stderr are terminals and
+//! the work has already taken a second. Otherwise (`--json > file`, a pipe,
+//! CI) no bar is drawn, and each finished run prints one plain line on stderr
+//! instead, so a piped or CI run still shows that it advances:
+//!
+//! ```text
+//! bream-bench: spawn (bream): run 2/5 done in 1.21 s
+//! ```
 //!
 //! The measured code never touches indicatif. It stores how far it is into a
 //! [`Meter`] (one relaxed atomic store every few thousand operations) and a
@@ -30,6 +35,21 @@ pub struct Meter {
     current: Arc<AtomicU64>,
     /// Operations of the runs already finished. Written by the runner between runs.
     finished: Arc<AtomicU64>,
+    /// Without a bar: what the line printed at the end of each run needs.
+    /// Set once by `Progress::new`; read by the runner's thread.
+    lines: Option<Arc<Lines>>,
+}
+
+/// The one-line-per-run report of a [`Progress`] that draws no bar.
+#[derive(Debug)]
+struct Lines {
+    /// Operations in all runs.
+    len: u64,
+    message: String,
+    /// Runs finished so far. Written by the runner's thread only.
+    runs: AtomicU64,
+    /// When the current run began (the previous `run_done`, or the start).
+    since: std::sync::Mutex<Instant>,
 }
 
 impl Meter {
@@ -39,9 +59,17 @@ impl Meter {
     }
 
     /// A run of `ops` operations ended: count it whole, start the next at 0.
+    /// Without a bar, print one line saying so.
     pub fn run_done(&self, ops: u64) {
         self.finished.fetch_add(ops, Relaxed);
         self.current.store(0, Relaxed);
+        if let Some(l) = &self.lines {
+            let run = l.runs.fetch_add(1, Relaxed) + 1;
+            let of = l.len.checked_div(ops).unwrap_or(run);
+            let mut since = l.since.lock().unwrap_or_else(|e| e.into_inner());
+            eprintln!("{}", run_line(&l.message, run, of, since.elapsed()));
+            *since = Instant::now();
+        }
     }
 
     fn position(&self) -> u64 {
@@ -61,9 +89,17 @@ pub struct Progress {
 
 impl Progress {
     pub fn new(len: u64, message: String) -> Progress {
-        let meter = Meter::default();
+        let mut meter = Meter::default();
         let stop = Arc::new(AtomicBool::new(false));
         let wanted = std::io::stdout().is_terminal() && std::io::stderr().is_terminal();
+        if !wanted {
+            meter.lines = Some(Arc::new(Lines {
+                len,
+                message: message.clone(),
+                runs: AtomicU64::new(0),
+                since: std::sync::Mutex::new(Instant::now()),
+            }));
+        }
         let shown = Arc::new(OnceLock::new());
         let ticker = wanted.then(|| {
             let (meter, stop, shown) = (meter.clone(), stop.clone(), shown.clone());
@@ -101,6 +137,14 @@ impl Drop for Progress {
             let _ = t.join();
         }
     }
+}
+
+/// The line a finished run prints when there is no bar.
+fn run_line(message: &str, run: u64, of: u64, took: Duration) -> String {
+    format!(
+        "bream-bench: {message}: run {run}/{of} done in {:.2} s",
+        took.as_secs_f64()
+    )
 }
 
 fn tick(
@@ -144,6 +188,24 @@ mod tests {
         m.run_done(10);
         m.set(3);
         assert_eq!(m.position(), 13);
+    }
+
+    #[test]
+    fn a_run_without_a_bar_is_one_line() {
+        assert_eq!(
+            run_line("spawn (bream)", 2, 5, Duration::from_millis(1210)),
+            "bream-bench: spawn (bream): run 2/5 done in 1.21 s"
+        );
+        // CI and a captured `cargo test` have no terminal: line mode.
+        if std::io::stdout().is_terminal() && std::io::stderr().is_terminal() {
+            return;
+        }
+        let p = Progress::new(20, "test".into());
+        assert!(p.meter().lines.is_some());
+        p.meter().run_done(10);
+        p.meter().run_done(10);
+        let l = p.meter().lines.as_ref().unwrap();
+        assert_eq!(l.runs.load(Relaxed), 2);
     }
 
     #[test]

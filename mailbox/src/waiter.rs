@@ -3,7 +3,7 @@
 //!
 //! # Vocabulary
 //!
-//! The receiver is in one of three states (DESIGN.md §5):
+//! The receiver is in one of three states (docs/architecture.md §5):
 //!
 //! - **Running**: it is scanning its mailbox. Pushes only queue.
 //! - **Waiting**: it found nothing it wants and announced that it will sleep. The

@@ -11,7 +11,7 @@
 //! - **Stale** signals are those whose link or monitor the receiver removed
 //!   (`unlink`, `demonitor`) before handling them. They are dropped.
 //!
-//! # The exit-signal table (Erlang's, DESIGN.md §6)
+//! # The exit-signal table (Erlang's, docs/architecture.md §6)
 //!
 //! ```text
 //!   reason    came through   receiver traps?   effect on the receiver
@@ -48,7 +48,7 @@
 //! 2. increments the target's `signals` counter (Release);
 //! 3. unparks the target's task, whether or not the push reported `Wake`: a
 //!    process parked in `sleep` or `blocking` is not waiting on its mailbox, and
-//!    must still notice a kill at once (DESIGN.md §6).
+//!    must still notice a kill at once (docs/architecture.md §6).
 //!
 //! The receiver, at every reduction point (send, spawn, receive, yield, reduce,
 //! after every park), loads `signals` (one Relaxed load on the fast path). If it
@@ -232,7 +232,7 @@ pub(crate) fn final_reason(p: &Process, outcome: bream_scheduler::Outcome) -> Ex
             .rare_get(|r| r.reason.take())
             .flatten()
             .unwrap_or(ExitReason::Normal),
-        Outcome::Panicked(m) => ExitReason::Panic(crate::report::panic_reason(p.pid, m)),
+        Outcome::Panicked(m) => ExitReason::Panic(crate::report::panic_reason(owned, m)),
         Outcome::StackOverflow => ExitReason::StackOverflow,
         Outcome::Cancelled => ExitReason::Killed,
     }
@@ -255,7 +255,11 @@ pub(crate) unsafe fn terminate(p: &Process, reason: ExitReason, notify: bool) {
     let closed = p.relations.close();
     if notify {
         for (r, target) in closed.monitors {
-            rt.table.with(target, |t, _| t.relations.remove_watcher(r));
+            if target.is_local() {
+                rt.table.with(target, |t, _| t.relations.remove_watcher(r));
+            } else if let Some(router) = crate::remote::router(rt) {
+                router.demonitor(p.pid, target, r);
+            }
         }
         for l in closed.links {
             let sig = Signal::Exit {

@@ -79,7 +79,9 @@ fn info_of(p: &Process) -> ProcessInfo {
     }
 }
 
-/// A snapshot of `pid`, or `None` if it is not alive.
+/// A snapshot of `pid`, or `None` if it is not alive. Also `None` for a pid of
+/// another node: a snapshot of a remote process would need a call to its
+/// node, and would be stale when it arrived (ask that node instead).
 ///
 /// ```
 /// bream::run(|| {
@@ -150,6 +152,10 @@ pub fn processes() -> Vec<Pid> {
 pub fn is_alive(pid: Pid) -> bool {
     let me = current("is_alive");
     charge(me);
+    if !pid.is_local() {
+        // A call to the pid's node (bream-dist); parks the caller.
+        return crate::remote::router(&me.rt).is_some_and(|r| r.is_alive(pid));
+    }
     me.rt.table.with(pid, |p, _| p.is_alive()) == Some(true)
 }
 

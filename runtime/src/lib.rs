@@ -2,7 +2,12 @@
 //!
 //! Millions of stackful green-thread processes, each with a pid, a mailbox with
 //! selective receive, links, monitors and exit signals with Erlang's semantics,
-//! multiplexed over a work-stealing scheduler (DESIGN.md; the book in docs/).
+//! multiplexed over a work-stealing scheduler (the design: docs/architecture.md;
+//! the book: docs/README.md in the repository).
+//!
+//! The OTP layer — `gen_server`, `supervisor` — is the companion crate
+//! [bream-stdlib](https://docs.rs/bream-stdlib), built on this crate's public
+//! API only. Most programs want both.
 //!
 //! ```
 //! use bream::{receive, ExitReason};
@@ -22,17 +27,39 @@
 //! });
 //! ```
 //!
+//! # Seeing crashes
+//!
+//! A process that crashes (a panic, a stack overflow, an abnormal `exit_self`)
+//! gets a crash report, as in Erlang; a process killed by an exit signal does
+//! not. With no [`tracing`](https://docs.rs/tracing) subscriber installed, the
+//! report is one line on stderr, with where the panic happened (and the
+//! backtrace, if `RUST_BACKTRACE=1`):
+//!
+//! ```text
+//! =CRASH REPORT==== process <0.4.0> crashed: panic at src/main.rs:12:5: index out of bounds: ...
+//! ```
+//!
+//! With a subscriber (e.g. `tracing_subscriber::fmt().with_writer(std::io::stderr).init()`)
+//! it is an `error` event with `pid`, `message` and `location` fields. The same
+//! path reports a receive that waits while its mailbox holds messages of a type
+//! no arm takes (the `21` versus `21u64` pitfall, see [`send`]): in debug
+//! builds after 2 s, in release builds when
+//! [`Builder::unmatched_message_warning`] asks. A panic in the first process
+//! leaves [`run`] with its original payload.
+//!
 //! # Map of the crate
 //!
 //! - processes: [`spawn`], [`spawn_link`], [`spawn_monitor`], [`spawn_opt`],
 //!   [`Pid`], [`self_pid`], [`process_info`] (lifecycle.rs, spawn.rs, table.rs,
 //!   process.rs, info.rs — book: docs/processes.md);
-//! - messages: [`send`], [`receive()`], [`receive!`], [`make_ref`], aliases
-//!   (receive.rs, macros.rs — docs/messages.md);
+//! - messages: [`send`], [`receive()`], [`receive!`], [`Message`], [`flush`],
+//!   [`make_ref`], aliases (receive.rs, macros.rs — docs/messages.md);
 //! - links, monitors, exit signals: [`link`], [`monitor`], [`exit`],
 //!   [`trap_exit`] (exit.rs, relations.rs, links.rs — docs/links-monitors.md);
-//! - names and time: [`register`], [`send_after`], [`sleep`], [`hibernate`]
-//!   (registry.rs, info.rs, time.rs — docs/names-timers.md);
+//! - names and time: [`register`], [`send_after`], [`send_interval`], [`sleep`],
+//!   [`hibernate`] (registry.rs, info.rs, time.rs — docs/names-timers.md);
+//! - crash reports: [`ExitReason`], [`PanicInfo`] (report.rs, reason.rs —
+//!   docs/processes.md, docs/adr/runtime-0002-crash-reports.md);
 //! - the runtime: [`run`], [`Runtime`] (runtime.rs);
 //! - watching it: [`stats`], [`observer`] (snapshots, `serve` for
 //!   `bream-observer`), `Builder::trace` and `BREAM_TRACE` (observer/ —
@@ -63,6 +90,7 @@ mod registry;
 pub mod relations;
 #[cfg(not(bream_loom))]
 mod relations;
+mod remote;
 mod report;
 mod runtime;
 mod spawn;
@@ -82,7 +110,7 @@ pub use process::Status;
 pub use reason::{Down, Exit, ExitReason, PanicInfo, PanicLocation};
 pub use receive::{
     alias, flush, make_ref, receive, receive_timeout, self_pid, send, send_alias, send_named,
-    unalias, Message, NotRegistered,
+    send_named_at, unalias, Message, NotRegistered,
 };
 pub use registry::RegisterError;
 pub use runtime::{
@@ -93,6 +121,16 @@ pub use time::{
     blocking, cancel_timer, hibernate, reduce, send_after, send_after_named, send_interval, sleep,
     yield_now, TimerRef,
 };
+
+/// The distribution hook (ADR dist-0001): for bream-dist only. Not public API.
+#[doc(hidden)]
+pub mod __remote {
+    pub use crate::remote::{
+        add_link, add_watcher, current, deliver, handle, install, monitor_ref_from_id,
+        monitor_ref_id, new_monitor_ref, remove_link, remove_watcher, signal_down, signal_exit,
+        Handle, RemoteSignal, Router, Wire,
+    };
+}
 
 /// What `receive!` expands to. Not public API.
 #[doc(hidden)]

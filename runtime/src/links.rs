@@ -10,6 +10,26 @@ use crate::exit::{ExitPayload, Signal};
 use crate::pid::{MonitorRef, Pid};
 use crate::process::current;
 use crate::reason::{Down, ExitReason};
+use crate::remote;
+use crate::runtime::Shared;
+
+/// `link` to a remote pid: the router tells its node; without a router the
+/// node is unreachable and the link fires at once with `NoConnection`.
+#[cold]
+#[inline(never)]
+fn remote_link(rt: &Shared, me: Pid, pid: Pid) {
+    match remote::router(rt) {
+        Some(r) => r.link(me, pid),
+        None => {
+            let sig = Signal::Exit {
+                from: pid,
+                reason: ExitReason::NoConnection,
+                link: true,
+            };
+            rt.deliver_signal(me, sig);
+        }
+    }
+}
 
 /// Links the caller and `pid` (both ways; idempotent; linking to oneself does
 /// nothing). If `pid` is not alive, the caller gets an exit signal with reason
@@ -36,6 +56,11 @@ pub fn link(pid: Pid) {
         return;
     }
     me.relations.add_link(pid);
+    if !pid.is_local() {
+        remote_link(me.rt.as_ref(), me.pid, pid);
+        crate::info::charge(me);
+        return;
+    }
     let linked = me.rt.table.with(pid, |p, _| p.relations.add_link(me.pid)) == Some(true);
     if !linked {
         // Their end is gone: the exit signal they can no longer send, we send
@@ -70,9 +95,13 @@ pub fn link(pid: Pid) {
 pub fn unlink(pid: Pid) {
     let me = current("unlink");
     me.relations.remove_link(pid);
-    me.rt
-        .table
-        .with(pid, |p, _| p.relations.remove_link(me.pid));
+    if pid.is_local() {
+        me.rt
+            .table
+            .with(pid, |p, _| p.relations.remove_link(me.pid));
+    } else if let Some(r) = remote::router(&me.rt) {
+        r.unlink(me.pid, pid);
+    }
     crate::info::charge(me);
 }
 
@@ -98,16 +127,27 @@ pub fn monitor(pid: Pid) -> MonitorRef {
     let me = current("monitor");
     let r = MonitorRef(me.rt.new_ref());
     me.relations.add_monitor(r, pid);
-    let watching = me
-        .rt
-        .table
-        .with(pid, |p, _| p.relations.add_watcher(r, me.pid))
-        == Some(true);
+    let watching = if pid.is_local() {
+        me.rt
+            .table
+            .with(pid, |p, _| p.relations.add_watcher(r, me.pid))
+            == Some(true)
+    } else if let Some(router) = remote::router(&me.rt) {
+        router.monitor(me.pid, pid, r);
+        true
+    } else {
+        false
+    };
     if !watching {
+        let reason = if pid.is_local() {
+            ExitReason::NoProc
+        } else {
+            ExitReason::NoConnection
+        };
         let down = Down {
             monitor: r,
             pid,
-            reason: ExitReason::NoProc,
+            reason,
         };
         me.rt.deliver_signal(me.pid, Signal::Down(down));
     }
@@ -136,7 +176,11 @@ pub fn demonitor(r: MonitorRef, flush: bool) -> bool {
     let me = current("demonitor");
     let target = me.relations.remove_monitor(r);
     if let Some(pid) = target {
-        me.rt.table.with(pid, |p, _| p.relations.remove_watcher(r));
+        if pid.is_local() {
+            me.rt.table.with(pid, |p, _| p.relations.remove_watcher(r));
+        } else if let Some(router) = remote::router(&me.rt) {
+            router.demonitor(me.pid, pid, r);
+        }
     }
     // A Down signal for `r` not yet handled is now stale and will be dropped by
     // the next pass; a Down already handled sits in the mailbox as a message.

@@ -24,15 +24,68 @@ use std::hash::{BuildHasherDefault, Hasher};
 ///     assert!(format!("{me}").starts_with("<0."));
 /// });
 /// ```
+///
+/// # Remote pids
+///
+/// A pid may name a process on another node of an Erlang cluster (bream-dist,
+/// docs/distribution.md). Its `node` slot is then non-zero: an index bream-dist
+/// gave the `(node name, creation)` pair. A remote pid prints as `erl` prints
+/// one (`<5.42.0>`), compares and hashes with its node, and never names a local
+/// process. [`send`](crate::send), [`link`](crate::link),
+/// [`monitor`](crate::monitor), [`exit`](crate::exit) and
+/// [`is_alive`](crate::is_alive) forward it to the distribution layer;
+/// [`process_info`](crate::process_info) answers `None` for it.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Pid {
+    /// 0: this node; otherwise the distribution layer's index of the node.
+    node: u32,
     index: u32,
     generation: u32,
 }
 
 impl Pid {
     pub(crate) fn new(index: u32, generation: u32) -> Pid {
-        Pid { index, generation }
+        Pid {
+            node: 0,
+            index,
+            generation,
+        }
+    }
+
+    /// True if this pid names a process of this runtime.
+    ///
+    /// ```
+    /// bream::run(|| assert!(bream::self_pid().is_local()));
+    /// ```
+    #[inline]
+    pub fn is_local(self) -> bool {
+        self.node == 0
+    }
+
+    /// The node slot: 0 for a local pid, else the index the distribution
+    /// layer gave the pid's node. For bream-dist.
+    #[doc(hidden)]
+    pub fn __node(self) -> u32 {
+        self.node
+    }
+
+    /// `(id, serial)` as the External Term Format's `NEW_PID_EXT` carries
+    /// them: the table index and generation of a local pid. For bream-dist.
+    #[doc(hidden)]
+    pub fn __parts(self) -> (u32, u32) {
+        (self.index, self.generation)
+    }
+
+    /// A pid of another node (`node != 0`), or, with `node == 0`, the local
+    /// pid with these parts (it names nothing if no such process lives). For
+    /// bream-dist, which owns the meaning of `node`.
+    #[doc(hidden)]
+    pub fn __from_parts(node: u32, id: u32, serial: u32) -> Pid {
+        Pid {
+            node,
+            index: id,
+            generation: serial,
+        }
     }
 
     /// The process table slot.
@@ -46,7 +99,7 @@ impl Pid {
     }
 
     /// The pid as one number (the scheduler's task tag, which names the task
-    /// in a long-schedule report).
+    /// in a long-schedule report). Local pids only.
     pub(crate) fn to_bits(self) -> u64 {
         (u64::from(self.index) << 32) | u64::from(self.generation)
     }
@@ -59,7 +112,7 @@ impl Pid {
 
 impl fmt::Display for Pid {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<0.{}.{}>", self.index, self.generation)
+        write!(f, "<{}.{}.{}>", self.node, self.index, self.generation)
     }
 }
 
@@ -179,5 +232,15 @@ mod tests {
             Pid::new(2, 1),
             "a newer generation is another process"
         );
+    }
+
+    #[test]
+    fn a_remote_pid_prints_its_node_and_never_equals_a_local_one() {
+        let r = Pid::__from_parts(5, 42, 0);
+        assert_eq!(r.to_string(), "<5.42.0>");
+        assert!(!r.is_local());
+        assert_ne!(r, Pid::new(42, 0));
+        assert!(Pid::new(u32::MAX, u32::MAX) < r, "ordered by node first");
+        assert_eq!(Pid::__from_parts(0, 3, 4), Pid::new(3, 4));
     }
 }

@@ -142,6 +142,9 @@ pub(crate) struct Rare {
     pub(crate) exit_hook: Option<ExitHook>,
     /// The unmatched-message warning was written for it (once per process).
     pub(crate) warned_unmatched: bool,
+    /// Where its last panic happened, recorded by the runtime's panic hook
+    /// (report.rs) and read by its exit.
+    pub(crate) panic_origin: Option<crate::report::Origin>,
 }
 
 impl Owned {
@@ -156,6 +159,14 @@ impl Owned {
     /// reach the rare fields again (they are borrowed).
     pub(crate) fn rare_set<R>(&self, f: impl FnOnce(&mut Rare) -> R) -> R {
         f(self.rare.borrow_mut().get_or_insert_with(Box::default))
+    }
+
+    /// [`rare_set`](Owned::rare_set) that never panics: `None` if the rare
+    /// fields are borrowed right now (for the panic hook, which must not
+    /// panic).
+    pub(crate) fn try_rare_set<R>(&self, f: impl FnOnce(&mut Rare) -> R) -> Option<R> {
+        let mut rare = self.rare.try_borrow_mut().ok()?;
+        Some(f(rare.get_or_insert_with(Box::default)))
     }
 }
 

@@ -45,6 +45,10 @@ pub enum ExitReason {
     Killed,
     /// The process did not exist (linking to or monitoring a dead pid).
     NoProc,
+    /// The connection to the node of a remote process was lost (Erlang's
+    /// `noconnection`): every link to a process of that node fires with it,
+    /// every monitor of one delivers a [`Down`] with it (docs/distribution.md).
+    NoConnection,
     /// The process panicked: the panic message, and where it panicked
     /// ([`PanicInfo`]; compares by message, so `Panic("boom".into())` equals
     /// the reason of any `panic!("boom")`).
@@ -75,6 +79,7 @@ impl fmt::Display for ExitReason {
             ExitReason::Kill => f.write_str("kill"),
             ExitReason::Killed => f.write_str("killed"),
             ExitReason::NoProc => f.write_str("noproc"),
+            ExitReason::NoConnection => f.write_str("noconnection"),
             ExitReason::Panic(p) => match p.location() {
                 Some(at) => write!(f, "panic at {at}: {}", p.message()),
                 None => write!(f, "panic: {}", p.message()),

@@ -137,8 +137,12 @@ pub fn select(
         if dl.is_some_and(|dl| now >= dl) {
             return Selected::Timeout;
         }
-        let warn = *warn_at
-            .get_or_insert_with(|| me.rt.unmatched_warning.and_then(|d| now.checked_add(d)));
+        let warn = *warn_at.get_or_insert_with(|| {
+            // Once per process: a process already warned sets no timer.
+            let warned = me.owned().rare_get(|r| r.warned_unmatched) == Some(true);
+            let d = me.rt.unmatched_warning.filter(|_| !warned);
+            d.and_then(|d| now.checked_add(d))
+        });
         if warn.is_some_and(|w| now >= w) {
             warn_unmatched(me, marker, arms);
             warn_at = Some(None);
@@ -219,7 +223,14 @@ pub fn take<T: 'static>(env: &mut Envelope) -> Option<T> {
     if TypeId::of::<T>() == TypeId::of::<Message>() {
         typed_message_arm();
     }
-    env.take::<T>()
+    match env.take::<T>() {
+        Some(v) => Some(v),
+        // A message from another node, which the arm's type may decode
+        // (remote.rs); local messages of another type end here, after one
+        // type-tag compare.
+        None if env.is::<crate::remote::Wire>() => crate::remote::take_wire::<T>(env),
+        None => None,
+    }
 }
 
 #[cold]
@@ -347,11 +358,11 @@ fn unpack<T: 'static>(env: Envelope) -> T {
 }
 
 /// The test of [`receive`] and [`receive_timeout`] for a `T`.
-fn accepts<T: 'static>(env: &Envelope) -> bool {
+fn accepts<T: Send + 'static>(env: &mut Envelope) -> bool {
     if TypeId::of::<T>() == TypeId::of::<Message>() {
         !env.is::<exit::Signal>()
     } else {
-        env.is::<T>()
+        matches::<T>(env)
     }
 }
 
@@ -402,7 +413,13 @@ pub fn flush() -> usize {
 #[doc(hidden)]
 #[inline]
 pub fn put<T: Send + 'static>(env: &mut Envelope, v: T) {
-    env.put(v)
+    // A `Wire` that `take` decoded is still in the envelope: the decoded
+    // value is dropped, the message stays as it came.
+    if env.is_empty() {
+        env.put(v)
+    } else {
+        crate::remote::keep_decoded(env, v)
+    }
 }
 
 /// The payload of the message an arm took. Hidden: used by the macro.
@@ -411,7 +428,29 @@ pub fn put<T: Send + 'static>(env: &mut Envelope, v: T) {
 pub fn downcast<T: 'static>(env: Envelope) -> T {
     match env.downcast::<T>() {
         Ok(v) => v,
-        Err(_) => unreachable!("receive!: the arm's type was checked when it matched"),
+        Err(mut env) => match crate::remote::take_wire::<T>(&mut env) {
+            Some(v) => v,
+            None => unreachable!("receive!: the arm's type was checked when it matched"),
+        },
+    }
+}
+
+/// True if `env` holds a `T`, or a message from another node that decodes as
+/// one (the decoded value is kept in it for `downcast`).
+#[inline]
+fn matches<T: Send + 'static>(env: &mut Envelope) -> bool {
+    if env.is::<T>() {
+        return true;
+    }
+    if !env.is::<crate::remote::Wire>() {
+        return false;
+    }
+    match crate::remote::take_wire::<T>(env) {
+        Some(v) => {
+            crate::remote::keep_decoded(env, v);
+            true
+        }
+        None => false,
     }
 }
 
@@ -466,7 +505,11 @@ pub fn send<T: Send + 'static>(pid: Pid, msg: T) {
     let me = current("send");
     // First: a process that was killed sends nothing more.
     exit::handle_signals(me);
-    me.rt.deliver(pid, msg);
+    if pid.is_local() {
+        me.rt.deliver(pid, msg);
+    } else {
+        crate::remote::send(&me.rt, me.pid, pid, msg);
+    }
     let o = me.owned();
     o.reductions.set(o.reductions.get() + 1);
     task::reduce(1);
@@ -514,6 +557,55 @@ pub fn send_named<T: Send + 'static>(name: &str, msg: T) -> Result<(), NotRegist
             Err(NotRegistered(msg))
         }
     }
+}
+
+/// Sends `msg` to the process registered as `name` on `node` (Erlang's
+/// `{Name, Node} ! Msg`). On this node it is [`send_named`]; to another node
+/// (through bream-dist, docs/distribution.md) it cannot fail, as in Erlang: a
+/// name nobody holds there drops the message. In a runtime without
+/// distribution every node is this node.
+///
+/// ```
+/// bream::run(|| {
+///     bream::register("me", bream::self_pid()).unwrap();
+///     bream::send_named_at("me", "nonode@nohost", 7u8).unwrap();
+///     assert_eq!(bream::receive::<u8>(), 7);
+/// });
+/// ```
+///
+/// # Errors
+/// [`NotRegistered`] (with the message) if `node` is this node and no process
+/// has the name.
+///
+/// # Panics
+/// Outside a bream process.
+pub fn send_named_at<T: Send + 'static>(
+    name: &str,
+    node: &str,
+    msg: T,
+) -> Result<(), NotRegistered<T>> {
+    let me = current("send_named_at");
+    let mut msg = msg;
+    if let Some(r) = crate::remote::router(&me.rt) {
+        exit::handle_signals(me);
+        match r.send_named(
+            me.pid,
+            name,
+            node,
+            Box::new(msg),
+            std::any::type_name::<T>(),
+        ) {
+            Ok(()) => {
+                task::reduce(1);
+                return Ok(());
+            }
+            Err(back) => match back.downcast::<T>() {
+                Ok(m) => msg = *m,
+                Err(_) => unreachable!("the router hands back the message it was given"),
+            },
+        }
+    }
+    send_named(name, msg)
 }
 
 /// Receives the first message of type `T`, waiting as long as it takes. Other

@@ -8,18 +8,20 @@
 //! hook, while the panic is being raised. So the runtime installs a hook of its
 //! own, once per OS process, *after* the scheduler's (which silences panics
 //! inside a task; `Scheduler::build` installs it), so ours sees every panic
-//! first. For a panic raised on behalf of a process — on its task, or on a
-//! blocking-pool thread running its [`blocking`](crate::blocking) job — the
-//! hook records the location (and a backtrace when `RUST_BACKTRACE` asks) in a
-//! thread-local slot, keyed by pid, and prints nothing: the crash report will.
-//! Every other panic goes on to the previous hook, unchanged.
+//! first. For a panic raised on behalf of a process it records the location
+//! (and a backtrace when `RUST_BACKTRACE` asks) and prints nothing: the crash
+//! report will. Every other panic goes on to the previous hook, unchanged.
 //!
-//! The slot is read on the same thread: a task cannot change threads while it
-//! unwinds (a wait returns at once then), and the scheduler runs the task's
-//! `on_exit` right after the unwind, on that worker. A `blocking` job's panic is
-//! caught on its pool thread, its record carried back with the payload, and
-//! put in the slot of the worker the process resumes on before the payload is
-//! re-raised there (`resume_unwind` runs no hook).
+//! - On the process's own task, the record goes into the process
+//!   (`Rare::panic_origin`), so it survives whatever the process does before it
+//!   exits — a gen_server runs `terminate` between catching a panic and
+//!   resuming it, and may wait, and move to another worker, meanwhile. The exit
+//!   reads it when it turns `Outcome::Panicked(message)` into the reason.
+//! - On a blocking-pool thread running a process's [`blocking`](crate::blocking)
+//!   job (a thread-local names the process), the record goes into a
+//!   thread-local slot; the job's wrapper catches the panic, carries the record
+//!   back with the payload, and the process stores it in itself before it
+//!   re-raises the payload (`resume_unwind` runs no hook).
 //!
 //! # Where reports go
 //!
@@ -42,7 +44,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::{Arc, Once};
 
 use crate::pid::Pid;
-use crate::process::try_current;
+use crate::process::{try_current, Me, Owned};
 use crate::reason::{ExitReason, PanicInfo, PanicLocation};
 
 /// Where a panic happened, as the hook saw it.
@@ -52,7 +54,7 @@ pub(crate) struct Origin {
 }
 
 thread_local! {
-    /// The last panic the hook saw on this thread for a process.
+    /// On a blocking-pool thread: the last panic the hook saw in a job.
     static CAUGHT: RefCell<Option<(Pid, Origin)>> = const { RefCell::new(None) };
     /// On a blocking-pool thread: the process whose job it runs now.
     static BLOCKING_FOR: Cell<Option<Pid>> = const { Cell::new(None) };
@@ -65,12 +67,11 @@ pub(crate) fn install_panic_hook() {
     ONCE.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
-            let pid = try_current()
-                .map(|me| me.pid)
-                .or_else(|| BLOCKING_FOR.with(Cell::get));
-            let Some(pid) = pid else {
+            let me = try_current();
+            let job = || BLOCKING_FOR.try_with(Cell::get).ok().flatten();
+            if me.is_none() && job().is_none() {
                 return previous(info);
-            };
+            }
             let location = info.location().map(|l| PanicLocation {
                 file: l.file().to_owned(),
                 line: l.line(),
@@ -82,26 +83,28 @@ pub(crate) fn install_panic_hook() {
                 location,
                 backtrace,
             };
-            // try_borrow: a hook never panics (that would abort).
-            let _ = CAUGHT.try_with(|c| {
-                if let Ok(mut c) = c.try_borrow_mut() {
-                    *c = Some((pid, origin));
+            // try_*: a hook never panics (that would abort).
+            match (me, job()) {
+                (Some(me), _) => {
+                    let _ = me.owned().try_rare_set(|r| r.panic_origin = Some(origin));
                 }
-            });
+                (None, Some(pid)) => {
+                    let _ = CAUGHT.try_with(|c| {
+                        if let Ok(mut c) = c.try_borrow_mut() {
+                            *c = Some((pid, origin));
+                        }
+                    });
+                }
+                (None, None) => {}
+            }
         }));
     });
 }
 
-/// The reason for a panic of `pid` with `message`: with its origin if the
-/// hook recorded one on this thread.
-pub(crate) fn panic_reason(pid: Pid, message: String) -> PanicInfo {
-    let origin = CAUGHT
-        .try_with(|c| match c.try_borrow_mut() {
-            Ok(mut c) if c.as_ref().is_some_and(|(p, _)| *p == pid) => c.take().map(|(_, o)| o),
-            _ => None,
-        })
-        .ok()
-        .flatten();
+/// The reason for a panic with `message` of the process whose owned fields
+/// are `owned` (its task has ended): with its origin if the hook recorded one.
+pub(crate) fn panic_reason(owned: &Owned, message: String) -> PanicInfo {
+    let origin = owned.rare_get(|r| r.panic_origin.take()).flatten();
     let info = PanicInfo::new(message);
     match origin {
         Some(o) => info.with_origin(o.location, o.backtrace),
@@ -118,17 +121,19 @@ pub(crate) fn run_job<R>(pid: Pid, f: impl FnOnce() -> R) -> Result<R, JobPanic>
     BLOCKING_FOR.with(|b| b.set(Some(pid)));
     let r = panic::catch_unwind(AssertUnwindSafe(f));
     BLOCKING_FOR.with(|b| b.set(None));
+    // Taken either way: a panic that `f` caught itself leaves nothing behind.
+    let caught = CAUGHT.with(|c| c.borrow_mut().take());
     r.map_err(|payload| {
-        let origin = CAUGHT.with(|c| c.borrow_mut().take()).map(|(_, o)| o);
+        let origin = caught.filter(|(p, _)| *p == pid).map(|(_, o)| o);
         (payload, origin)
     })
 }
 
-/// Back on the process's worker: records a job's panic origin for this
-/// thread's slot, then re-raises the payload.
-pub(crate) fn resume_job_panic(pid: Pid, (payload, origin): JobPanic) -> ! {
+/// Back on the process's task: records a job's panic origin in the process,
+/// then re-raises the payload.
+pub(crate) fn resume_job_panic(me: Me, (payload, origin): JobPanic) -> ! {
     if let Some(o) = origin {
-        CAUGHT.with(|c| *c.borrow_mut() = Some((pid, o)));
+        me.owned().rare_set(|r| r.panic_origin = Some(o));
     }
     panic::resume_unwind(payload)
 }
@@ -142,6 +147,13 @@ fn subscriber_installed() -> bool {
 /// `shutdown`; a brutal kill gets a debug line). `by_signal`: the process was
 /// killed by an exit signal, and is not reported (module essay).
 pub(crate) fn crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
+    // Never let a report take its worker down: `eprintln!` panics on a closed
+    // stderr, and so does tracing-subscriber's fmt layer when it reports a
+    // failed write (a program piped into `head`).
+    let _ = panic::catch_unwind(AssertUnwindSafe(|| write_crash(pid, reason, by_signal)));
+}
+
+fn write_crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
     if by_signal && *reason != ExitReason::Killed {
         tracing::debug!(%pid, %reason, "process killed by an exit signal");
         return;
@@ -154,7 +166,7 @@ pub(crate) fn crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
             reason => format!("exited abnormally: {reason}"),
         };
         let backtrace = match reason {
-            ExitReason::Panic(p) => p.backtrace().map(|b| format!("\n{b}")),
+            ExitReason::Panic(p) => p.backtrace().map(|b| format!("\n{}", short(b))),
             _ => None,
         };
         eprintln!(
@@ -170,6 +182,7 @@ pub(crate) fn crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
             let message = p.message();
             match (p.location(), p.backtrace()) {
                 (Some(location), Some(backtrace)) => {
+                    let backtrace = short(backtrace);
                     tracing::error!(%pid, %location, %message, %backtrace, "process crashed: panic")
                 }
                 (Some(location), None) => {
@@ -181,6 +194,67 @@ pub(crate) fn crash(pid: Pid, reason: &ExitReason, by_signal: bool) {
         ExitReason::StackOverflow => tracing::error!(%pid, "process crashed: stack overflow"),
         reason => tracing::error!(%pid, %reason, "process exited abnormally"),
     }
+}
+
+/// A backtrace without the frames of the panic machinery above the panic
+/// (std's, the hooks') and of the runtime below the process's root, as the std
+/// hook's short backtraces do. Frames keep their numbers.
+fn short(bt: &Backtrace) -> String {
+    let text = bt.to_string();
+    // Each frame starts with a line `  N: name`; its `at file:line` lines follow.
+    let mut frames: Vec<String> = Vec::new();
+    for line in text.lines() {
+        let head = line.trim_start();
+        let is_frame = head
+            .split_once(": ")
+            .is_some_and(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+        match frames.last_mut() {
+            Some(f) if !is_frame => {
+                f.push('\n');
+                f.push_str(line);
+            }
+            _ => frames.push(line.to_owned()),
+        }
+    }
+    let name = |f: &String| {
+        f.lines()
+            .next()
+            .and_then(|l| l.split_once(": "))
+            .map_or("", |(_, n)| n)
+            .to_owned()
+    };
+    let machinery = |n: &str| {
+        n.contains("rust_begin_unwind")
+            || n.starts_with("core::panicking::")
+            || n.starts_with("std::panicking::begin_panic")
+            || n.starts_with("core::result::unwrap_failed")
+            || n.starts_with("core::option::unwrap_failed")
+            || n.starts_with("core::option::expect_failed")
+    };
+    // The hook's own frames end where std starts unwinding.
+    let mut start = frames
+        .iter()
+        .position(|f| {
+            let n = name(f);
+            n.contains("rust_begin_unwind") || n.contains("__rust_end_short_backtrace")
+        })
+        .map_or(0, |i| i + 1);
+    while start < frames.len() && machinery(&name(&frames[start])) {
+        start += 1;
+    }
+    let end = frames
+        .iter()
+        .position(|f| {
+            let n = name(f);
+            n.starts_with("bream::lifecycle::run_code") || n.starts_with("bream::report::run_job")
+        })
+        .unwrap_or(frames.len());
+    if start >= end {
+        return text;
+    }
+    let mut out = frames[start..end].join("\n");
+    out.push_str("\n      (frames of the panic machinery and of the runtime omitted)");
+    out
 }
 
 /// The unmatched-message warning (receive.rs, "The unmatched-message
@@ -224,9 +298,11 @@ pub(crate) fn unmatched(pid: Pid, wants: &[&'static str], held: &[(&'static str,
          {types} that no receive arm takes{hint}; messages match by their exact Rust type \
          (docs/messages.md, \"Messages of the wrong type\")"
     );
-    if subscriber_installed() {
-        tracing::warn!(%pid, "bream: {text}");
-    } else {
-        eprintln!("=WARNING REPORT==== {text}");
-    }
+    let _ = panic::catch_unwind(|| {
+        if subscriber_installed() {
+            tracing::warn!(%pid, "bream: {text}");
+        } else {
+            eprintln!("=WARNING REPORT==== {text}");
+        }
+    });
 }

@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     /// How long a receive waits before it reports messages no arm takes
     /// (receive.rs, "The unmatched-message warning"). Immutable.
     pub(crate) unmatched_warning: Option<Duration>,
+    /// The distribution layer's router (remote.rs), set at most once by
+    /// `__remote::install`; read by any process that meets a remote pid.
+    pub(crate) remote: std::sync::OnceLock<Arc<dyn crate::remote::Router>>,
 }
 
 impl Shared {
@@ -87,6 +90,9 @@ impl Shared {
     /// Pushes a signal to `pid` (steps 1–3 of exit.rs's sender recipe). False if
     /// `pid` is not alive.
     pub(crate) fn deliver_signal(&self, pid: Pid, sig: Signal) -> bool {
+        if !pid.is_local() {
+            return crate::remote::signal(self, pid, sig);
+        }
         crate::observer::signal(self, pid, &sig);
         let restart = self.table.with_entry(pid, |e| {
             let p = e.process.as_ref()?;
@@ -293,6 +299,7 @@ impl Builder {
             scheduler,
             refs: AtomicU64::new(1),
             unmatched_warning: self.unmatched_warning,
+            remote: std::sync::OnceLock::new(),
         });
         Ok(Runtime {
             shared: Some(shared),
@@ -443,7 +450,12 @@ impl Runtime {
             Err(ExitReason::Panic(m)) => match lock(&payload).take() {
                 Some(Payload::Static(s)) => panic::resume_unwind(Box::new(s)),
                 Some(Payload::Owned(s)) => panic::resume_unwind(Box::new(s)),
-                None => panic!("{m}"),
+                // Not its own string panic: killed by a linked process's
+                // crash, or a payload of another type. Name the origin.
+                None => panic!(
+                    "the process run by block_on exited: {}",
+                    ExitReason::Panic(m)
+                ),
             },
             Err(reason) => panic!("the process run by block_on exited: {reason}"),
         }

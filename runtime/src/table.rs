@@ -180,6 +180,10 @@ impl Table {
     /// and the slot's is on the cache line we already hold.
     #[inline]
     pub(crate) fn with_entry<R>(&self, pid: Pid, f: impl FnOnce(&Entry) -> R) -> Option<R> {
+        // A remote pid (ADR dist-0001) never names a slot of this table.
+        if !pid.is_local() {
+            return None;
+        }
         let slot = self.slot(pid.index())?;
         let e = slot.entry.read();
         // Relaxed: stable under the read lock (written under the write lock).

@@ -25,7 +25,6 @@
 
 use std::fmt;
 use std::panic;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -36,6 +35,7 @@ use crate::lifecycle::HibernatePayload;
 use crate::pid::Pid;
 use crate::process::{current, with_status, Status};
 use crate::runtime::Shared;
+use crate::sync::{AtomicU8, Mutex, Ordering};
 
 /// A timer started by [`send_after`], [`send_after_named`] or
 /// [`send_interval`]; [`cancel_timer`] stops it.
@@ -49,12 +49,12 @@ enum Kind {
 /// The state an interval timer's chain shares with its `TimerRef` (module
 /// essay, "Interval timers"). Any thread.
 struct Interval {
-    /// Set (once) by a cancel or by a firing whose destination is gone.
-    /// SeqCst is not needed: the flag orders nothing else (Relaxed would do;
-    /// Acquire/Release for the reader's peace of mind).
-    stopped: AtomicBool,
+    /// 1 once a cancel, or a firing whose destination is gone, stopped the
+    /// chain. It orders nothing else: Acquire/Release only for the reader's
+    /// peace of mind.
+    stopped: AtomicU8,
     /// The armed timer, replaced by each firing; a cancel cancels it.
-    timer: parking_lot::Mutex<Option<bream_scheduler::TimerRef>>,
+    timer: Mutex<Option<bream_scheduler::TimerRef>>,
 }
 
 impl fmt::Debug for TimerRef {
@@ -131,8 +131,8 @@ pub fn send_after_named<T: Send + 'static>(d: Duration, name: &'static str, msg:
 pub fn send_interval<T: Clone + Send + 'static>(d: Duration, pid: Pid, msg: T) -> TimerRef {
     let me = current("send_interval");
     let iv = Arc::new(Interval {
-        stopped: AtomicBool::new(false),
-        timer: parking_lot::Mutex::new(None),
+        stopped: AtomicU8::new(0),
+        timer: Mutex::new(None),
     });
     arm(
         Arc::clone(&me.rt),
@@ -154,11 +154,11 @@ fn arm<T: Clone + Send + 'static>(
 ) {
     let (rt2, iv2) = (Arc::clone(&rt), Arc::clone(&iv));
     let t = rt.scheduler.timer_after(d, move || {
-        if iv2.stopped.load(Ordering::Acquire) {
+        if iv2.stopped.load(Ordering::Acquire) != 0 {
             return;
         }
         if !rt2.deliver(pid, msg.clone()) {
-            iv2.stopped.store(true, Ordering::Release);
+            iv2.stopped.store(1, Ordering::Release);
             return;
         }
         arm(rt2, iv2, d, pid, msg);
@@ -183,7 +183,7 @@ pub fn cancel_timer(t: TimerRef) -> bool {
     match t.0 {
         Kind::Once(t) => t.cancel(),
         Kind::Interval(iv) => {
-            let was_running = !iv.stopped.swap(true, Ordering::AcqRel);
+            let was_running = iv.stopped.swap(1, Ordering::AcqRel) == 0;
             if let Some(t) = iv.timer.lock().take() {
                 t.cancel();
             }
@@ -329,7 +329,7 @@ pub fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R 
     });
     let r = match r {
         Ok(r) => r,
-        Err(job_panic) => crate::report::resume_job_panic(pid, job_panic),
+        Err(job_panic) => crate::report::resume_job_panic(me, job_panic),
     };
     exit::handle_signals(me);
     r

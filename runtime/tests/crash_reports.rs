@@ -1,6 +1,7 @@
 //! Crash reports: OTP's proc_lib writes a crash report for every process that
 //! exits with a reason other than `normal` or `shutdown` (OTP "proc_lib"
-//! reference manual, "crash report"); bream sends them through `tracing`. Also
+//! reference manual, "crash report"); bream sends them through `tracing` when a
+//! subscriber is installed (stderr otherwise: reports_stderr.rs). Also
 //! long-schedule reports (`erlang:system_monitor/2`, ERTS reference manual),
 //! which bream writes the same way.
 //! This file installs its own global subscriber, so it is a test binary of its

@@ -1,6 +1,6 @@
 //! Exit signals, row by row: the table of the Erlang Reference Manual,
 //! "Processes" chapter, §"Receiving Exit Signals", and `erlang:exit/2`.
-//! Every row of DESIGN.md §6's table (and docs/links-monitors.md) has a test.
+//! Every row of docs/architecture.md §6's table (and docs/links-monitors.md) has a test.
 
 use std::time::Duration;
 

@@ -132,6 +132,49 @@ fn rust_backtrace_adds_the_backtrace_to_the_report() {
     let after = err.split("disk on fire").nth(1).unwrap_or("");
     // The frames follow the report line; one of them is the crashing closure.
     assert!(after.contains("reports_stderr::crash_one"), "{err}");
+    // Short, as the std hook's: not the hook's frames, not the runtime's.
+    assert!(!after.contains("install_panic_hook"), "{err}");
+    assert!(!after.contains("bream_scheduler::worker"), "{err}");
+}
+
+#[test]
+fn a_closed_stderr_does_not_take_the_runtime_down() {
+    if in_child() {
+        // stderr is a closed pipe: every report's write fails (and
+        // `eprintln!` panics on that); the runtime must go on.
+        for _ in 0..3 {
+            crash_one();
+        }
+        println!("survived");
+        return;
+    }
+    let mut cmd = Command::new(std::env::current_exe().unwrap());
+    cmd.args([
+        "a_closed_stderr_does_not_take_the_runtime_down",
+        "--exact",
+        "--nocapture",
+        "--test-threads=1",
+    ])
+    .env(CASE, "closed")
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped());
+    let mut c = cmd.spawn().unwrap();
+    drop(c.stderr.take()); // the read end closes: writes get EPIPE
+    let mut out = c.stdout.take().unwrap();
+    let start = Instant::now();
+    let status = loop {
+        if let Some(s) = c.try_wait().unwrap() {
+            break s;
+        }
+        if start.elapsed() > Duration::from_secs(60) {
+            let _ = c.kill();
+            panic!("watchdog: a report to a closed stderr hung the runtime");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut s = String::new();
+    let _ = out.read_to_string(&mut s);
+    assert!(status.success() && s.contains("survived"), "{s}");
 }
 
 const BLOCKING_LINE: u32 = line!() + 8;
@@ -318,4 +361,54 @@ fn a_receive_that_waits_beside_a_message_of_another_type_says_so_once() {
     );
     assert!(warnings[0].contains("21u64"), "the hint: {err}");
     assert!(!err.contains("stray") && !err.contains("&str"), "{err}");
+}
+
+const CAUGHT_LINE: u32 = line!() + 9;
+
+/// A process that catches its panic, waits (and may move to another worker
+/// meanwhile), then resumes it — as gen_server does around `terminate` — keeps
+/// the panic's location.
+#[test]
+fn the_location_survives_a_wait_between_catch_and_resume() {
+    bream::run(|| {
+        let (_, m) = bream::spawn_monitor(|| {
+            let r = std::panic::catch_unwind(|| panic!("caught, then resumed"));
+            for _ in 0..20 {
+                bream::sleep(Duration::from_millis(1));
+                // Others run meanwhile, and panic on this worker too.
+                let (_, m) = bream::spawn_monitor(|| panic!("a neighbour's panic"));
+                let _ = receive! { d: Down if d.monitor == m => d };
+            }
+            std::panic::resume_unwind(r.unwrap_err());
+        });
+        let d = receive! { d: Down if d.monitor == m => d };
+        let ExitReason::Panic(p) = d.reason else {
+            panic!("{:?}", d.reason)
+        };
+        assert_eq!(p, "caught, then resumed");
+        let at = p.location().expect("a location");
+        assert_eq!((at.file.as_str(), at.line), (FILE, CAUGHT_LINE));
+    });
+}
+
+/// The first process killed through a link by another's panic: `run` panics
+/// naming the original panic and where it was, not the runtime's source.
+#[test]
+fn a_first_process_killed_by_a_linked_panic_names_it() {
+    let r = std::panic::catch_unwind(|| {
+        bream::run(|| {
+            bream::spawn_link(|| panic!("the child's bug"));
+            bream::receive::<()>();
+        })
+    });
+    let payload = r.unwrap_err();
+    let msg = payload.downcast_ref::<String>().expect("a message");
+    assert!(
+        msg.starts_with("the process run by block_on exited: panic at "),
+        "{msg}"
+    );
+    assert!(
+        msg.contains(FILE) && msg.ends_with("the child's bug"),
+        "{msg}"
+    );
 }

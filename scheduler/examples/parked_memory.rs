@@ -1,6 +1,6 @@
 //! Memory per parked task: spawn N tasks (default 1,000,000) that each park
 //! once, and when all are parked print ((VmRSS + VmPTE) after - before) / N
-//! from /proc/self/status (DESIGN.md §8's definition). Then unpark them all,
+//! from /proc/self/status (docs/architecture.md §8's definition). Then unpark them all,
 //! wait for them to finish and shut down.
 //!
 //! Run: `cargo run --release -p bream-scheduler --example parked_memory [N]`

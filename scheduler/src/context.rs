@@ -18,7 +18,7 @@
 //! pub(crate) enum Exit { Returned, Panicked(String), StackOverflow }
 //! pub(crate) fn suspend();                      // inside a context: back to resume()'s caller
 //! pub(crate) fn in_context() -> bool;
-//! pub(crate) fn install_panic_hook();           // once per process; Context::new calls it
+//! pub(crate) fn install_panic_hook();           // once per process; Scheduler build and Context::new call it
 //! pub(crate) unsafe fn on_fault(fault: usize, sp: usize, foreign: bool, trap: bool) -> Fault; // SIGSEGV
 //! pub(crate) unsafe fn on_step(sp: usize, foreign: bool) -> Step; // SIGTRAP (single-step)
 //! pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> String;
@@ -57,8 +57,9 @@
 //! 2. The closure panics: the body's `catch_unwind` turns the payload into
 //!    `Exit::Panicked(message)`. The panic hook installed by
 //!    [`install_panic_hook`] prints nothing for a panic inside a context (the
-//!    runtime reports crashes through `tracing`); other panics go to the hook
-//!    that was there before.
+//!    runtime writes a crash report, with the location its own hook, installed
+//!    after this one, recorded); other panics go to the hook that was there
+//!    before.
 //! 3. The stack overflows into its guard zone: trap.rs's SIGSEGV handler calls
 //!    [`on_fault`], which uses corosensei's trap support to reset the stack and
 //!    make the coroutine return `Exit::StackOverflow` at once — unless the

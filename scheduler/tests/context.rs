@@ -1,7 +1,7 @@
 //! Task contexts through the public API: what runs on a task's own stack and
-//! what the outside sees of it. DESIGN.md §3: "a panic inside a process becomes
-//! its exit reason; crash reports go through `tracing`, not the default panic
-//! hook's stderr spam".
+//! what the outside sees of it. docs/architecture.md §3: "a panic inside a process becomes
+//! its exit reason ... The default panic hook prints nothing for it; the crash
+//! report does, once".
 //!
 //! The stderr test runs in a child process: this test binary re-runs itself on
 //! one "child" test with `BREAM_CHILD` set, and the parent reads its stderr.

@@ -1,5 +1,5 @@
 //! Task stacks through the public API: an overflow ends only the task that
-//! overflowed (DESIGN.md §3: "the process dies with reason StackOverflow ...
+//! overflowed (docs/architecture.md §3: "the process dies with reason StackOverflow ...
 //! the runtime and every other process go on"), stack sizes are honoured, and
 //! `trap_stack_overflow(false)` aborts instead.
 //!

@@ -23,7 +23,7 @@ use std::sync::{mpsc, Arc};
 use std::time::{Duration, Instant};
 
 use bream::{receive, Down, ExitReason, Pid};
-use bream_stdlib::gen_server::{self, CallError, CallResult, From, GenServer, Init, ServerRef};
+use bream_stdlib::gen_server::{self, CallError, CallResult, GenServer, Init, ReplyTo, ServerRef};
 use bream_stdlib::supervisor::{
     self, ChildSpec, ChildState, Shutdown, Strategy, Supervisor, SupervisorRef,
 };
@@ -56,7 +56,7 @@ impl GenServer for Echo {
     fn init((): ()) -> Init<Self> {
         Init::ok(Echo)
     }
-    fn handle_call(&mut self, req: Req, _: From<u64>) -> CallResult<Self> {
+    fn handle_call(&mut self, req: Req, _: ReplyTo<u64>) -> CallResult<Self> {
         match req {
             Req::Echo(n) => CallResult::reply(n),
             Req::Panic => panic!("chaos: asked to panic"),
@@ -338,7 +338,7 @@ fn soak(run_for: Duration, seed: u64) {
             bream::processes().len() == expected
         });
         eprintln!("chaos soak: (replies, errors) per client: {replies:?}");
-        root.stop(ExitReason::Shutdown, Duration::from_secs(10))
+        supervisor::stop(&root, ExitReason::Shutdown, Duration::from_secs(10))
             .expect("the root stops");
         wait_until("only main is left", || bream::processes().len() == 1);
         eprintln!("chaos soak: {alloc_overflows} allocating overflows after the warm-up");

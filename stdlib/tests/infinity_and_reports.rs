@@ -167,7 +167,7 @@ fn slow_child() -> Result<Pid, bream_stdlib::StartError> {
         trap_exit: true,
         ..Default::default()
     };
-    let (pid, _) = bream::spawn_opt(opts, || loop {
+    let (pid, _) = bream::spawn_opt(opts, || {
         let e: Exit = bream::receive();
         bream::sleep(Duration::from_millis(5));
         bream::exit_self(e.reason);

@@ -2,12 +2,13 @@
 %%
 %% Build: erlc -o ebin bream_peer.erl
 %% Run:   erl -noshell +P 2000000 +S 2:2 -pa ebin -run bream_peer main spawn 2 1000000 0
+%%        (`dist` starts a second node itself: ... main dist 2 100000 1000000)
 %%
 %% Prints one JSON line (the fields of README.md) and halts. `compare` passes
 %% `+P` larger than the processes a workload needs (the default limit is
 %% 1,048,576 and skynet spawns 1,111,111).
 -module(bream_peer).
--export([main/1]).
+-export([main/1, dist_node/1]).
 -behaviour(gen_server).
 -export([init/1, handle_call/3, handle_cast/2]).
 
@@ -166,8 +167,79 @@ run(timers, {N, TimeoutMs}) ->
       extra => [{"alive_at_sample", Alive},
                 {"late_ns", TDone - TReady - TimeoutMs * 1000000}]};
 
+run(dist, {N, M}) ->
+    %% Two nodes on loopback, each its own OS process: this one (main) and an echo
+    %% node started here. Untimed: starting both nodes and connecting them.
+    Main = self(),
+    {Echo, Sink} = start_echo_node(),
+    Echo ! {hello, Main},
+    T0 = now_ns(),
+    Ok = pingpong(Echo, 0, N, 0),
+    Ns = now_ns() - T0,
+    Sink ! {expect, M, Main},
+    T1 = now_ns(),
+    fan_send(Sink, 1, M),
+    Sum = receive {sink_done, S} -> S end,
+    OneWay = now_ns() - T1,
+    Sum =:= M * (M + 1) div 2 orelse error({wrong_sum, Sum}),
+    Echo ! stop,
+    #{ns => Ns, n => N, ops => N, result => Ok,
+      extra => [{"oneway_messages", M}, {"oneway_ns", OneWay},
+                {"oneway_per_sec", M / (OneWay / 1.0e9)}]};
+
 run(Other, _) ->
     error({unknown_workload, Other}).
+
+%% ---- dist: the second node -----------------------------------------------------
+
+%% Make this node distributed (short names, like `erl -sname`), starting EPMD as
+%% `erl` itself would; then start the echo node as a second `erl` and wait for it
+%% to report its two processes.
+start_echo_node() ->
+    Epmd = os:find_executable("epmd"),
+    Epmd =/= false orelse error(no_epmd_on_path),
+    os:cmd(Epmd ++ " -daemon"),
+    Id = os:getpid(),
+    {ok, _} = net_kernel:start([list_to_atom("bream_peer_main_" ++ Id), shortnames]),
+    register(bream_peer_main, self()),
+    Erl = os:find_executable("erl"),
+    Ebin = filename:dirname(code:which(?MODULE)),
+    Workers = integer_to_list(erlang:system_info(schedulers_online)),
+    Args = ["-noshell", "+S", Workers ++ ":" ++ Workers,
+            "-sname", "bream_peer_echo_" ++ Id,
+            "-setcookie", atom_to_list(erlang:get_cookie()),
+            "-pa", Ebin, "-run", ?MODULE, "dist_node", atom_to_list(node())],
+    %% A process of its own owns the port, so the echo node's output (if any)
+    %% never lands in main's mailbox.
+    spawn(fun() ->
+              Port = open_port({spawn_executable, Erl},
+                               [{args, Args}, exit_status, stderr_to_stdout, binary]),
+              port_owner(Port)
+          end),
+    receive
+        {dist_ready, Echo, Sink} -> {Echo, Sink}
+    after 30000 -> error(echo_node_did_not_start)
+    end.
+
+port_owner(Port) ->
+    receive
+        {Port, {data, D}} -> io:format(standard_error, "echo node: ~s", [D]), port_owner(Port);
+        {Port, {exit_status, 0}} -> ok;
+        {Port, {exit_status, S}} -> io:format(standard_error, "echo node exited ~p~n", [S])
+    end.
+
+%% The echo node's entry point: `-run bream_peer dist_node <MainNode>`.
+dist_node([MainNode]) ->
+    Main = list_to_atom(MainNode),
+    Echo = spawn(fun() -> receive {hello, From} -> echo(From) end end),
+    Sink = spawn(fun() -> receive {expect, M, From} -> From ! {sink_done, sink(M, 0)} end end),
+    true = net_kernel:connect_node(Main),
+    monitor_node(Main, true),
+    {bream_peer_main, Main} ! {dist_ready, Echo, Sink},
+    receive {nodedown, Main} -> halt(0) end.
+
+sink(0, Sum) -> Sum;
+sink(Left, Sum) -> receive I -> sink(Left - 1, Sum + I) end.
 
 %% ---- process bodies ----------------------------------------------------------
 

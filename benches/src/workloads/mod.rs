@@ -3,7 +3,7 @@
 //! Each `run` executes inside a bream process (the "main" of the definition,
 //! started by `Runtime::block_on`), times exactly the section the definition
 //! times, checks what it can, and returns an [`Outcome`]. They use bream's public
-//! API only (DESIGN.md §7), as a user's program would.
+//! API only (docs/architecture.md §7), as a user's program would.
 
 mod call;
 mod fanin;

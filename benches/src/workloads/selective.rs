@@ -1,7 +1,7 @@
 //! `selective`: main holds D unmatched messages in its own mailbox and receives
 //! M tagged replies from an echo process behind them — `make_ref` then
 //! `receive! { marker r; ... }`, so the receive scans only what arrived after
-//! the reference was made (OTP 24's optimisation, DESIGN.md §5). Then the
+//! the reference was made (OTP 24's optimisation, docs/architecture.md §5). Then the
 //! backlog is drained and checked, and the same M receives run on an empty
 //! mailbox for `empty_per_op_ns`.
 

@@ -30,7 +30,7 @@
 //! on its stack (or in its mailbox), and a process that exits — returns,
 //! panics, is killed, even while parked in `read` — is unwound, which drops
 //! them: the fd is closed and the registration forgotten. The one exit that
-//! does not unwind is a stack overflow (DESIGN.md §3): the frames are
+//! does not unwind is a stack overflow (docs/architecture.md §3): the frames are
 //! abandoned, and the sockets they held stay open (see docs/io.md, "Limits").
 //!
 //! # Rejected designs

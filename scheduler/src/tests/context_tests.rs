@@ -452,7 +452,7 @@ fn child_parks_many_contexts() {
     }
 }
 
-/// DESIGN.md §3's budget: a parked process costs at most 5 KiB of RAM and page
+/// docs/architecture.md §3's budget: a parked process costs at most 5 KiB of RAM and page
 /// tables (VmRSS + VmPTE over N), stack included; THP must not inflate it.
 #[test]
 fn a_parked_context_costs_at_most_5_kib() {

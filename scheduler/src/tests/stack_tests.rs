@@ -210,7 +210,7 @@ fn vm_flags_in(ranges: &[(usize, usize)]) -> Vec<String> {
     flags
 }
 
-/// DESIGN.md §3: on a host whose THP setting is `always`, a huge page would make
+/// docs/architecture.md §3: on a host whose THP setting is `always`, a huge page would make
 /// a 64 KiB stack cost all of it. Every slab carries the kernel's "no huge page"
 /// flag (`nh` in smaps), whatever this host's THP setting.
 #[test]

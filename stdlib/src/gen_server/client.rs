@@ -15,7 +15,7 @@
 //! 5. `receive! { marker tag; ... }` waits for the reply tagged `tag` or the
 //!    `Down`: it scans only what arrived after step 1, so a caller with 10,000
 //!    unrelated messages queued pays nothing for them (OTP 24's receive
-//!    optimisation, DESIGN.md §5).
+//!    optimisation, docs/architecture.md §5).
 //! 6. `unalias`, and `demonitor` plus a marker receive of its `Down`, so no
 //!    `Down` is left behind (also in O(1): `demonitor`'s own flush would scan
 //!    the whole mailbox).
@@ -40,6 +40,7 @@ use bream::{receive, ExitReason, Pid};
 use super::callbacks::{GenServer, HandleCall};
 use super::request::Response;
 use super::serve::{ErasedCall, TypedCall};
+use crate::name::{NamedRef, ToServer};
 
 /// The default timeout of a call, as OTP's (5000 ms).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -122,6 +123,23 @@ impl<S> fmt::Debug for ServerRef<S> {
 
 /// sys sees a server's state as its `S`: `sys::get_state(&server)` is an `S`.
 impl<S: GenServer> crate::sys::SysRef for ServerRef<S> {
+    type State = S;
+    fn sys_pid(&self) -> Option<Pid> {
+        self.pid()
+    }
+    fn view(state: &mut dyn std::any::Any) -> Option<&mut S> {
+        state.downcast_mut::<S>()
+    }
+}
+
+impl<S: GenServer> ToServer<S> for ServerRef<S> {
+    fn server_pid(&self) -> Option<Pid> {
+        self.pid()
+    }
+}
+
+/// sys sees a named server's state as its `S`, as through a [`ServerRef`].
+impl<S: GenServer> crate::sys::SysRef for NamedRef<S> {
     type State = S;
     fn sys_pid(&self) -> Option<Pid> {
         self.pid()
@@ -251,7 +269,7 @@ pub(crate) struct ReplyMsg<R> {
 /// exits before replying, [`CallError::Timeout`] if it does not reply in time,
 /// [`CallError::CallingSelf`] if the server calls itself.
 pub fn call<S, R>(
-    server: &ServerRef<S>,
+    server: &impl ToServer<S>,
     request: R,
     timeout: Duration,
 ) -> Result<<S as HandleCall<R>>::Reply, CallError>
@@ -259,7 +277,7 @@ where
     S: HandleCall<R>,
     R: Send + 'static,
 {
-    let pid = server.pid().ok_or(CallError::NoProc)?;
+    let pid = server.server_pid().ok_or(CallError::NoProc)?;
     call_pid(pid, timeout, |from| send_call::<S, R>(pid, request, from))
 }
 
@@ -378,8 +396,8 @@ pub fn reply<R: Send + 'static>(from: &ReplyTo<R>, value: R) {
 /// Send `server` a message that needs no answer (OTP's `gen_server:cast/2`).
 /// Never fails and never waits: a cast to a server that is not running is
 /// dropped, as in OTP.
-pub fn cast<S: GenServer>(server: &ServerRef<S>, message: S::Cast) {
-    if let Some(pid) = server.pid() {
+pub fn cast<S: GenServer>(server: &impl ToServer<S>, message: S::Cast) {
+    if let Some(pid) = server.server_pid() {
         bream::send(pid, CastMsg::<S>(message));
     }
 }
@@ -393,11 +411,11 @@ pub fn cast<S: GenServer>(server: &ServerRef<S>, message: S::Cast) {
 /// not exited within `timeout` (it keeps running), [`CallError::Exit`] if it
 /// exited with another reason than `reason` (e.g. `terminate` panicked).
 pub fn stop<S: GenServer>(
-    server: &ServerRef<S>,
+    server: &impl ToServer<S>,
     reason: ExitReason,
     timeout: Duration,
 ) -> Result<(), CallError> {
-    let pid = server.pid().ok_or(CallError::NoProc)?;
+    let pid = server.server_pid().ok_or(CallError::NoProc)?;
     if pid == bream::self_pid() {
         return Err(CallError::CallingSelf);
     }

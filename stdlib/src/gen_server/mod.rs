@@ -16,6 +16,7 @@
 //! | `handle_continue/2`, `terminate/2`| [`GenServer::handle_continue`], [`GenServer::terminate`] |
 //! | `format_status/1`                 | [`GenServer::format_status`]               |
 //! | `start/3,4`, `start_link/3,4`, `{local, Name}` | [`start`], [`start_link`], [`start_named`], [`start_link_named`], [`start_opt`] |
+//! | `{via, Registry, Key}` names      | [`start_named`]`(`[`Name::via`](crate::name::Name::via)`(..), ..)`, [`NamedRef`] |
 //! | `enter_loop/3,4,5`                | [`enter_loop`]                             |
 //! | `call/3`, `cast/2`, `reply/2`, `stop/3` | [`call`], [`cast`], [`reply`], [`stop`] |
 //! | `From`                            | [`ReplyTo`] (with the caller's [`pid`](ReplyTo::pid)) |
@@ -36,6 +37,7 @@ mod request;
 mod serve;
 mod server;
 
+pub use crate::name::{NamedRef, ToServer};
 pub use callbacks::{CallResult, GenServer, HandleCall, Info, Init, Next};
 pub use client::{
     call, cast, reply, stop, CallError, ReplyTo, ServerRef, DEFAULT_TIMEOUT, INFINITY,
@@ -45,7 +47,8 @@ pub use request::{
     Response,
 };
 pub use server::{
-    enter_loop, start, start_link, start_link_named, start_named, start_opt, EnterOpts, StartOpts,
+    enter_loop, start, start_link, start_link_named, start_named, start_opt, start_opt_named,
+    EnterOpts, StartOpts,
 };
 
 pub(crate) use client::call_pid;

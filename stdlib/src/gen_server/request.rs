@@ -28,7 +28,8 @@ use std::time::Duration;
 use bream::{receive, Down, MonitorRef};
 
 use super::callbacks::HandleCall;
-use super::client::{down_error, send_call, CallError, ReplyTo, ServerRef, INFINITY};
+use super::client::{down_error, send_call, CallError, ReplyTo, INFINITY};
+use crate::name::ToServer;
 
 /// The answer to a [`send_request`], as a message. Outside a gen_server it is
 /// taken by [`receive_response`] and friends; a gen_server gets it in
@@ -93,13 +94,16 @@ impl<R> fmt::Debug for ReqId<R> {
 ///     assert_eq!(gen_server::receive_response(rb, t), Ok(2));
 /// });
 /// ```
-pub fn send_request<S, R>(server: &ServerRef<S>, request: R) -> ReqId<<S as HandleCall<R>>::Reply>
+pub fn send_request<S, R>(
+    server: &impl ToServer<S>,
+    request: R,
+) -> ReqId<<S as HandleCall<R>>::Reply>
 where
     S: HandleCall<R>,
     R: Send + 'static,
 {
     let tag = bream::make_ref();
-    let Some(pid) = server.pid() else {
+    let Some(pid) = server.server_pid() else {
         return ReqId {
             tag,
             live: None,

@@ -26,6 +26,7 @@ use bream::{receive, Down, ExitReason, Pid};
 use super::callbacks::{GenServer, Init, Next};
 use super::client::{forget_monitor, ServerRef, INFINITY};
 use super::serve::{LoopOpts, Server};
+use crate::name::{Name, NameError};
 use crate::start::{panic_message, StartError};
 
 /// Start a server, not linked to the caller (OTP's `gen_server:start/3`).
@@ -56,22 +57,18 @@ pub fn start_link<S: GenServer>(args: S::Args) -> Result<ServerRef<S>, StartErro
 }
 
 /// [`start`], registering the server as `name` before `init` runs
-/// (OTP's `gen_server:start({local, Name}, ...)`).
+/// (OTP's `gen_server:start({local, Name} | {via, Module, Term}, ...)`).
+/// `name` is a `&'static str` or any [`Name`], e.g. a Registry key with
+/// [`Name::via`]; reach the server by name with [`NamedRef`](super::NamedRef).
 ///
 /// # Errors
 ///
 /// [`StartError::AlreadyStarted`] if the name is taken, else as [`start`].
 pub fn start_named<S: GenServer>(
-    name: &'static str,
+    name: impl Into<Name>,
     args: S::Args,
 ) -> Result<ServerRef<S>, StartError> {
-    start_opt(
-        args,
-        StartOpts {
-            name: Some(name),
-            ..StartOpts::default()
-        },
-    )
+    start_opt_named(name, args, StartOpts::default())
 }
 
 /// [`start_link`], registering the server as `name` before `init` runs.
@@ -80,17 +77,39 @@ pub fn start_named<S: GenServer>(
 ///
 /// [`StartError::AlreadyStarted`] if the name is taken, else as [`start_link`].
 pub fn start_link_named<S: GenServer>(
-    name: &'static str,
+    name: impl Into<Name>,
     args: S::Args,
 ) -> Result<ServerRef<S>, StartError> {
-    start_opt(
-        args,
-        StartOpts {
-            link: true,
-            name: Some(name),
-            ..StartOpts::default()
-        },
-    )
+    let opts = StartOpts {
+        link: true,
+        ..StartOpts::default()
+    };
+    start_opt_named(name, args, opts)
+}
+
+/// [`start_opt`] with a [`Name`], local or via (OTP's `start/4`,
+/// `start_link/4` with a `ServerName`). The name replaces `opts.name`.
+///
+/// # Errors
+///
+/// As [`start_opt`]; [`StartError::AlreadyStarted`] if the name is taken,
+/// [`StartError::Spawn`] if its registry cannot register it.
+pub fn start_opt_named<S: GenServer>(
+    name: impl Into<Name>,
+    args: S::Args,
+    opts: StartOpts,
+) -> Result<ServerRef<S>, StartError> {
+    match name.into() {
+        Name::Local(local) => spawn_server(
+            args,
+            StartOpts {
+                name: Some(local),
+                ..opts
+            },
+            None,
+        ),
+        via @ Name::Via(_) => spawn_server(args, StartOpts { name: None, ..opts }, Some(via)),
+    }
 }
 
 /// How to start a server: OTP's start options, for [`start_opt`]. The default
@@ -152,7 +171,7 @@ impl StartOpts {
 /// As [`start_link_named`], and [`StartError::Timeout`] if `init` took longer
 /// than `opts.timeout`.
 pub fn start_opt<S: GenServer>(args: S::Args, opts: StartOpts) -> Result<ServerRef<S>, StartError> {
-    spawn_server(args, opts)
+    spawn_server(args, opts, None)
 }
 
 /// Turn the calling process into a server running `state` (OTP's
@@ -221,7 +240,14 @@ struct Origin {
     parent: Option<Pid>,
 }
 
-fn spawn_server<S: GenServer>(args: S::Args, opts: StartOpts) -> Result<ServerRef<S>, StartError> {
+/// Spawn and start a server; `via` is a name the new process registers
+/// itself under before `init` (a local name is `opts.name`, which
+/// `spawn_opt` registers atomically with the spawn).
+fn spawn_server<S: GenServer>(
+    args: S::Args,
+    opts: StartOpts,
+    via: Option<Name>,
+) -> Result<ServerRef<S>, StartError> {
     let StartOpts { link, name, .. } = opts;
     let starter = bream::self_pid();
     let tag = bream::make_ref();
@@ -231,7 +257,7 @@ fn spawn_server<S: GenServer>(args: S::Args, opts: StartOpts) -> Result<ServerRe
         parent: link.then_some(starter),
     };
     let loop_opts = opts.loop_opts();
-    let body = move || init_and_loop::<S>(origin, name, args, loop_opts);
+    let body = move || init_and_loop::<S>(origin, name, via, args, loop_opts);
     // Link, monitor and name all exist before `init` runs (spawn_opt's promise),
     // so a server killed at once is reported with its real reason.
     let spawn_opts = bream::SpawnOpts {
@@ -294,14 +320,29 @@ fn give_up(pid: Pid, monitor: bream::MonitorRef, tag: bream::Ref, link: bool) {
 fn init_and_loop<S: GenServer>(
     origin: Origin,
     name: Option<&'static str>,
+    via: Option<Name>,
     args: S::Args,
     opts: LoopOpts,
 ) {
+    // A via name is taken by the new process itself, before `init`, as OTP's
+    // gen does; a taken name ends the start with the holder's pid.
+    if let Some(via) = &via {
+        if let Err(error) = via.register_self() {
+            let error = match error {
+                NameError::Taken(holder) => StartError::AlreadyStarted(holder),
+                NameError::Unavailable(why) => StartError::Spawn(why),
+            };
+            return fail_init(&origin, error, None);
+        }
+    }
     // On failure the name goes first, so that a start retried at once finds it
     // free rather than held by a process on its way out.
     let fail = |error: StartError| {
         if let Some(name) = name {
             bream::unregister(name);
+        }
+        if let Some(via) = &via {
+            via.unregister_self();
         }
         error
     };

@@ -24,6 +24,7 @@ use bream::{ExitReason, Pid};
 use super::server::{SupArgs, SupServer, SupervisorState};
 use super::spec::{check_one, AutoShutdown, ChildSpec, SpecError, Strategy};
 use crate::gen_server::{self, CallError, ServerRef};
+use crate::name::Name;
 use crate::start::StartError;
 
 /// OTP's default restart intensity: at most 1 restart ...
@@ -55,7 +56,7 @@ pub struct Supervisor {
     pub(crate) period: Duration,
     pub(crate) auto_shutdown: AutoShutdown,
     pub(crate) children: Vec<ChildSpec>,
-    pub(crate) name: Option<&'static str>,
+    pub(crate) name: Option<Name>,
 }
 
 /// What a supervisor's init callback decided (OTP's `init/1` result).
@@ -121,8 +122,11 @@ impl Supervisor {
     /// Register the supervisor under `name` when it starts (builder form
     /// only: an init callback's `Supervisor` cannot rename a process that is
     /// already running; use [`start_link_named`]).
-    pub fn name(mut self, name: &'static str) -> Self {
-        self.name = Some(name);
+    ///
+    /// `name` is a `&'static str` or any [`Name`], e.g. a Registry key
+    /// ([`Name::via`]): OTP's `{local, Name}` or `{via, Module, Name}`.
+    pub fn name(mut self, name: impl Into<Name>) -> Self {
+        self.name = Some(name.into());
         self
     }
 
@@ -134,7 +138,7 @@ impl Supervisor {
     /// ones started before it are terminated first), `BadSpec` for an invalid
     /// specification, `AlreadyStarted` if the name is taken.
     pub fn start_link(self) -> Result<SupervisorRef, StartError> {
-        let name = self.name;
+        let name = self.name.clone();
         spawn(name, true, self.into_init())
     }
 
@@ -144,16 +148,16 @@ impl Supervisor {
     ///
     /// As [`start_link`](Self::start_link).
     pub fn start(self) -> Result<SupervisorRef, StartError> {
-        let name = self.name;
+        let name = self.name.clone();
         spawn(name, false, self.into_init())
     }
 
     /// A child spec that starts this supervisor (linked) under another one.
     pub fn child_spec(self, id: impl Into<String>) -> ChildSpec {
-        let name = self.name;
+        let name = self.name.clone();
         let init = self.into_init();
         ChildSpec::supervisor(id, move || {
-            spawn(name, true, Arc::clone(&init)).map(|sup| sup.pid_now())
+            spawn(name.clone(), true, Arc::clone(&init)).map(|sup| sup.pid_now())
         })
     }
 
@@ -178,11 +182,7 @@ impl Supervisor {
     }
 }
 
-fn spawn(
-    name: Option<&'static str>,
-    link: bool,
-    init: InitFn,
-) -> Result<SupervisorRef, StartError> {
+fn spawn(name: Option<Name>, link: bool, init: InitFn) -> Result<SupervisorRef, StartError> {
     let args = SupArgs { init };
     let server = match (name, link) {
         (Some(name), true) => gen_server::start_link_named::<SupServer>(name, args),
@@ -250,10 +250,10 @@ pub fn start(init: impl Fn() -> Init + Send + Sync + 'static) -> Result<Supervis
 ///
 /// `AlreadyStarted(pid)` if the name is taken, else as [`start_link`].
 pub fn start_link_named(
-    name: &'static str,
+    name: impl Into<Name>,
     init: impl Fn() -> Init + Send + Sync + 'static,
 ) -> Result<SupervisorRef, StartError> {
-    spawn(Some(name), true, Arc::new(init))
+    spawn(Some(name.into()), true, Arc::new(init))
 }
 
 /// [`start`], registering the supervisor as `name` before `init` runs.
@@ -262,10 +262,10 @@ pub fn start_link_named(
 ///
 /// As [`start_link_named`].
 pub fn start_named(
-    name: &'static str,
+    name: impl Into<Name>,
     init: impl Fn() -> Init + Send + Sync + 'static,
 ) -> Result<SupervisorRef, StartError> {
-    spawn(Some(name), false, Arc::new(init))
+    spawn(Some(name.into()), false, Arc::new(init))
 }
 
 /// A child spec (type supervisor, `Shutdown::Infinity`) that starts a
@@ -331,6 +331,11 @@ impl SupervisorRef {
         SupervisorRef {
             server: ServerRef::named(name),
         }
+    }
+    /// A handle to the supervisor registered under `name` (local or via)
+    /// now, resolved once: `None` if nothing is registered.
+    pub fn whereis(name: &Name) -> Option<Self> {
+        name.whereis().map(Self::from_pid)
     }
     /// The supervisor's pid now (`None`: the name is not registered).
     pub fn pid(&self) -> Option<Pid> {

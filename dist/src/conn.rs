@@ -1,0 +1,843 @@
+//! Connections: one bream process per connected node.
+//!
+//! # Vocabulary
+//!
+//! - **Connection process**: owns the socket to one peer (Erlang's
+//!   `dist_util` + the port's output queue in one). It is started by the
+//!   acceptor for an incoming connection, or by the first command for a node
+//!   we are not connected to (an outgoing one).
+//! - **Command** ([`Cmd`]): what any local process asks of a connection — a
+//!   packet to write, a link or monitor to record and announce, a node
+//!   monitor. Commands are ordinary bream messages, so what one process sends
+//!   a remote one arrives in order, as Erlang promises per pair of processes.
+//! - **Records**: the links and monitors between local processes and
+//!   processes of the peer. They exist so that a lost connection can tell
+//!   every local end: links fire with `NoConnection`, monitors deliver a
+//!   `Down` with `NoConnection`, node monitors get `NodeDown`.
+//!
+//! # A connection's life
+//!
+//! 1. Setup. Outgoing: look up the peer's port (EPMD, or the configured
+//!    address), connect, run the handshake as A. Incoming: run it as B,
+//!    deciding simultaneous attempts by name as `net_kernel` does. Commands
+//!    sent meanwhile wait in the mailbox. A failed setup logs why and fails
+//!    every waiting command (`NoConnection`), or hands them to the connection
+//!    that won a simultaneous attempt.
+//! 2. Up: the socket is in active mode; one `receive!` takes socket data,
+//!    commands and tick timers. Each complete packet is handled at once; a
+//!    packet that cannot be parsed, an unknown control message, a length over
+//!    the limit, or nothing received for `net_ticktime` ends the connection
+//!    with a logged reason. Every quarter of `net_ticktime` without output, a
+//!    tick (an empty packet) is written.
+//! 3. Down: remove the table entry (new commands start a new connection),
+//!    fire every record with `NoConnection`, then fail the commands still in
+//!    the mailbox. Nothing panics: a peer's bytes can end only its own
+//!    connection.
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bream::net::{Active, Tcp, TcpClosed, TcpError, TcpListener, TcpStream};
+use bream::{Down, ExitReason, MonitorRef, Pid};
+
+use crate::control::{self as c, ctrl, packet, reason_from_term, reason_to_term};
+use crate::handshake::{self, Admit, Peer};
+use crate::node::{Node, NodeDown};
+use crate::{nodes, Atom, ExternalRef, Term};
+
+/// What a local process asks of a connection (module essay).
+#[derive(Debug)]
+pub(crate) enum Cmd {
+    /// Write this packet. `node` is the target pid's node index (0 for a
+    /// send by name): a packet for another incarnation of the peer is dropped.
+    Packet { node: u32, bytes: Vec<u8> },
+    /// `local` linked to `remote`.
+    Link { local: Pid, remote: Pid },
+    /// `local` unlinked `remote`.
+    Unlink { local: Pid, remote: Pid },
+    /// `local` monitors `remote` with `r`.
+    Monitor {
+        local: Pid,
+        remote: Pid,
+        r: MonitorRef,
+    },
+    /// `local` dropped monitor `r` of `remote`.
+    Demonitor {
+        local: Pid,
+        remote: Pid,
+        r: MonitorRef,
+    },
+    /// An exit signal from `from` (local) to `to` (remote).
+    Exit {
+        from: Pid,
+        to: Pid,
+        reason: ExitReason,
+        link: bool,
+    },
+    /// A local process `to` monitors has exited.
+    Down { to: Pid, down: Down },
+    /// Send this process a [`NodeDown`] when the connection is lost.
+    MonitorNode(Pid),
+    /// Forget one [`Cmd::MonitorNode`] of this process.
+    DemonitorNode(Pid),
+    /// Close the connection (`disconnect_node`).
+    Disconnect,
+}
+
+/// A socket handed from the acceptor to a new connection process.
+struct Handoff(TcpStream);
+
+/// The tick timer's message.
+#[derive(Debug)]
+struct Tick;
+
+/// Starts an outgoing connection process to `peer` (the caller inserts it in
+/// the table, under the lock).
+pub(crate) fn spawn_outgoing(node: Arc<Node>, peer: String) -> Pid {
+    bream::spawn(move || {
+        let stream = match connect(&node, &peer) {
+            Ok(s) => s,
+            Err(e) => {
+                tracing::warn!(node = %node.name, %peer, "bream-dist: cannot connect: {e}");
+                return fail_setup(&node, &peer, false);
+            }
+        };
+        let me = handshake::Me {
+            name: &node.name,
+            creation: node.creation,
+            cookie: &node.cookie,
+        };
+        match handshake::connect(&stream, &me, &peer) {
+            Ok(p) => Conn::up(&node, stream, p).run(),
+            Err(e) => {
+                tracing::warn!(node = %node.name, %peer, "bream-dist: handshake failed: {e}");
+                let lost = matches!(e, handshake::HandshakeError::Refused(_));
+                fail_setup(&node, &peer, lost)
+            }
+        }
+    })
+}
+
+/// Finds the peer's port (EPMD or configuration) and connects.
+fn connect(node: &Node, peer: &str) -> io::Result<TcpStream> {
+    if let Some(addr) = node_cfg_peer(node, peer) {
+        return TcpStream::connect_timeout(&addr, handshake::SETUP_TIME);
+    }
+    let (alive, host) = peer.split_once('@').unwrap_or((peer, "localhost"));
+    let host = host.to_string();
+    let ip: IpAddr = match host.parse() {
+        Ok(ip) => ip,
+        Err(_) => bream::blocking(move || {
+            (host.as_str(), 0)
+                .to_socket_addrs()
+                .ok()
+                .and_then(|mut a| a.find(|a| a.is_ipv4()))
+                .map(|a| a.ip())
+        })
+        .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, "cannot resolve the host"))?,
+    };
+    let port = if node.uses_epmd() {
+        crate::epmd::port_please(ip, alive)?
+    } else {
+        node.port
+    };
+    TcpStream::connect_timeout(&SocketAddr::new(ip, port), handshake::SETUP_TIME)
+}
+
+fn node_cfg_peer(node: &Node, peer: &str) -> Option<SocketAddr> {
+    node.peer_addr(peer)
+}
+
+/// Setup failed: leave the table (or hand our commands to the connection
+/// that replaced us), then fail what waits in the mailbox.
+fn fail_setup(node: &Node, peer: &str, maybe_replaced: bool) {
+    let me = bream::self_pid();
+    let successor = {
+        let mut conns = node.conns();
+        match conns.get(peer) {
+            Some(e) if e.pid == me => {
+                conns.remove(peer);
+                None
+            }
+            Some(e) if maybe_replaced => Some(e.pid),
+            _ => None,
+        }
+    };
+    while let Some(cmd) = bream::receive_timeout::<Cmd>(Duration::ZERO) {
+        match successor {
+            Some(s) => bream::send(s, cmd),
+            None => fail(cmd, peer),
+        }
+    }
+}
+
+/// What a command becomes when its connection is gone.
+fn fail(cmd: Cmd, peer: &str) {
+    match cmd {
+        Cmd::Link { local, remote } => {
+            bream::__remote::signal_exit(local, remote, ExitReason::NoConnection, true);
+        }
+        Cmd::Monitor { local, remote, r } => {
+            let down = Down {
+                monitor: r,
+                pid: remote,
+                reason: ExitReason::NoConnection,
+            };
+            bream::__remote::signal_down(local, down);
+        }
+        Cmd::MonitorNode(p) => bream::send(
+            p,
+            NodeDown {
+                node: peer.to_string(),
+            },
+        ),
+        _ => {}
+    }
+}
+
+/// Starts the acceptor: it owns the listener and starts a connection process
+/// per accepted socket.
+pub(crate) fn spawn_acceptor(node: Arc<Node>, listener: TcpListener) -> io::Result<()> {
+    let pid = bream::spawn(move || {
+        let listener: Handoff2 = bream::receive();
+        loop {
+            match listener.0.accept() {
+                Ok((s, from)) => {
+                    let node = Arc::clone(&node);
+                    let pid = bream::spawn(move || {
+                        let Handoff(s) = bream::receive::<Handoff>();
+                        accept(&node, s);
+                    });
+                    match s.controlling_process(pid) {
+                        Ok(()) => bream::send(pid, Handoff(s)),
+                        Err(e) => {
+                            tracing::warn!(%from, "bream-dist: cannot hand over a connection: {e}");
+                            bream::exit(pid, ExitReason::Kill);
+                        }
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!("bream-dist: accept failed: {e}");
+                    bream::sleep(Duration::from_millis(100));
+                }
+            }
+        }
+    });
+    listener.controlling_process(pid)?;
+    bream::send(pid, Handoff2(listener));
+    Ok(())
+}
+
+struct Handoff2(TcpListener);
+
+/// Keeps the EPMD registration (its connection) open for the node's life.
+pub(crate) fn spawn_epmd_keeper(s: TcpStream) -> io::Result<()> {
+    let pid = bream::spawn(|| {
+        let Handoff(s) = bream::receive::<Handoff>();
+        let _ = s.set_read_timeout(None);
+        let mut b = [0u8; 16];
+        // EPMD sends nothing more; a read that returns means it went away.
+        let r = s.read(&mut b);
+        tracing::warn!(
+            "bream-dist: the EPMD connection closed ({r:?}): this node is no longer registered"
+        );
+    });
+    s.controlling_process(pid)?;
+    bream::send(pid, Handoff(s));
+    Ok(())
+}
+
+/// The accepting side's setup.
+fn accept(node: &Arc<Node>, s: TcpStream) {
+    let me_pid = bream::self_pid();
+    let me = handshake::Me {
+        name: &node.name,
+        creation: node.creation,
+        cookie: &node.cookie,
+    };
+    let mut claimed: Option<String> = None;
+    let r = handshake::accept(&s, &me, |peer| {
+        let a = admit(node, peer, me_pid);
+        if matches!(a, Admit::Ok(_)) {
+            claimed = Some(peer.name.clone());
+        }
+        a
+    });
+    match r {
+        Ok(p) => Conn::up(node, s, p).run(),
+        Err(e) => {
+            let from = s.peer_addr().map(|a| a.to_string()).unwrap_or_default();
+            tracing::warn!(node = %node.name, %from, "bream-dist: refused an incoming connection: {e}");
+            if let Some(peer) = claimed {
+                fail_setup(node, &peer, false);
+            }
+        }
+    }
+}
+
+/// Step 2 of the handshake on the accepting side: may `peer` connect?
+fn admit(node: &Node, peer: &Peer, me: Pid) -> Admit {
+    let mut conns = node.conns();
+    let status = match conns.get(&peer.name) {
+        None => "ok",
+        // A simultaneous attempt: the greater name keeps its own (net_kernel).
+        Some(e) if e.up.is_none() && e.outgoing => {
+            if node.name > peer.name {
+                return Admit::Refuse("nok");
+            }
+            "ok_simultaneous"
+        }
+        Some(e) if e.up.is_none() => return Admit::Refuse("nok"),
+        // Connected already: the peer restarted (we have not noticed yet) or
+        // lost its end; the new connection replaces the old.
+        Some(e) => {
+            bream::send(e.pid, Cmd::Disconnect);
+            "ok"
+        }
+    };
+    conns.insert(
+        peer.name.clone(),
+        crate::node::ConnEntry {
+            pid: me,
+            up: None,
+            outgoing: false,
+        },
+    );
+    Admit::Ok(status)
+}
+
+/// A connection that is up (step 2 of the module essay).
+struct Conn {
+    node: Arc<Node>,
+    stream: TcpStream,
+    peer: String,
+    /// The peer's node index: pids of other incarnations are not its.
+    index: u32,
+    /// Links between a local and a remote process: `(local, remote)`.
+    links: HashSet<(Pid, Pid)>,
+    /// Our monitors of remote processes: ref → (local watcher, remote target).
+    monitors: HashMap<MonitorRef, (Pid, Pid)>,
+    /// Remote watchers of local processes, by the peer's reference.
+    watchers: HashMap<ExternalRef, Watcher>,
+    /// Our ref of each remote watcher → the peer's reference.
+    watcher_refs: HashMap<MonitorRef, ExternalRef>,
+    node_monitors: Vec<Pid>,
+    /// Bytes received and not yet a whole packet.
+    buf: Vec<u8>,
+    last_in: Instant,
+    wrote: bool,
+    unlink_id: u64,
+}
+
+struct Watcher {
+    remote: Pid,
+    local: Pid,
+    r: MonitorRef,
+    /// Monitored by name: MONITOR_P_EXIT names it the same way.
+    name: Option<Atom>,
+}
+
+impl Conn {
+    fn up(node: &Arc<Node>, stream: TcpStream, p: Peer) -> Conn {
+        let index = nodes::intern(&Atom::new(&p.name), p.creation);
+        {
+            let mut conns = node.conns();
+            let me = bream::self_pid();
+            conns.insert(
+                p.name.clone(),
+                crate::node::ConnEntry {
+                    pid: me,
+                    up: Some(index),
+                    outgoing: false,
+                },
+            );
+            conns.up.insert(index, me);
+        }
+        tracing::info!(node = %node.name, peer = %p.name, flags = p.flags, "bream-dist: connected");
+        Conn {
+            node: Arc::clone(node),
+            stream,
+            peer: p.name,
+            index,
+            links: HashSet::new(),
+            monitors: HashMap::new(),
+            watchers: HashMap::new(),
+            watcher_refs: HashMap::new(),
+            node_monitors: Vec::new(),
+            buf: Vec::new(),
+            last_in: Instant::now(),
+            wrote: false,
+            unlink_id: 0,
+        }
+    }
+
+    fn run(mut self) {
+        let reason = match self.serve() {
+            Ok(()) => "disconnected by request".to_string(),
+            Err(r) => r,
+        };
+        tracing::warn!(node = %self.node.name, peer = %self.peer, "bream-dist: connection closed: {reason}");
+        self.down();
+    }
+
+    fn serve(&mut self) -> Result<(), String> {
+        let _ = self.stream.set_nodelay(true);
+        self.stream
+            .set_active(Active::On)
+            .map_err(|e| e.to_string())?;
+        let sid = self.stream.id();
+        let tick = self.node.cfg_ticktime() / 4;
+        let me = bream::self_pid();
+        bream::send_after(tick, me, Tick);
+        let mut out = Vec::new();
+        loop {
+            bream::receive! {
+                Tcp { socket, data }: Tcp if socket == sid => {
+                    self.last_in = Instant::now();
+                    self.buf.extend_from_slice(&data);
+                    self.packets()?;
+                },
+                TcpClosed { socket }: TcpClosed if socket == sid => {
+                    return Err("the peer closed the connection".into())
+                },
+                TcpError { socket, error }: TcpError if socket == sid => {
+                    return Err(format!("socket error: {error}"))
+                },
+                cmd: Cmd => {
+                    if !self.command(cmd, &mut out) {
+                        return Ok(());
+                    }
+                    // Batch what else is waiting into one write.
+                    while out.len() < 64 * 1024 {
+                        match bream::receive_timeout::<Cmd>(Duration::ZERO) {
+                            Some(cmd) => {
+                                if !self.command(cmd, &mut out) {
+                                    return Ok(());
+                                }
+                            }
+                            None => break,
+                        }
+                    }
+                    self.write(&mut out)?;
+                },
+                _t: Tick => {
+                    if self.last_in.elapsed() > self.node.cfg_ticktime() {
+                        return Err("net_tick_timeout: nothing received for net_ticktime".into());
+                    }
+                    if !self.wrote {
+                        out.extend_from_slice(&[0, 0, 0, 0]);
+                        self.write(&mut out)?;
+                    }
+                    self.wrote = false;
+                    bream::send_after(tick, me, Tick);
+                },
+            }
+        }
+    }
+
+    fn write(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
+        if out.is_empty() {
+            return Ok(());
+        }
+        self.stream
+            .write_all(out)
+            .map_err(|e| format!("write failed: {e}"))?;
+        out.clear();
+        self.wrote = true;
+        Ok(())
+    }
+
+    /// Queues the packet for `ctrl` (+ `msg`) in `out`.
+    fn emit(&self, out: &mut Vec<u8>, ctrl: Term) {
+        tracing::trace!(peer = %self.peer, "bream-dist: send control {ctrl}");
+        match packet(&ctrl, None) {
+            Ok(p) => out.extend_from_slice(&p),
+            Err(e) => tracing::error!("bream-dist: cannot encode a control message: {e}"),
+        }
+    }
+
+    fn ext(&self, pid: Pid) -> Term {
+        self.node
+            .pid_to_term(pid)
+            .unwrap_or_else(|| Term::atom("undefined"))
+    }
+
+    fn ours(&self, remote: Pid) -> bool {
+        remote.__node() == self.index
+    }
+
+    /// Handles one command; false for `Disconnect`.
+    fn command(&mut self, cmd: Cmd, out: &mut Vec<u8>) -> bool {
+        match cmd {
+            Cmd::Packet { node, bytes } => {
+                if node == 0 || node == self.index {
+                    out.extend_from_slice(&bytes);
+                }
+            }
+            Cmd::Link { local, remote } => {
+                if !self.ours(remote) {
+                    bream::__remote::signal_exit(local, remote, ExitReason::NoProc, true);
+                } else if self.links.insert((local, remote)) {
+                    let t = ctrl(c::LINK, vec![self.ext(local), self.ext(remote)]);
+                    self.emit(out, t);
+                }
+            }
+            Cmd::Unlink { local, remote } => {
+                if self.links.remove(&(local, remote)) {
+                    self.unlink_id += 1;
+                    let id = Term::Int(self.unlink_id as i64);
+                    let t = ctrl(c::UNLINK_ID, vec![id, self.ext(local), self.ext(remote)]);
+                    self.emit(out, t);
+                }
+            }
+            Cmd::Monitor { local, remote, r } => {
+                if !self.ours(remote) {
+                    let down = Down {
+                        monitor: r,
+                        pid: remote,
+                        reason: ExitReason::NoProc,
+                    };
+                    bream::__remote::signal_down(local, down);
+                } else {
+                    self.monitors.insert(r, (local, remote));
+                    let rf = Term::Ref(self.node.monitor_ref_to_term(r));
+                    let t = ctrl(c::MONITOR_P, vec![self.ext(local), self.ext(remote), rf]);
+                    self.emit(out, t);
+                }
+            }
+            Cmd::Demonitor { local, remote, r } => {
+                if self.monitors.remove(&r).is_some() {
+                    let rf = Term::Ref(self.node.monitor_ref_to_term(r));
+                    let t = ctrl(c::DEMONITOR_P, vec![self.ext(local), self.ext(remote), rf]);
+                    self.emit(out, t);
+                }
+            }
+            Cmd::Exit {
+                from,
+                to,
+                reason,
+                link,
+            } => {
+                if !self.ours(to) || (link && !self.links.remove(&(from, to))) {
+                    return true;
+                }
+                let op = if link { c::EXIT } else { c::EXIT2 };
+                let t = ctrl(
+                    op,
+                    vec![self.ext(from), self.ext(to), reason_to_term(&reason)],
+                );
+                self.emit(out, t);
+            }
+            Cmd::Down { to, down } => {
+                let Some(rf) = self.watcher_refs.remove(&down.monitor) else {
+                    return true;
+                };
+                let Some(w) = self.watchers.remove(&rf) else {
+                    return true;
+                };
+                let from = match &w.name {
+                    Some(n) => Term::Atom(n.clone()),
+                    None => self.ext(w.local),
+                };
+                let t = ctrl(
+                    c::MONITOR_P_EXIT,
+                    vec![
+                        from,
+                        self.ext(to),
+                        Term::Ref(rf),
+                        reason_to_term(&down.reason),
+                    ],
+                );
+                self.emit(out, t);
+            }
+            Cmd::MonitorNode(p) => self.node_monitors.push(p),
+            Cmd::DemonitorNode(p) => {
+                if let Some(i) = self.node_monitors.iter().position(|&q| q == p) {
+                    self.node_monitors.swap_remove(i);
+                }
+            }
+            Cmd::Disconnect => return false,
+        }
+        true
+    }
+
+    /// Handles every complete packet in the buffer.
+    fn packets(&mut self) -> Result<(), String> {
+        let mut at = 0;
+        let mut out = Vec::new();
+        // Taken out for the loop, so packets are handled in place (no copy).
+        let buf = std::mem::take(&mut self.buf);
+        let result = loop {
+            let rest = &buf[at..];
+            if rest.len() < 4 {
+                break Ok(());
+            }
+            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
+            if len > self.node.cfg_max_frame() {
+                break Err(format!(
+                    "a packet of {len} bytes exceeds the limit of {} (max_frame)",
+                    self.node.cfg_max_frame()
+                ));
+            }
+            if rest.len() < 4 + len {
+                break Ok(());
+            }
+            let pkt = &rest[4..4 + len];
+            at += 4 + len;
+            if len == 0 {
+                continue; // a tick
+            }
+            if let Err(e) = self.packet(pkt, &mut out) {
+                break Err(e);
+            }
+        };
+        self.buf = buf;
+        self.buf.drain(..at);
+        self.write(&mut out)?;
+        result
+    }
+
+    /// One data packet: pass-through byte, control message, maybe a payload.
+    fn packet(&mut self, p: &[u8], out: &mut Vec<u8>) -> Result<(), String> {
+        if p[0] != 112 {
+            return Err(format!(
+                "packet type {} is not pass-through (112): this node offers no atom cache",
+                p[0]
+            ));
+        }
+        let (ctl, used) =
+            crate::decode(&p[1..]).map_err(|e| format!("bad control message: {e}"))?;
+        let rest = &p[1 + used..];
+        let msg = if rest.is_empty() {
+            None
+        } else {
+            let (m, used) = crate::decode(rest).map_err(|e| format!("bad message: {e}"))?;
+            if used != rest.len() {
+                return Err("trailing bytes after the message".into());
+            }
+            Some(m)
+        };
+        self.control(ctl, msg, out)
+    }
+
+    fn pid(&self, t: &Term) -> Result<Pid, String> {
+        match t {
+            Term::Pid(p) => Ok(self.node.pid_from_external(p)),
+            other => Err(format!("expected a pid, got {other}")),
+        }
+    }
+
+    /// One control message (the table in control.rs).
+    fn control(&mut self, ctl: Term, msg: Option<Term>, out: &mut Vec<u8>) -> Result<(), String> {
+        let f = match &ctl {
+            Term::Tuple(f) if !f.is_empty() => f,
+            other => return Err(format!("control message is not a tuple: {other}")),
+        };
+        let op = f[0].as_i64().ok_or("control message without an op")?;
+        tracing::trace!(peer = %self.peer, "bream-dist: control {ctl}");
+        let arity = |n: usize| -> Result<(), String> {
+            if f.len() == n {
+                Ok(())
+            } else {
+                Err(format!("control message {op} with {} fields", f.len()))
+            }
+        };
+        let payload =
+            |m: Option<Term>| m.ok_or_else(|| format!("control message {op} without its message"));
+        match op {
+            c::SEND | c::SEND_SENDER => {
+                arity(3)?;
+                let to = self.pid(&f[2])?;
+                let m = payload(msg)?;
+                if to.is_local() {
+                    bream::__remote::deliver(to, Box::new(m));
+                }
+            }
+            c::REG_SEND => {
+                arity(4)?;
+                let name = f[3].as_atom().ok_or("REG_SEND to a non-atom")?;
+                let m = payload(msg)?;
+                if let Some(to) = bream::whereis(name) {
+                    bream::__remote::deliver(to, Box::new(m));
+                }
+            }
+            c::LINK => {
+                arity(3)?;
+                let (from, to) = (self.pid(&f[1])?, self.pid(&f[2])?);
+                if !to.is_local() {
+                    return Ok(());
+                }
+                if bream::__remote::add_link(to, from) {
+                    self.links.insert((to, from));
+                } else {
+                    let t = ctrl(
+                        c::EXIT,
+                        vec![f[2].clone(), f[1].clone(), Term::atom("noproc")],
+                    );
+                    self.emit(out, t);
+                }
+            }
+            c::UNLINK_ID | c::UNLINK => {
+                let (from, to) = if op == c::UNLINK {
+                    arity(3)?;
+                    (self.pid(&f[1])?, self.pid(&f[2])?)
+                } else {
+                    arity(4)?;
+                    (self.pid(&f[2])?, self.pid(&f[3])?)
+                };
+                if to.is_local() {
+                    bream::__remote::remove_link(to, from);
+                    self.links.remove(&(to, from));
+                }
+                if op == c::UNLINK_ID {
+                    let t = ctrl(
+                        c::UNLINK_ID_ACK,
+                        vec![f[1].clone(), f[3].clone(), f[2].clone()],
+                    );
+                    self.emit(out, t);
+                }
+            }
+            c::UNLINK_ID_ACK | c::GROUP_LEADER => {}
+            c::EXIT | c::EXIT2 => {
+                arity(4)?;
+                let (from, to) = (self.pid(&f[1])?, self.pid(&f[2])?);
+                let reason = reason_from_term(&f[3]);
+                if to.is_local() {
+                    let link = op == c::EXIT;
+                    if link {
+                        self.links.remove(&(to, from));
+                    }
+                    bream::__remote::signal_exit(to, from, reason, link);
+                }
+            }
+            c::MONITOR_P => {
+                arity(4)?;
+                self.monitor_p(&f[1], &f[2], &f[3], out)?;
+            }
+            c::DEMONITOR_P => {
+                arity(4)?;
+                if let Term::Ref(rf) = &f[3] {
+                    if let Some(w) = self.watchers.remove(rf) {
+                        self.watcher_refs.remove(&w.r);
+                        bream::__remote::remove_watcher(w.local, w.r);
+                    }
+                }
+            }
+            c::MONITOR_P_EXIT => {
+                arity(5)?;
+                let Term::Ref(rf) = &f[3] else {
+                    return Err("MONITOR_P_EXIT without a reference".into());
+                };
+                let to = self.pid(&f[2])?;
+                let reason = reason_from_term(&f[4]);
+                if let Some(r) = self.node.monitor_ref_from_term(rf) {
+                    if let Some((local, remote)) = self.monitors.remove(&r) {
+                        if local == to {
+                            let down = Down {
+                                monitor: r,
+                                pid: remote,
+                                reason,
+                            };
+                            bream::__remote::signal_down(local, down);
+                        }
+                    }
+                }
+            }
+            other => return Err(format!("unknown control message {other}: {ctl}")),
+        }
+        Ok(())
+    }
+
+    /// MONITOR_P: a remote process monitors a local one (by pid or name).
+    fn monitor_p(
+        &mut self,
+        from: &Term,
+        target: &Term,
+        rf: &Term,
+        out: &mut Vec<u8>,
+    ) -> Result<(), String> {
+        let from_pid = self.pid(from)?;
+        let Term::Ref(ext) = rf else {
+            return Err("MONITOR_P without a reference".into());
+        };
+        let (local, name) = match target {
+            Term::Atom(a) => (bream::whereis(a.as_str()), Some(a.clone())),
+            t => {
+                let p = self.pid(t)?;
+                (p.is_local().then_some(p), None)
+            }
+        };
+        let r = bream::__remote::new_monitor_ref();
+        let added = local.is_some_and(|l| bream::__remote::add_watcher(l, r, from_pid));
+        match local {
+            Some(l) if added => {
+                self.watcher_refs.insert(r, ext.clone());
+                self.watchers.insert(
+                    ext.clone(),
+                    Watcher {
+                        remote: from_pid,
+                        local: l,
+                        r,
+                        name,
+                    },
+                );
+            }
+            _ => {
+                let t = ctrl(
+                    c::MONITOR_P_EXIT,
+                    vec![
+                        target.clone(),
+                        from.clone(),
+                        rf.clone(),
+                        Term::atom("noproc"),
+                    ],
+                );
+                self.emit(out, t);
+            }
+        }
+        Ok(())
+    }
+
+    /// Step 3 of the module essay.
+    fn down(self) {
+        let me = bream::self_pid();
+        {
+            let mut conns = self.node.conns();
+            if conns.get(&self.peer).is_some_and(|e| e.pid == me) {
+                conns.remove(&self.peer);
+            }
+            if conns.up.get(&self.index) == Some(&me) {
+                conns.up.remove(&self.index);
+            }
+        }
+        for (local, remote) in self.links {
+            bream::__remote::signal_exit(local, remote, ExitReason::NoConnection, true);
+        }
+        for (r, (local, remote)) in self.monitors {
+            let down = Down {
+                monitor: r,
+                pid: remote,
+                reason: ExitReason::NoConnection,
+            };
+            bream::__remote::signal_down(local, down);
+        }
+        for (_, w) in self.watchers {
+            let _ = w.remote;
+            bream::__remote::remove_watcher(w.local, w.r);
+        }
+        for p in self.node_monitors {
+            bream::send(
+                p,
+                NodeDown {
+                    node: self.peer.clone(),
+                },
+            );
+        }
+        while let Some(cmd) = bream::receive_timeout::<Cmd>(Duration::ZERO) {
+            fail(cmd, &self.peer);
+        }
+    }
+}
