@@ -19,6 +19,8 @@ pub enum Command {
     Compare(CompareOpts),
     /// The echo workload: bream's TCP server beside the BEAM's and tokio's.
     Echo(crate::echo::EchoArgs),
+    /// Run one workload traced; summarise the trace and draw it (timeline.rs).
+    Trace(crate::timeline::TraceOpts),
     /// The dist workload: two bream nodes beside two erl nodes.
     Dist(crate::dist::DistArgs),
 }
@@ -61,6 +63,8 @@ enum Cmd {
     Compare(CompareOpts),
     /// C concurrent loopback connections × R round trips of 64 bytes: bream, the BEAM and tokio.
     Echo(crate::echo::EchoArgs),
+    /// Run one workload traced, print a summary per worker, draw the timeline (--svg).
+    Trace(crate::timeline::TraceOpts),
     /// Two nodes on loopback: ping-pong round trips and one-way messages/s over distribution, bream↔bream beside erl↔erl.
     Dist(crate::dist::DistArgs),
 }
@@ -104,6 +108,9 @@ pub struct RunOpts {
     /// Run even if the memory estimate says the machine is too small.
     #[arg(long)]
     pub no_memory_check: bool,
+    /// Write a Perfetto trace of the (last) run here (docs/watch-it-run.md).
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
 }
 
 impl RunOpts {
@@ -196,6 +203,7 @@ pub fn parse() -> Command {
         ),
         Some(Cmd::Compare(c)) => return Command::Compare(c),
         Some(Cmd::Echo(a)) => return Command::Echo(a),
+        Some(Cmd::Trace(a)) => return Command::Trace(a),
         Some(Cmd::Dist(a)) => return Command::Dist(a),
         Some(Cmd::All(o)) => {
             return Command::Run {

@@ -42,6 +42,7 @@
 //! | `record.rs` | the JSON record every implementation prints, and how it is shown |
 //! | `progress.rs` | the progress bar (indicatif), shown only on a terminal, after a second |
 //! | `compare/` | peers: find, build, run interleaved, table, plot |
+//! | `timeline.rs` | `trace`: one workload traced, summarised, drawn as an SVG timeline |
 //! | `echo.rs` | the `echo` workload: bream's TCP server beside the BEAM's and tokio's (its own definition: benches/peers/echo/README.md) |
 //! | `dist.rs` | the `dist` workload: two bream nodes beside two `erl` nodes, ping-pong and one-way over distribution |
 //!
@@ -55,6 +56,7 @@ mod measure;
 mod progress;
 mod record;
 mod run;
+mod timeline;
 mod workload;
 mod workloads;
 
@@ -73,6 +75,7 @@ fn main() -> ExitCode {
         cli::Command::Run { workloads, opts } => run::run_standalone(&workloads, &opts),
         cli::Command::Compare(args) => compare::compare(&args),
         cli::Command::Echo(args) => echo::run(&args),
+        cli::Command::Trace(args) => timeline::run(&args),
         cli::Command::Dist(args) => dist::run(&args),
     };
     match outcome {

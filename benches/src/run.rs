@@ -77,6 +77,9 @@ fn run_once(w: Workload, p: Params, opts: &RunOpts, meter: &Meter) -> Result<Out
     if let Some(bytes) = opts.stack_size {
         builder = builder.stack_size(bytes);
     }
+    if let Some(path) = &opts.trace {
+        builder = builder.trace(path);
+    }
     let runtime = builder
         .build()
         .map_err(|e| format!("could not start bream's runtime: {e}"))?;

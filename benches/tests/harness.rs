@@ -291,3 +291,54 @@ fn compare_skips_a_missing_peer_and_says_how_to_install_it() {
         "{err}"
     );
 }
+
+/// `trace`: the workload runs traced, the summary has one row per worker and
+/// counts every message as a flow, the SVG names the workers; `--from` draws
+/// the same file again.
+#[test]
+fn trace_summarises_and_draws_a_workload() {
+    let dir = std::env::temp_dir();
+    let pid = std::process::id();
+    let trace: PathBuf = dir.join(format!("bream-bench-trace-{pid}.pftrace"));
+    let svg: PathBuf = dir.join(format!("bream-bench-trace-{pid}.svg"));
+    let out = bench(&[
+        "trace",
+        "pingpong",
+        "--messages",
+        "200",
+        "--workers",
+        "2",
+        "--out",
+        trace.to_str().unwrap(),
+        "--svg",
+        svg.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "trace failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // A round trip is two messages: at least 400 flows (the workload may
+    // send a few more, to start and stop).
+    let flows_of = |out: &str| -> u64 {
+        out.lines()
+            .find_map(|l| l.strip_prefix("message flows: "))
+            .and_then(|n| n.trim().parse().ok())
+            .unwrap_or_else(|| panic!("no flow count in:\n{out}"))
+    };
+    let flows = flows_of(&stdout);
+    assert!((400..410).contains(&flows), "{stdout}");
+    let rows = stdout
+        .lines()
+        .filter(|l| l.trim_start().starts_with(|c: char| c.is_ascii_digit()))
+        .count();
+    assert!(rows >= 1, "a row per worker that ran:\n{stdout}");
+    let picture = std::fs::read_to_string(&svg).unwrap();
+    assert!(picture.contains("worker 0"), "the rows are labelled");
+    let again = bench(&["trace", "--from", trace.to_str().unwrap()]);
+    assert!(again.status.success());
+    assert_eq!(flows_of(&String::from_utf8_lossy(&again.stdout)), flows);
+    std::fs::remove_file(&trace).ok();
+    std::fs::remove_file(&svg).ok();
+}

@@ -236,6 +236,7 @@ impl Shared {
         pid: Pid,
         msg: T,
     ) -> Result<(), Undelivered<T>> {
+        crate::observer::sent(self, pid);
         let mut msg = Some(msg);
         let r = self.table.with_entry(pid, |e| {
             let tx = e.tx.as_ref()?;
@@ -267,6 +268,7 @@ impl Shared {
         pid: Pid,
         env: Envelope,
     ) -> Result<(), Undelivered<Envelope>> {
+        crate::observer::sent(self, pid);
         let mut env = Some(env);
         let r = self.table.with_entry(pid, |e| {
             let tx = e.tx.as_ref()?;

@@ -125,14 +125,6 @@ impl Counts {
     }
 }
 
-/// A snapshot of runtime-wide statistics (`bream::stats()`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub struct Stats {
-    /// Dead letters by reason.
-    pub dead_letters: Counts,
-}
-
 /// The default of [`set_rate`]: dead letters shown per second.
 pub const DEFAULT_RATE: u32 = 1000;
 
@@ -175,7 +167,7 @@ impl DeadLetters {
         }
     }
 
-    fn counts(&self) -> Counts {
+    pub(crate) fn counts(&self) -> Counts {
         let c = |r: Reason| self.counts[r as usize].load(Ordering::Relaxed);
         Counts {
             no_process: c(Reason::NoProcess),
@@ -337,16 +329,6 @@ pub(crate) fn drain_at_exit(p: &Process, rx: &mut Receiver) {
 /// Outside a bream process.
 pub fn counts() -> Counts {
     current("dead_letters::counts").rt.dead_letters.counts()
-}
-
-/// Runtime-wide statistics of the caller's runtime.
-///
-/// # Panics
-/// Outside a bream process.
-pub fn stats() -> Stats {
-    Stats {
-        dead_letters: current("stats").rt.dead_letters.counts(),
-    }
 }
 
 /// The caller receives a [`DeadLetter`] message for each dead letter of its

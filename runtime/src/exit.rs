@@ -250,6 +250,7 @@ pub(crate) unsafe fn terminate(p: &Process, reason: ExitReason, notify: bool) {
         .rare_get(|r| r.killed.is_some())
         .unwrap_or(false);
     crate::report::crash(p.pid, &reason, by_signal);
+    crate::observer::exited(p, &reason);
     p.set_status(Status::Exiting);
     let rt = &p.rt;
     rt.registry.release(p);

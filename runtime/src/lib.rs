@@ -60,7 +60,10 @@
 //!   [`hibernate`] (registry.rs, info.rs, time.rs — docs/names-timers.md);
 //! - crash reports: [`ExitReason`], [`PanicInfo`] (report.rs, reason.rs —
 //!   docs/processes.md, docs/adr/runtime-0002-crash-reports.md);
-//! - the runtime: [`run`], [`Runtime`] (runtime.rs).
+//! - the runtime: [`run`], [`Runtime`] (runtime.rs);
+//! - watching it: [`stats`], [`observer`] (snapshots, `serve` for
+//!   `bream-observer`), `Builder::trace` and `BREAM_TRACE` (observer/ —
+//!   docs/watch-it-run.md).
 //!
 //! # The one rule the compiler cannot check
 //!
@@ -78,6 +81,7 @@ mod info;
 mod lifecycle;
 mod links;
 mod macros;
+pub mod observer;
 mod pid;
 mod priority;
 mod process;
@@ -100,11 +104,11 @@ mod time;
 pub mod net;
 
 pub use bounded::{send_timeout, try_send, MailboxLimit, Overflow, SendTimeoutError, TrySendError};
-pub use dead_letters::stats;
 pub use info::{
     is_alive, process_info, processes, register, registered, unregister, whereis, ProcessInfo,
 };
 pub use links::{demonitor, exit, exit_self, link, monitor, trap_exit, unlink};
+pub use observer::{stats, Stats};
 pub use pid::{Alias, MonitorRef, Pid, Ref};
 pub use priority::{alias_priority, send_priority};
 pub use process::Status;

@@ -156,6 +156,7 @@ pub(crate) fn create<F: FnOnce() + Send + 'static>(
             return Err(SpawnError::NameTaken { name, holder });
         }
     }
+    crate::observer::spawned(rt); // before the task can run (and be counted as exited)
     if let Err(e) = start_task(&p, stack, move || run_code(f)) {
         undo(rt);
         return Err(SpawnError::Scheduler(e));
@@ -233,6 +234,7 @@ fn caught(me: Me, payload: Box<dyn Any + Send>) {
 
 /// The end of a task that hibernated: steps 1–2 of "Hibernation" (module essay).
 fn hibernate_without_stack(p: &Process) {
+    p.rt.scheduler.note(p.pid.to_bits(), "hibernate");
     p.rt.table.set_task(p.pid, None);
     p.set_status(Status::Hibernating);
     // Relaxed: published by `prepare_wait`'s CAS (AcqRel), which the push that

@@ -72,6 +72,7 @@ impl Shared {
         if !pid.is_local() {
             return crate::remote::signal(self, pid, sig);
         }
+        crate::observer::signal(self, pid, &sig);
         let restart = self.table.with_entry(pid, |e| {
             let p = e.process.as_ref()?;
             let push = p.tx.push(sig);
@@ -139,6 +140,7 @@ pub struct Builder {
     spare_workers: Option<usize>,
     shutdown_grace: Option<Option<Duration>>,
     log_dead_letters: bool,
+    pub(crate) trace: Option<std::path::PathBuf>, // Builder::trace (observer/trace.rs)
 }
 
 /// The default of [`Builder::unmatched_message_warning`]: 2 s in debug builds,
@@ -261,7 +263,8 @@ impl Builder {
             .trap_stack_overflow(self.trap_stack_overflow)
             .chaos(self.chaos)
             .long_schedule(self.long_schedule)
-            .on_long_schedule(report_long_schedule);
+            .on_long_schedule(report_long_schedule)
+            .trace_config(crate::observer::trace_config(self.trace.clone()));
         if let Some(n) = self.workers {
             b = b.workers(n);
         }
@@ -350,6 +353,7 @@ impl Runtime {
             spare_workers: None,
             shutdown_grace: None,
             log_dead_letters: false,
+            trace: None,
         }
     }
 

@@ -19,6 +19,8 @@
 //! | `timer`         | the hierarchical timing wheel                            |
 //! | `blocking`      | the blocking pool                                        |
 //! | `registry`      | every live task, for shutdown                            |
+//! | [`stats`]       | per-worker counters, always on ([`Scheduler::stats`])    |
+//! | [`trace`]       | the event trace (Perfetto), and the hooks at event sites |
 //! | `stack`, `context`, `trap` | stacks, corosensei contexts, overflow trap (docs/stacks.md) |
 //! | `sync`          | the loom shim                                            |
 //!
@@ -53,16 +55,19 @@ mod registry;
 mod scheduler;
 mod standin;
 mod state;
+pub mod stats;
 mod sync;
 pub mod task;
 mod task_ref;
 mod timer;
+pub mod trace;
 mod worker;
 
 pub use monitor::{LongSchedule, DEFAULT_LONG_SCHEDULE};
 pub use scheduler::{
     Builder, Scheduler, SpawnError, SpawnOpts, DEFAULT_SHUTDOWN_GRACE, MAX_STACK_SIZE,
 };
+pub use stats::{SchedulerStats, WorkerState, WorkerStats};
 pub use task::Park;
 pub use task_ref::{Outcome, TaskOwner, TaskRef};
 pub use timer::TimerRef;

@@ -131,6 +131,7 @@ pub(crate) struct Config {
     pub(crate) spare_workers: usize,
     /// How long shutdown waits for a worker stuck in a task; `None`: forever.
     pub(crate) shutdown_grace: Option<Duration>,
+    pub(crate) trace: Option<crate::trace::Config>, // trace/: where and how (None: BREAM_TRACE)
 }
 
 /// How long [`Scheduler::shutdown`] waits, by default, for a worker whose
@@ -145,7 +146,7 @@ pub const DEFAULT_SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// ```
 #[derive(Clone)]
 pub struct Builder {
-    config: Config,
+    pub(crate) config: Config,
     long_schedule_hook: Option<Hook>,
 }
 
@@ -310,6 +311,8 @@ impl Builder {
             stand_ins: StandIns::new(spare, slots),
             monitor: Monitor::new(self.config.long_schedule, self.long_schedule_hook),
             shutdown: AtomicBool::new(false),
+            stats: crate::stats::Stats::new(n, slots),
+            trace: crate::trace::Tracer::new(self.config.trace.clone(), n),
             threads: Mutex::new(Vec::new()),
             config: self.config,
         });
@@ -375,6 +378,8 @@ pub(crate) struct Shared {
     /// Set once by `shutdown`; workers stop at their next scheduling round.
     /// Release/Acquire: the workers' reads see everything shutdown did before.
     pub(crate) shutdown: AtomicBool,
+    pub(crate) stats: crate::stats::Stats, // per-worker counters (stats.rs); trace: the event trace (trace/)
+    pub(crate) trace: crate::trace::Tracer,
     /// Join handles of the workers (with their slot) and the monitor (no
     /// slot), taken by `shutdown`.
     threads: Mutex<Vec<(Option<usize>, JoinHandle<()>)>>,
@@ -395,6 +400,7 @@ impl Shared {
     /// Step 3 of the recipe in idle.rs: wake a parked worker if one should be.
     pub(crate) fn notify_parked(&self) {
         if let Some(i) = self.idle.worker_to_notify() {
+            crate::trace::woke(self, i);
             self.parkers[i].unpark(&self.driver);
         }
     }
@@ -529,6 +535,7 @@ impl Scheduler {
                 long_schedule: Some(monitor::DEFAULT_LONG_SCHEDULE),
                 spare_workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
                 shutdown_grace: Some(DEFAULT_SHUTDOWN_GRACE),
+                trace: None,
             },
             long_schedule_hook: None,
         }
@@ -578,6 +585,7 @@ impl Scheduler {
             }
             return Ok(task);
         }
+        crate::trace::spawned(sh, opts.tag);
         sh.schedule(task.clone());
         Ok(task)
     }
@@ -722,6 +730,7 @@ impl Scheduler {
         }
         sh.driver.clear();
         sh.pools.write().clear();
+        sh.trace.finish();
     }
 }
 
@@ -763,6 +772,7 @@ fn unwind_at_shutdown(t: TaskRef) {
         // reference is ours.
         drop(unsafe { t.take_parked() });
     }
+    crate::trace::exited(&task.shared, task.tag, &Outcome::Cancelled);
     t.owner().on_exit(Outcome::Cancelled);
 }
 

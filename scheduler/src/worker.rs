@@ -57,6 +57,7 @@ use crate::state::{ToParked, ToRunning, ToScheduled};
 use crate::sync::atomic::Ordering;
 use crate::task_ref::{Outcome, TaskRef};
 use crate::timer::Action;
+use crate::trace;
 use crate::trap::{self, Overflow};
 
 /// Reductions per time slice: BEAM's `CONTEXT_REDS` (4000).
@@ -192,6 +193,7 @@ pub(crate) fn run(
     // monitor never sees an old odd value again as "the same run".
     // Relaxed: only this thread writes it now.
     let runs = shared.lanes[index].runs.load(Ordering::Relaxed);
+    let _trace = trace::attach(&shared, index);
     let w = WorkerCtx {
         shared,
         index,
@@ -335,7 +337,9 @@ impl WorkerCtx {
         self.fire_timers();
         if self.shared.driver.has_registrations() {
             if let Some(mut poller) = self.shared.driver.try_lock() {
+                trace::poll_begin(self);
                 poller.poll(&self.shared.driver, Some(std::time::Duration::ZERO));
+                trace::poll_end(self);
             }
         }
     }
@@ -346,6 +350,7 @@ impl WorkerCtx {
         if !fired.is_empty() {
             let mut batch = std::mem::take(&mut *fired);
             drop(fired);
+            trace::timers_fired(self, batch.len());
             self.shared.run_timer_actions(&mut batch);
             *self.fired.borrow_mut() = batch;
         }
@@ -353,6 +358,7 @@ impl WorkerCtx {
 
     /// Step 5: steal.
     fn search(&self) -> Option<TaskRef> {
+        trace::searching(self);
         if !self.searching.get() {
             if !self.shared.idle.transition_worker_to_searching() {
                 return None;
@@ -396,7 +402,7 @@ impl WorkerCtx {
             }
             loop {
                 match stealers[victim].steal_batch_and_pop(&self.local) {
-                    Steal::Success(t) => return Some(t),
+                    Steal::Success(t) => return Some(trace::stole(self, victim, &self.local, t)),
                     Steal::Empty => break,
                     Steal::Retry => {}
                 }
@@ -430,7 +436,9 @@ impl WorkerCtx {
             sh.notify_parked();
         }
         loop {
+            trace::park_begin(self);
             sh.parkers[self.index].park(&sh.driver, sh.timers.timeout());
+            trace::park_end(self);
             self.fire_timers();
             if sh.shutdown.load(Ordering::Acquire) {
                 return;
@@ -477,9 +485,11 @@ impl WorkerCtx {
             // Relaxed: a hint for the monitor (see `Lane::tag`).
             self.lane().tag.store(task.task.tag, Ordering::Relaxed);
             self.count_run();
+            let slice = trace::slice_begin(self, &task);
             let resumed = ctx.as_mut().expect("a running task has a context").resume();
             self.count_run();
             self.current.set(ptr::null());
+            trace::slice_end(self, &task, slice, &resumed);
             let exit = match resumed {
                 Resumed::Finished(exit) => exit,
                 Resumed::Suspended => match self.request.replace(Request::None) {
@@ -558,6 +568,7 @@ impl WorkerCtx {
 
     /// Give the stack back, publish the outcome, tell the owner.
     fn complete(&self, task: TaskRef, outcome: Outcome) {
+        trace::exited(&self.shared, task.task.tag, &outcome);
         // SAFETY: this worker holds the run right.
         let ctx = unsafe { task.task.context_mut() }.take();
         drop(ctx.map(Context::into_stack)); // the stack goes back to its pool
