@@ -85,7 +85,14 @@ fn four_threads_through_a_bound_of_eight_never_exceed_it_and_lose_nothing() {
         .collect();
     let mut next = [0u64; 4];
     let mut got = 0;
+    // Watchdog: a lost message or a stuck reservation fails, not hangs.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     while got < 4 * PER {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "only {got} of {} messages arrived in 60 s",
+            4 * PER
+        );
         assert!(rx.len() <= 8);
         match rx.try_recv::<(u64, u64)>() {
             Some((p, i)) => {

@@ -236,12 +236,33 @@ impl Shared {
         pid: Pid,
         msg: T,
     ) -> Result<(), Undelivered<T>> {
+        self.try_deliver_with(pid, msg, |tx, m| tx.try_push(m))
+    }
+
+    /// [`try_deliver`](Shared::try_deliver) for an envelope.
+    pub(crate) fn try_deliver_envelope(
+        &self,
+        pid: Pid,
+        env: Envelope,
+    ) -> Result<(), Undelivered<Envelope>> {
+        self.try_deliver_with(pid, env, |tx, e| tx.try_push_envelope(e))
+    }
+
+    /// The one delivery path: `push` the message into `pid`'s mailbox under
+    /// its table slot, restart the process if the push woke it.
+    #[inline]
+    fn try_deliver_with<M>(
+        &self,
+        pid: Pid,
+        msg: M,
+        push: impl FnOnce(&Sender, M) -> Result<Push, Refused<M>>,
+    ) -> Result<(), Undelivered<M>> {
         crate::observer::sent(self, pid);
         let mut msg = Some(msg);
         let r = self.table.with_entry(pid, |e| {
             let tx = e.tx.as_ref()?;
             let m = msg.take()?;
-            Some(match tx.try_push(m) {
+            Some(match push(tx, m) {
                 Ok(Push::Queued) => Ok(None),
                 Ok(Push::Wake) => Ok(wake(e)),
                 Err(refused) => Err(refused),
@@ -258,38 +279,6 @@ impl Shared {
             None => match msg.take() {
                 Some(m) => Err(Undelivered::NoProc(m)),
                 None => unreachable!("the message was pushed or handed back"),
-            },
-        }
-    }
-
-    /// [`try_deliver`](Shared::try_deliver) for an envelope.
-    pub(crate) fn try_deliver_envelope(
-        &self,
-        pid: Pid,
-        env: Envelope,
-    ) -> Result<(), Undelivered<Envelope>> {
-        crate::observer::sent(self, pid);
-        let mut env = Some(env);
-        let r = self.table.with_entry(pid, |e| {
-            let tx = e.tx.as_ref()?;
-            let m = env.take()?;
-            Some(match tx.try_push_envelope(m) {
-                Ok(Push::Queued) => Ok(None),
-                Ok(Push::Wake) => Ok(wake(e)),
-                Err(refused) => Err(refused),
-            })
-        });
-        match r.flatten() {
-            Some(Ok(None)) => Ok(()),
-            Some(Ok(Some(p))) => {
-                lifecycle::restart(p);
-                Ok(())
-            }
-            Some(Err(Refused::Full(m))) => Err(Undelivered::Full(m)),
-            Some(Err(Refused::Closed(m))) => Err(Undelivered::NoProc(m)),
-            None => match env.take() {
-                Some(m) => Err(Undelivered::NoProc(m)),
-                None => unreachable!("the envelope was pushed or handed back"),
             },
         }
     }

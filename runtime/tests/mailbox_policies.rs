@@ -376,8 +376,21 @@ fn a_plain_thread_gets_an_error_instead_of_blocking() {
         assert_eq!(rt.try_send(pid, 1u8), Ok(()));
         assert_eq!(rt.try_send(pid, 2u8), Err(TrySendError::Full(2)));
         assert!(matches!(rt.try_send(pid, Go), Err(TrySendError::Full(Go))));
-        let dead = rt.block_on(|| bream::spawn_monitor(|| {}).0);
-        std::thread::sleep(Duration::from_millis(50));
+        // Dead once its Down has come and its slot is cleared (Down fires
+        // before the slot is cleared): wait on that, not on a clock.
+        let dead = rt.block_on(|| {
+            let (pid, _) = bream::spawn_monitor(|| {});
+            let _: bream::Down = receive();
+            let t = std::time::Instant::now();
+            while bream::process_info(pid).is_some() {
+                assert!(
+                    t.elapsed() < Duration::from_secs(10),
+                    "the slot never cleared"
+                );
+                bream::yield_now();
+            }
+            pid
+        });
         assert!(matches!(
             rt.try_send(dead, Go),
             Err(TrySendError::Disconnected(Go))
