@@ -157,7 +157,7 @@ fn the_parked_reference_changes_hands_exactly_once() {
 }
 
 /// The `next` slot shared by a worker and the long-schedule monitor
-/// (scheduler/src/monitor.rs, `NextSlot`): the worker puts a task, then puts
+/// (scheduler/src/run_queue.rs, `NextSlot`): the worker puts a task, then puts
 /// another (displacing the first, which it queues), and takes what is there,
 /// while the monitor takes. Every task handle ends with exactly one owner:
 /// loom's `Arc` reports a leak if one is lost and a use-after-free if two

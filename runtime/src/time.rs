@@ -334,19 +334,3 @@ pub fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R 
     exit::handle_signals(me);
     r
 }
-
-/// Runs one of the scheduler's parks (`park`, `park_timeout`, an I/O
-/// registration's wait) as a process wait: status `Suspended` meanwhile, and
-/// pending signals handled when it returns (a kill unwinds right here). For
-/// runtime modules that wait on something other than the mailbox (net/).
-///
-/// # Panics
-/// Outside a bream process, naming `what`.
-#[allow(dead_code)]
-pub(crate) fn park_with<R>(what: &str, park: impl FnOnce() -> R) -> R {
-    let me = current(what);
-    exit::handle_signals(me);
-    let r = with_status(me, Status::Suspended, park);
-    exit::handle_signals(me);
-    r
-}

@@ -52,6 +52,7 @@ pub mod io;
 mod monitor;
 mod parker;
 mod registry;
+mod run_queue;
 mod scheduler;
 mod standin;
 mod state;
@@ -78,7 +79,7 @@ pub use timer::TimerRef;
 #[doc(hidden)]
 pub mod protocol {
     pub use crate::idle::Idle;
-    pub use crate::monitor::NextSlot;
+    pub use crate::run_queue::NextSlot;
     pub use crate::state::{State, ToParked, ToRunning, ToScheduled};
 }
 

@@ -79,12 +79,12 @@ pub(crate) struct Task {
 // 1. `context` is touched only by the holder of the run right, and the state
 //    word hands the run right from thread to thread with AcqRel
 //    transitions (state.rs), so accesses never overlap and each sees the
-//    previous holder's writes. The `Context` itself is `Send` (context.rs
+//    previous holder's writes. The `Context` itself is `Send` (context/mod.rs
 //    proves it), so moving its use from one worker thread to another is sound.
 // 2. `outcome` is written once, before the Release in `transition_to_done`,
 //    and read only after an Acquire load that saw `DONE`.
 unsafe impl Sync for Task {}
-// SAFETY: every field is Send (`Context` by its own proof in context.rs; the
+// SAFETY: every field is Send (`Context` by its own proof in context/mod.rs; the
 // rest are Arcs of Send + Sync types, plain data and an atomic).
 unsafe impl Send for Task {}
 

@@ -18,7 +18,7 @@
 //! 2. The kernel cannot push a signal frame on the overflowed stack, so the
 //!    handler is installed with `SA_ONSTACK` and every worker thread has an
 //!    alternate signal stack ([`install_thread_altstack`]).
-//! 3. The handler asks context.rs ([`on_fault`](crate::context::on_fault)) whether
+//! 3. The handler asks context/fault.rs ([`on_fault`](crate::context::on_fault)) whether
 //!    the fault address lies in the guard page of the context running on *this*
 //!    thread and the interrupted stack pointer lies in that context's stack.
 //! 4. If so, and the thread traps ([`Overflow::Trap`]), the handler looks at
@@ -29,7 +29,7 @@
 //!      task's stack and the handler rewrites the interrupted registers so
 //!      that, when the handler returns, the task's coroutine returns
 //!      `Exit::StackOverflow` to `Context::resume`. The overflowed frames are
-//!      abandoned, not unwound (context.rs, "How a context ends", point 3);
+//!      abandoned, not unwound (context/mod.rs, "How a context ends", point 3);
 //!    - foreign code (a shared library: libc's `malloc`, which may hold its
 //!      arena lock) faulting in the *yellow zone* (the guarded pages above
 //!      the red page, stack/pool.rs): abandoning its frames would leave the

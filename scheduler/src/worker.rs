@@ -42,7 +42,7 @@
 //! A task reaches its worker through the thread-local `WORKER`, read only
 //! through the `#[inline(never)]` accessor [`worker_ptr`] and never across a
 //! suspension: after a resume the task may be on another thread
-//! (context.rs, "Send", and rust-lang/unsafe-code-guidelines#602).
+//! (context/mod.rs, "Send", and rust-lang/unsafe-code-guidelines#602).
 
 use std::cell::{Cell, RefCell};
 use std::ptr;
@@ -51,7 +51,7 @@ use std::sync::Arc;
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use crate::context::{Context, Exit, Resumed};
-use crate::monitor::Lane;
+use crate::run_queue::Lane;
 use crate::scheduler::Shared;
 use crate::state::{ToParked, ToRunning, ToScheduled};
 use crate::sync::atomic::Ordering;
@@ -227,7 +227,7 @@ pub(crate) fn run(
 }
 
 impl WorkerCtx {
-    /// What this worker publishes for the monitor (monitor.rs): its `next`
+    /// This worker's half of the shared run queue (run_queue.rs): its `next`
     /// slot (Go's `runnext`: the task the running one unparked last) and its
     /// run counter.
     #[inline]
@@ -561,7 +561,7 @@ impl WorkerCtx {
         drop(ctx.map(Context::into_stack));
         self.current.set(ptr::null());
         // A destructor that parked or yielded while unwinding returned at
-        // once (context.rs) but left its request: forget it.
+        // once (context/mod.rs) but left its request: forget it.
         self.request.set(Request::None);
         self.complete(task, Outcome::Cancelled);
     }
