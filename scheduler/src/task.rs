@@ -188,21 +188,54 @@ fn note_stack(t: &TaskRef) {
 /// (rounded up to the timer wheel's millisecond), [`Park::Unparked`] if
 /// unparked (or woken spuriously) before.
 pub fn park_timeout(d: Duration) -> Park {
-    let w = worker_to_suspend("park_timeout");
+    park_with(Some(d), Request::Park, "park_timeout")
+}
+
+/// [`park`] (with a deadline if `timeout` is `Some`, as [`park_timeout`])
+/// that also **freezes** the task's stack while it sleeps: once the task has
+/// switched out, its worker copies the live frames (typically a few hundred
+/// bytes) to the heap and gives the stack's pages back to the kernel; the
+/// next resume copies them back to the same addresses before the task runs
+/// (docs/stacks.md, "Freezing an idle stack"). For a task that expects to
+/// sleep long: freezing costs a copy and a system call, the wake-up a page
+/// fault and a copy (a few µs), and an idle task holds no stack page.
+///
+/// The task cannot tell the difference: pointers into its own stack stay
+/// valid. Where freezing is not supported (an architecture without the
+/// stack-pointer read), this is a plain park.
+pub fn park_frozen(timeout: Option<Duration>) -> Park {
+    match timeout {
+        Some(d) => park_with(Some(d), Request::ParkFrozen, "park_frozen"),
+        None => {
+            park_with(None, Request::ParkFrozen, "park_frozen");
+            Park::Unparked
+        }
+    }
+}
+
+/// `park_timeout` and `park_frozen`: park with `request`, with a timer if
+/// `timeout` is `Some` (`Park::Unparked` if not).
+fn park_with(timeout: Option<Duration>, request: Request, what: &'static str) -> Park {
+    let w = worker_to_suspend(what);
     // SAFETY: as in `with_current`; dropped before suspending.
     let t = unsafe { &*w.current.get() };
     if t.task.state.try_consume_notification() {
         return Park::Unparked;
     }
+    let Some(d) = timeout else {
+        note_stack(t);
+        suspend_with(w, request);
+        return Park::Unparked;
+    };
     let sh = w.shared.clone();
     let when = sh.timers.deadline_after(d);
     let Some(key) = sh.insert_timer(when, Action::Wake(t.clone())) else {
         // Already due: the timer's unpark left a notification; consume it.
-        worker("park_timeout").task_consume();
+        worker(what).task_consume();
         return Park::TimedOut;
     };
     note_stack(t);
-    suspend_with(w, Request::Park);
+    suspend_with(w, request);
     if sh.timers.cancel(key) {
         Park::Unparked
     } else {

@@ -18,7 +18,7 @@
 //! 2. The kernel cannot push a signal frame on the overflowed stack, so the
 //!    handler is installed with `SA_ONSTACK` and every worker thread has an
 //!    alternate signal stack ([`install_thread_altstack`]).
-//! 3. The handler asks context/fault.rs ([`on_fault`](crate::context::on_fault)) whether
+//! 3. The handler asks context/arch.rs ([`on_fault`](crate::context::on_fault)) whether
 //!    the fault address lies in the guard page of the context running on *this*
 //!    thread and the interrupted stack pointer lies in that context's stack.
 //! 4. If so, and the thread traps ([`Overflow::Trap`]), the handler looks at

@@ -76,6 +76,8 @@ pub(crate) enum Request {
     /// `reduce` spent the budget: yield, or run on if nothing else is runnable.
     Budget,
     Park,
+    /// `park_frozen`: freeze the stack (context/freeze.rs), then park.
+    ParkFrozen,
 }
 
 /// One worker's private state. Lives on the worker thread's own stack for the
@@ -493,12 +495,19 @@ impl WorkerCtx {
             let exit = match resumed {
                 Resumed::Finished(exit) => exit,
                 Resumed::Suspended => match self.request.replace(Request::None) {
-                    Request::Park => match task.task.state.transition_to_parked() {
-                        ToParked::Parked => return task.into_parked(),
-                        ToParked::Notified if self.budget.get() > 0 => continue,
-                        ToParked::Notified => return self.requeue(task),
-                        ToParked::Cancelled => return self.unwind(task),
-                    },
+                    r @ (Request::Park | Request::ParkFrozen) => {
+                        // Frozen before the park is published: from then on
+                        // a waker may hand the run right to another worker.
+                        if r == Request::ParkFrozen && ctx.as_mut().is_some_and(Context::freeze) {
+                            trace::frozen(self, &task);
+                        }
+                        match task.task.state.transition_to_parked() {
+                            ToParked::Parked => return task.into_parked(),
+                            ToParked::Notified if self.budget.get() > 0 => continue,
+                            ToParked::Notified => return self.requeue(task),
+                            ToParked::Cancelled => return self.unwind(task),
+                        }
+                    }
                     Request::Budget | Request::None if self.yield_in_place(&task) => continue,
                     Request::Yield | Request::Budget | Request::None => return self.requeue(task),
                 },

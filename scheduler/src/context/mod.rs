@@ -123,11 +123,12 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 
 use crate::stack::{page_size, rearm_yellow, GuardMode, Stack, YELLOW_PAGES};
 
-mod fault;
+mod arch;
+mod freeze;
 
 #[cfg(any(target_arch = "x86_64", target_arch = "aarch64"))]
-pub(crate) use fault::{on_fault, on_step};
-pub(crate) use fault::{Fault, Step, TrapRegs};
+pub(crate) use arch::{on_fault, on_step};
+pub(crate) use arch::{Fault, Step, TrapRegs};
 
 /// How a finished context ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -181,6 +182,10 @@ struct Running {
     /// True while the thread single-steps that foreign code back to the
     /// program's own code (trap.rs's SIGTRAP handler).
     stepping: Cell<bool>,
+    /// The stack pointer at the context's last [`suspend`], recorded just
+    /// before the switch (0 if it never suspended); `resume` keeps it in
+    /// `OnStack::sp` for freeze.rs.
+    sp: Cell<usize>,
 }
 
 /// A stack's guard zone: `[red page][yellow zone]` from `start` (stack/pool.rs).
@@ -263,12 +268,20 @@ struct OnStack {
     co: ManuallyDrop<Co>,
     /// The lowest address of the stack's guard zone (copied out: corosensei
     /// does not lend the stack), with bit 0 set in mprotect mode (one word,
-    /// not two, so that a `Context` stays 64 bytes; the address is
+    /// not two, so that a `Context` stays small; the address is
     /// page-aligned).
     guard: usize,
     /// The coroutine's `Yielder` once it has started, else null. Written by
     /// `resume` on the thread resuming it.
     yielder: *const Yielder<(), ()>,
+    /// The stack's top (`Stack::base`), copied out for freeze.rs.
+    base: usize,
+    /// The stack pointer at the last suspension (see `Running::sp`), 0
+    /// before the first. Written by `resume`.
+    sp: usize,
+    /// While frozen (freeze.rs): the live frames, on the heap; the stack's
+    /// pages are given back. `resume` and `unwind` thaw first.
+    frozen: Option<freeze::Frozen>,
 }
 
 /// Words of closure a [`Waiting`] context holds (skynet's closure is 3; a
@@ -285,7 +298,7 @@ struct Waiting {
     buf: MaybeUninit<[usize; WAITING_WORDS]>,
     /// [`erased::<F>`](erased): given a stack, moves the closure out of `buf`
     /// onto it; given none, drops it. `None` once either was done. (One
-    /// function, not two, so that a `Context` stays 64 bytes.)
+    /// function, not two, so that a `Context` stays small.)
     erased: Option<Erased>,
 }
 
@@ -423,9 +436,10 @@ impl Context {
     /// `new`, once the stack is bound and the closure small enough.
     fn with_body<F: FnOnce() + Send + 'static>(stack: Stack, f: F) -> Context {
         let guard = tagged_guard(&stack);
+        let base = stack.base();
         let co = Co::with_stack(stack, move |y: &Yielder<(), ()>, ()| body(y, f));
         Context {
-            state: State::OnStack(OnStack::new(co, guard)),
+            state: State::OnStack(OnStack::new(co, guard, base)),
         }
     }
 
@@ -456,6 +470,7 @@ impl Context {
         let State::OnStack(on) = &mut self.state else {
             unreachable!("`start` leaves the context on its stack or reports why not")
         };
+        on.thaw(on.base);
         let running = Running {
             yielder: Cell::new(on.yielder),
             trap: on.co.trap_handler(),
@@ -463,6 +478,7 @@ impl Context {
             unwinding: false,
             lifted: Cell::new(false),
             stepping: Cell::new(false),
+            sp: Cell::new(0),
         };
         // The record is complete before `CURRENT` names it, and named before the
         // switch: a signal interrupts this thread only, so compiler fences are
@@ -475,6 +491,7 @@ impl Context {
         let result = on.co.resume(());
         CURRENT.set(prev);
         on.yielder = running.yielder.get();
+        on.sp = running.sp.get();
         if running.lifted.get() {
             rearm(running.guard);
         }
@@ -502,8 +519,9 @@ impl Context {
                     return self.start();
                 }
                 let guard = tagged_guard(stack);
+                let base = stack.base();
                 let co = w.start();
-                self.state = State::OnStack(OnStack::new(co, guard));
+                self.state = State::OnStack(OnStack::new(co, guard, base));
                 None
             }
             State::Failed { message, .. } => {
@@ -531,6 +549,41 @@ impl Context {
     #[cfg_attr(any(not(test), bream_loom), allow(dead_code))] // tests and diagnostics
     pub(crate) fn is_on_stack(&self) -> bool {
         matches!(self.state, State::OnStack(_))
+    }
+
+    /// Freezes a suspended context (freeze.rs): its live frames move to the
+    /// heap and its stack pages go back to the kernel, until the next
+    /// `resume` (or unwind) puts the frames back at the same addresses. True
+    /// if it was frozen; false if there was nothing to do (not on its stack,
+    /// not started, finished, already frozen) or the kernel refused.
+    ///
+    /// The caller holds the run right of a suspended context (`&mut self`
+    /// while it is not running: `resume` holds the only other `&mut`).
+    pub(crate) fn freeze(&mut self) -> bool {
+        let State::OnStack(on) = &mut self.state else {
+            return false;
+        };
+        let (_, bottom) = on.guard_zone().yellow();
+        let base = on.base;
+        on.freeze((bottom, base))
+    }
+
+    /// Heap bytes the frozen frames take, or `None` if not frozen.
+    #[cfg_attr(not(test), allow(dead_code))] // tests and diagnostics
+    pub(crate) fn frozen_bytes(&self) -> Option<usize> {
+        match &self.state {
+            State::OnStack(on) => on.frozen_bytes(),
+            _ => None,
+        }
+    }
+
+    /// The usable stack `[bottom, base)`, if on its stack (tests).
+    #[cfg(test)]
+    pub(crate) fn usable_range(&self) -> Option<(usize, usize)> {
+        match &self.state {
+            State::OnStack(on) => Some((on.guard_zone().yellow().1, on.base)),
+            _ => None,
+        }
     }
 
     /// The stack back, for the pool. A finished or never-started context gives it
@@ -571,6 +624,7 @@ impl Context {
             on.co.force_unwind(); // drops the closure; runs no code on the stack
             return true;
         }
+        on.thaw(on.base); // the unwind runs the frames' destructors
         let running = Running {
             yielder: Cell::new(on.yielder),
             trap: on.co.trap_handler(),
@@ -578,6 +632,7 @@ impl Context {
             unwinding: true,
             lifted: Cell::new(false),
             stepping: Cell::new(false),
+            sp: Cell::new(0),
         };
         compiler_fence(Ordering::SeqCst); // as in `resume`
         let prev = set_current(&running);
@@ -608,12 +663,16 @@ impl Context {
 }
 
 impl OnStack {
-    /// A coroutine not started yet, on a stack whose guard page starts at `guard`.
-    fn new(co: Co, guard: usize) -> OnStack {
+    /// A coroutine not started yet, on a stack whose guard page starts at
+    /// `guard` and whose top is `base`.
+    fn new(co: Co, guard: usize, base: usize) -> OnStack {
         OnStack {
             co: ManuallyDrop::new(co),
             guard,
             yielder: ptr::null(),
+            base,
+            sp: 0,
+            frozen: None,
         }
     }
 
@@ -733,6 +792,9 @@ pub(crate) fn suspend() {
     // SAFETY: `running` is this thread's live record (see `body`); its yielder was
     // stored by the body before any user code could call `suspend`.
     let yielder = unsafe { &*(*running).yielder.get() };
+    // For freeze.rs: below this address lie only the switch's own frames.
+    // SAFETY: as above.
+    unsafe { (*running).sp.set(arch::stack_pointer().unwrap_or(0)) };
     // After this call we may be on another thread: `running` is not used again.
     yielder.suspend(());
 }
@@ -769,10 +831,12 @@ mod tests {
     }
 
     /// Every task carries one inside its heap record: a regression guard (64
-    /// bytes before the waiting state, and 64 still).
+    /// bytes before the waiting state, and 64 still; 96 since freezing, which
+    /// keeps the stack's top, the last stack pointer and the frozen frames'
+    /// box: 32 bytes a task, against the 4 KiB page a frozen stack gives back).
     #[test]
-    fn a_context_is_64_bytes() {
-        assert_eq!(std::mem::size_of::<Context>(), 64);
+    fn a_context_is_96_bytes() {
+        assert_eq!(std::mem::size_of::<Context>(), 96);
     }
 
     #[test]

@@ -29,6 +29,7 @@
 //! pub(crate) struct SignalStack;                 // memory for a sigaltstack (trap.rs)
 //! pub(crate) unsafe fn lift_yellow(guard: usize, mode: GuardMode) -> bool;  // signal-safe
 //! pub(crate) unsafe fn rearm_yellow(guard: usize, mode: GuardMode) -> bool;
+//! pub(crate) unsafe fn discard(start: usize, len: usize) -> bool; // MADV_DONTNEED (freeze.rs)
 //! pub(crate) const YELLOW_PAGES: usize;
 //! pub(crate) const DEFAULT_STACK_SIZE: usize;
 //! ```
@@ -113,7 +114,7 @@ mod pool;
 pub(crate) use error::{StackError, StackStats};
 #[cfg(test)]
 pub(crate) use os::{count_vmas, probe_guard_mode, resident_pages};
-pub(crate) use os::{lift_yellow, page_size, rearm_yellow, GuardMode, SignalStack};
+pub(crate) use os::{discard, lift_yellow, page_size, rearm_yellow, GuardMode, SignalStack};
 pub(crate) use pool::{Stack, StackPool, DEFAULT_STACK_SIZE, YELLOW_PAGES};
 #[cfg(test)]
 pub(crate) use pool::{CARVE_BATCH, RELEASE_BATCH, WARM_CAP};

@@ -143,6 +143,19 @@ pub(super) unsafe fn advise_ranges(
     Ok(())
 }
 
+/// Gives the pages of `[start, start + len)` back to the kernel
+/// (`MADV_DONTNEED`): their next touch maps a fresh zero-filled page. One
+/// system call; false if the kernel refused (the pages stay, nothing is lost).
+///
+/// # Safety
+///
+/// The range is page-aligned, inside one of a pool's stacks, and holds no
+/// object anyone will read again (its contents become zeros).
+pub(crate) unsafe fn discard(start: usize, len: usize) -> bool {
+    // SAFETY: by the caller's contract.
+    unsafe { libc::madvise(start as *mut _, len, libc::MADV_DONTNEED) == 0 }
+}
+
 /// Counts the lines of /proc/self/maps: the VMAs of this process right now.
 pub(crate) fn count_vmas() -> io::Result<usize> {
     let maps = std::fs::read("/proc/self/maps")?;

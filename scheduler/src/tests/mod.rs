@@ -2,5 +2,6 @@
 //! tests live in scheduler/tests/.
 
 mod context_tests;
+mod freeze_tests;
 mod sched_tests;
 mod stack_tests;

@@ -216,7 +216,7 @@ pub(crate) fn slice_end(w: &WorkerCtx, task: &TaskRef, start: Slice, resumed: &R
     if on() {
         let why = match (resumed, w.request.get()) {
             (Resumed::Finished(_), _) => End::Exit,
-            (_, Request::Park) => End::Park,
+            (_, Request::Park | Request::ParkFrozen) => End::Park,
             (_, Request::Budget) => End::Budget,
             (_, Request::Yield | Request::None) => End::Yield,
         };
@@ -319,6 +319,18 @@ pub(crate) fn spawned(shared: &Shared, tag: u64) {
         Kind::Spawn {
             tag,
             parent: current_tag(shared)
+        }
+    );
+}
+
+/// Worker `w` froze task `t`'s stack as it parked (context/freeze.rs).
+#[inline]
+pub(crate) fn frozen(w: &WorkerCtx, t: &TaskRef) {
+    trace_event!(
+        &w.shared,
+        Kind::Mark {
+            tag: t.task.tag,
+            label: "stack frozen"
         }
     );
 }

@@ -1,13 +1,16 @@
-//! The stack-overflow trap's half in the context: what trap.rs's signal
-//! handlers ask when a fault or a single-step lands on this thread, and the
-//! architecture-specific registers corosensei rewrites to make the overflowed
-//! coroutine return `Exit::StackOverflow` (docs/adr/scheduler-0001-stack-overflow.md).
+//! What a context does differently per architecture, so that its own code
+//! (mod.rs, freeze.rs) reads without `cfg(target_arch)`:
 //!
-//! Everything here runs inside a signal handler: async-signal-safe code only
-//! (a const thread-local load, reads of the running record, at most one
-//! madvise/mprotect). The module essay of `context` (point 3 of "How a
-//! context ends") tells the story; this file holds the mechanics, so that the
-//! context's own code reads without `cfg(target_arch)`.
+//! - the stack-overflow trap's half: what trap.rs's signal handlers ask when
+//!   a fault or a single-step lands on this thread, and the registers
+//!   corosensei rewrites to make the overflowed coroutine return
+//!   `Exit::StackOverflow` (docs/adr/scheduler-0001-stack-overflow.md). That
+//!   part runs inside a signal handler: async-signal-safe code only (a const
+//!   thread-local load, reads of the running record, at most one
+//!   madvise/mprotect). The module essay of `context` (point 3 of "How a
+//!   context ends") tells the story;
+//! - [`stack_pointer`]: the exact stack pointer, which `suspend` records so
+//!   that a parked context's live frames can be frozen (freeze.rs).
 
 use super::{current, Exit, Running};
 use crate::stack::lift_yellow;
@@ -199,4 +202,34 @@ unsafe fn trap_regs(running: &Running) -> TrapRegs {
         lr: regs.lr,
     };
     regs
+}
+
+/// The stack pointer of the caller's frame, exactly (no frame of this
+/// function: always inlined). `None` where bream has no code for the
+/// architecture (then no stack is ever frozen).
+#[inline(always)]
+pub(crate) fn stack_pointer() -> Option<usize> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let sp: usize;
+        // SAFETY: reads one register into a local; touches no memory, no
+        // stack, no flags.
+        unsafe {
+            std::arch::asm!("mov {}, rsp", out(reg) sp, options(nomem, nostack, preserves_flags));
+        }
+        Some(sp)
+    }
+    #[cfg(target_arch = "aarch64")]
+    {
+        let sp: usize;
+        // SAFETY: as above.
+        unsafe {
+            std::arch::asm!("mov {}, sp", out(reg) sp, options(nomem, nostack, preserves_flags));
+        }
+        Some(sp)
+    }
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+    {
+        None
+    }
 }
