@@ -112,6 +112,7 @@ pub(crate) fn create<F: FnOnce() + Send + 'static>(
         stack,
         opts.trap_exit,
         opts.mailbox_limit,
+        opts.hibernate_after.or(rt.hibernate_after),
     ));
     if let Some(limit) = opts.mailbox_limit {
         // SAFETY: the process has no task yet.

@@ -66,6 +66,9 @@ pub(crate) const DEAD: u8 = 1;
 /// `Process::flags`: `register` has given (or is giving) it a name.
 pub(crate) const NAMED: u8 = 2;
 
+/// `Process::freeze_after_ms`: the process never freezes its stack.
+pub(crate) const NEVER_FREEZE: u32 = u32::MAX;
+
 /// Called once with a process's exit reason (see `Owned::exit_hook`).
 pub(crate) type ExitHook = Box<dyn FnOnce(&ExitReason) + Send>;
 
@@ -99,6 +102,10 @@ pub(crate) struct Process {
     pub(crate) reductions: AtomicU64,
     /// Usable stack bytes it was spawned with. Immutable.
     pub(crate) stack_size: usize,
+    /// `SpawnOpts::hibernate_after` in milliseconds (rounded up), or
+    /// [`NEVER_FREEZE`]: how long a receive waits before it freezes the
+    /// stack (receive.rs). Immutable.
+    pub(crate) freeze_after_ms: u32,
     /// Links and monitors, under their own lock (relations.rs).
     pub(crate) relations: Relations,
     /// Fields only the process itself touches.
@@ -187,6 +194,7 @@ impl Process {
         stack_size: usize,
         trap_exit: bool,
         limit: Option<crate::MailboxLimit>,
+        hibernate_after: Option<std::time::Duration>,
     ) -> Process {
         let (tx, rx) = crate::bounded::new_mailbox(limit);
         Process {
@@ -199,6 +207,12 @@ impl Process {
             hib: AtomicU8::new(crate::lifecycle::AWAKE),
             reductions: AtomicU64::new(0),
             stack_size,
+            freeze_after_ms: hibernate_after.map_or(NEVER_FREEZE, |d| {
+                let ms = d.as_nanos().div_ceil(1_000_000);
+                u32::try_from(ms)
+                    .unwrap_or(NEVER_FREEZE - 1)
+                    .min(NEVER_FREEZE - 1)
+            }),
             relations: Relations::new(),
             owned: Owned {
                 rx: RefCell::new(rx),

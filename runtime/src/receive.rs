@@ -17,6 +17,17 @@
 //! Any `after` duration means "at most that long": a deadline past the end of
 //! `Instant`'s range (`Duration::MAX`, `gen_server::INFINITY`) waits forever.
 //!
+//! # Freezing an idle process (`hibernate_after`)
+//!
+//! A process spawned with `hibernate_after` (or in a runtime built with it)
+//! parks in step 5 with that deadline too; once a receive has waited that
+//! long without a message it takes, every further park of that receive is
+//! `task::park_frozen`: the worker copies the process's live frames to the
+//! heap and gives its stack page back (scheduler's context/freeze.rs), and
+//! the next resume copies them back. Nothing else changes: the handshake,
+//! the timeouts and the signals are the same. `Duration::ZERO` freezes at
+//! the first park.
+//!
 //! # The unmatched-message warning
 //!
 //! Messages match by their exact Rust type, so a `21` sent where `21u64` is
@@ -39,7 +50,7 @@ use bream_scheduler::task;
 
 use crate::exit;
 use crate::pid::{Alias, Pid, Ref};
-use crate::process::{current, with_status, Me, Status};
+use crate::process::{current, with_status, Me, Status, NEVER_FREEZE};
 
 /// A message sent with [`send_alias`]: delivered (unwrapped in place) only while
 /// the alias is active.
@@ -95,6 +106,8 @@ pub fn select(
     let mut deadline: Option<Option<Instant>> = None;
     // Set on the first wait: when to write the unmatched-message warning.
     let mut warn_at: Option<Option<Instant>> = None;
+    // Set on the first wait: when to freeze the stack (`hibernate_after`).
+    let mut freeze_at: Option<Option<Instant>> = None;
     loop {
         exit::handle_signals(me);
         let hit = {
@@ -127,8 +140,11 @@ pub fn select(
         if after.is_some_and(|d| d.is_zero()) {
             return Selected::Timeout;
         }
-        if after.is_none() && me.rt.unmatched_warning.is_none() {
-            wait(me, None); // the common case: no clock to read
+        if after.is_none()
+            && me.rt.unmatched_warning.is_none()
+            && me.freeze_after_ms == NEVER_FREEZE
+        {
+            wait(me, None, false); // the common case: no clock to read
             continue;
         }
         let now = Instant::now();
@@ -147,11 +163,19 @@ pub fn select(
             warn_unmatched(me, marker, arms);
             warn_at = Some(None);
         }
-        let wake = match (dl, warn_at.flatten()) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        };
-        wait(me, wake.map(|w| w.saturating_duration_since(now)));
+        let freeze = *freeze_at.get_or_insert_with(|| match me.freeze_after_ms {
+            NEVER_FREEZE => None,
+            ms => Some(
+                now.checked_add(Duration::from_millis(u64::from(ms)))
+                    .unwrap_or(now),
+            ),
+        });
+        let frozen = freeze.is_some_and(|f| now >= f);
+        let wake = [dl, warn_at.flatten(), freeze.filter(|_| !frozen)]
+            .into_iter()
+            .flatten()
+            .min();
+        wait(me, wake.map(|w| w.saturating_duration_since(now)), frozen);
     }
 }
 
@@ -189,8 +213,8 @@ fn warn_unmatched(me: Me, marker: Option<&Ref>, arms: &[ArmType]) {
     crate::report::unmatched(me.pid, &wants, &held);
 }
 
-/// Steps 4–6 of the module essay.
-fn wait(me: Me, timeout: Option<Duration>) {
+/// Steps 4–6 of the module essay; `frozen`: park with the stack frozen.
+fn wait(me: Me, timeout: Option<Duration>, frozen: bool) {
     if !me.owned().rx.borrow_mut().prepare_wait() {
         // A message is there, or a push is half done (its sender preempted
         // between linking and publishing): yield before scanning again, as
@@ -198,10 +222,13 @@ fn wait(me: Me, timeout: Option<Duration>) {
         task::yield_now();
         return;
     }
-    with_status(me, Status::Waiting, || match timeout {
-        None => task::park(),
-        Some(d) => {
+    with_status(me, Status::Waiting, || match (timeout, frozen) {
+        (None, false) => task::park(),
+        (Some(d), false) => {
             let _ = task::park_timeout(d);
+        }
+        (t, true) => {
+            let _ = task::park_frozen(t);
         }
     });
     me.owned().rx.borrow_mut().finish_wait();

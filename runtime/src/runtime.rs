@@ -36,6 +36,9 @@ pub(crate) struct Shared {
     /// How long a receive waits before it reports messages no arm takes
     /// (receive.rs, "The unmatched-message warning"). Immutable.
     pub(crate) unmatched_warning: Option<Duration>,
+    /// `Builder::hibernate_after`: the default of `SpawnOpts::hibernate_after`.
+    /// Immutable.
+    pub(crate) hibernate_after: Option<Duration>,
     /// The distribution layer's router (remote.rs), set at most once by
     /// `__remote::install`; read by any process that meets a remote pid.
     pub(crate) remote: std::sync::OnceLock<Arc<dyn crate::remote::Router>>,
@@ -140,6 +143,7 @@ pub struct Builder {
     spare_workers: Option<usize>,
     shutdown_grace: Option<Option<Duration>>,
     log_dead_letters: bool,
+    hibernate_after: Option<Duration>,
     pub(crate) trace: Option<std::path::PathBuf>, // Builder::trace (observer/trace.rs)
 }
 
@@ -227,6 +231,43 @@ impl Builder {
         self
     }
 
+    /// Freeze a process's stack once a receive has waited `after` (OTP's
+    /// `hibernate_after`, for every process; default: never).
+    /// [`SpawnOpts::hibernate_after`](crate::SpawnOpts::hibernate_after)
+    /// overrides it per process.
+    ///
+    /// A frozen process keeps the few hundred bytes of frames it is using
+    /// on the heap and gives its stack page back to the kernel; its next
+    /// message (or timeout, or exit signal) copies them back to the same
+    /// addresses, so the process cannot tell (pointers into its stack stay
+    /// valid). Idle processes then cost about 1 KiB each instead of about 5;
+    /// a wake-up costs a page fault and a copy, a few µs. `Duration::ZERO`
+    /// freezes at every wait. docs/processes.md, "Idle processes".
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = bream::Runtime::builder()
+    ///     .hibernate_after(Duration::from_millis(100))
+    ///     .build()
+    ///     .unwrap();
+    /// let answer = rt.block_on(|| {
+    ///     let me = bream::self_pid();
+    ///     let idle = bream::spawn(move || {
+    ///         let n: u32 = bream::receive(); // waits long: frozen meanwhile
+    ///         bream::send(me, n + 1);
+    ///     });
+    ///     bream::sleep(Duration::from_millis(300));
+    ///     bream::send(idle, 41u32);
+    ///     bream::receive::<u32>()
+    /// });
+    /// assert_eq!(answer, 42);
+    /// rt.shutdown();
+    /// ```
+    pub fn hibernate_after(mut self, after: Duration) -> Self {
+        self.hibernate_after = Some(after);
+        self
+    }
+
     /// At most `n` stand-in threads (default: one per worker; 0: none). A
     /// worker that has run one process past the long-schedule threshold
     /// hands its queue to a fresh thread, so the other processes keep their
@@ -287,6 +328,7 @@ impl Builder {
             scheduler,
             refs: AtomicU64::new(1),
             unmatched_warning: self.unmatched_warning,
+            hibernate_after: self.hibernate_after,
             remote: std::sync::OnceLock::new(),
             dead_letters: crate::dead_letters::DeadLetters::new(self.log_dead_letters),
             bounds: crate::bounded::Bounds::default(),
@@ -353,6 +395,7 @@ impl Runtime {
             spare_workers: None,
             shutdown_grace: None,
             log_dead_letters: false,
+            hibernate_after: None,
             trace: None,
         }
     }

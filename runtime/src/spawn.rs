@@ -38,6 +38,12 @@ pub struct SpawnOpts {
     /// Bound its mailbox, and say what happens to a message that finds it
     /// full (bounded.rs; default: unbounded, as in Erlang).
     pub mailbox_limit: Option<crate::MailboxLimit>,
+    /// Freeze the process's stack once a receive has waited this long
+    /// (default: the runtime's, [`Builder::hibernate_after`](crate::Builder::hibernate_after),
+    /// which is off). A frozen process keeps its frames on the heap (a few
+    /// hundred bytes) and gives its stack page back; its next message
+    /// thaws it (docs/processes.md, "Idle processes").
+    pub hibernate_after: Option<std::time::Duration>,
 }
 
 /// Why a process could not be spawned. Nothing is half-created: no link,

@@ -80,6 +80,8 @@ pub(crate) struct Slot {
     wakes: AtomicU64,
     /// Times this worker went to sleep.
     parks: AtomicU64,
+    /// Task stacks frozen as they parked (context/freeze.rs).
+    freezes: AtomicU64,
     /// Reductions spent by the tasks run here (approximate: a yield that
     /// runs on in place starts a fresh count).
     reductions: AtomicU64,
@@ -177,6 +179,10 @@ impl Stats {
         bump(&self.slots[w.index].parks, 1);
     }
 
+    pub(crate) fn froze(&self, w: &WorkerCtx) {
+        bump(&self.slots[w.index].freezes, 1);
+    }
+
     /// A counter of the calling thread's slot (`w`) or of `foreign`.
     #[inline(always)]
     fn add(&self, w: Option<&WorkerCtx>, pick: impl Fn(&Slot) -> &AtomicU64, n: u64) {
@@ -228,6 +234,7 @@ impl Stats {
                     steals_suffered: load(&s.steals_suffered),
                     wakes: load(&s.wakes),
                     parks: load(&s.parks),
+                    freezes: load(&s.freezes),
                     reductions: load(&s.reductions),
                     running: Duration::from_nanos(time[0]),
                     searching: Duration::from_nanos(time[1]),
@@ -271,6 +278,9 @@ pub struct WorkerStats {
     pub wakes: u64,
     /// Times it went to sleep.
     pub parks: u64,
+    /// Stacks of parking tasks it froze (`task::park_frozen`; a runtime
+    /// process's `hibernate_after`).
+    pub freezes: u64,
     /// Reductions spent by the tasks it ran (approximate: a yield that
     /// runs on at once starts a fresh slice uncounted).
     pub reductions: u64,

@@ -57,7 +57,11 @@ impl OnStack {
         }
         let word = std::mem::size_of::<usize>();
         let low = self.sp.saturating_sub(SLACK).max(bottom) & !(word - 1);
-        debug_assert!(bottom <= low && low < base, "sp {:#x} outside the stack", self.sp);
+        debug_assert!(
+            bottom <= low && low < base,
+            "sp {:#x} outside the stack",
+            self.sp
+        );
         let words = (base - low) / word;
         let mut saved = vec![0usize; words].into_boxed_slice();
         // SAFETY: `[low, base)` lies inside the context's own stack (between

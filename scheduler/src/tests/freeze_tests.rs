@@ -44,11 +44,19 @@ fn chain(depth: u32, up: Option<&[u64; 16]>, rounds: u32, checked: &AtomicUsize)
         chain(depth - 1, Some(&mine), rounds, checked)
     };
     for (i, w) in mine.iter().enumerate() {
-        assert_eq!(*w, u64::from(depth) * 1000 + i as u64, "frame {depth} word {i}");
+        assert_eq!(
+            *w,
+            u64::from(depth) * 1000 + i as u64,
+            "frame {depth} word {i}"
+        );
     }
     if let Some(up) = up {
         // The caller's array, reached through a pointer into the stack.
-        assert_eq!(up[3], u64::from(depth + 1) * 1000 + 3, "frame {depth}'s pointer up");
+        assert_eq!(
+            up[3],
+            u64::from(depth + 1) * 1000 + 3,
+            "frame {depth}'s pointer up"
+        );
     }
     below + mine[15]
 }
@@ -114,7 +122,11 @@ fn dropping_a_frozen_context_unwinds_its_frames() {
     assert_eq!(c.resume(), Resumed::Suspended);
     assert!(c.freeze());
     drop(c);
-    assert_eq!(dropped.load(Ordering::Relaxed), 1, "the frame's destructor ran");
+    assert_eq!(
+        dropped.load(Ordering::Relaxed),
+        1,
+        "the frame's destructor ran"
+    );
 }
 
 #[test]

@@ -326,6 +326,7 @@ pub(crate) fn spawned(shared: &Shared, tag: u64) {
 /// Worker `w` froze task `t`'s stack as it parked (context/freeze.rs).
 #[inline]
 pub(crate) fn frozen(w: &WorkerCtx, t: &TaskRef) {
+    w.shared.stats.froze(w);
     trace_event!(
         &w.shared,
         Kind::Mark {
