@@ -308,7 +308,7 @@ impl Builder {
             default_pool: StackPool::new(self.config.stack_size)?,
             pools: RwLock::new(Vec::new()),
             registry: Registry::new(n + 1),
-            lanes: (0..slots).map(|_| Lane::new()).collect(),
+            lanes: (0..slots).map(|_| Arc::new(Lane::new())).collect(),
             stand_ins: StandIns::new(spare, slots),
             monitor: Monitor::new(self.config.long_schedule, self.long_schedule_hook),
             shutdown: AtomicBool::new(false),
@@ -370,8 +370,10 @@ pub(crate) struct Shared {
     /// Every live task (registry.rs).
     pub(crate) registry: Registry,
     /// `lanes[i]`: what worker i publishes for the monitor, and its `next`
-    /// slot (monitor.rs).
-    pub(crate) lanes: Box<[Lane]>,
+    /// slot (run_queue.rs). Each in an `Arc` so that its worker keeps a
+    /// direct handle (`WorkerCtx::lane`: one load on the hot path, not an
+    /// index into this slice through `Shared`).
+    pub(crate) lanes: Box<[Arc<Lane>]>,
     /// The long-schedule monitor's settings and sleep (monitor.rs).
     pub(crate) monitor: Monitor,
     /// The spare slots and the stand-in threads on them (standin.rs).

@@ -25,6 +25,7 @@
 //! Counters the embedding runtime names (messages sent, exits by reason)
 //! live in the same slots ([`Scheduler::count`]): the scheduler only adds.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crossbeam_utils::CachePadded;
@@ -110,19 +111,28 @@ pub(crate) struct Stats {
     /// When the scheduler started; `since_ns` counts from here. Immutable.
     base: Instant,
     /// `slots[i]`: worker slot i (regular workers, then spare slots).
-    slots: Box<[CachePadded<Slot>]>,
+    slots: Box<[SlotRef]>,
     /// Threads that are not workers: every write is a `fetch_add`.
     foreign: CachePadded<Slot>,
     /// Regular workers (the rest of `slots` are spare). Immutable.
     workers: usize,
 }
 
+/// A worker slot's counters, held by its worker too (`WorkerCtx::stats`: one
+/// load on the hot path, not an index into `Stats::slots`).
+pub(crate) type SlotRef = Arc<CachePadded<Slot>>;
+
 impl Stats {
+    /// Worker slot `i`'s counters, for the worker that runs on it.
+    pub(crate) fn slot(&self, i: usize) -> SlotRef {
+        self.slots[i].clone()
+    }
+
     pub(crate) fn new(workers: usize, slots: usize) -> Stats {
         let s = Stats {
             base: Instant::now(),
             slots: (0..slots)
-                .map(|_| CachePadded::new(Slot::default()))
+                .map(|_| Arc::new(CachePadded::new(Slot::default())))
                 .collect(),
             foreign: CachePadded::new(Slot::default()),
             workers,
@@ -142,7 +152,7 @@ impl Stats {
     /// The calling worker enters `state`. Reads the clock only if it changes.
     #[inline(always)]
     pub(crate) fn enter(&self, w: &WorkerCtx, state: WorkerState) {
-        let slot = &self.slots[w.index];
+        let slot = &*w.stats;
         if slot.state.load(Ordering::Relaxed) != state as u32 {
             self.change_state(slot, state);
         }
@@ -161,13 +171,13 @@ impl Stats {
 
     #[inline(always)]
     pub(crate) fn slice(&self, w: &WorkerCtx, reductions: u64) {
-        let slot = &self.slots[w.index];
+        let slot = &*w.stats;
         bump(&slot.tasks_run, 1);
         bump(&slot.reductions, reductions);
     }
 
     pub(crate) fn stole(&self, w: &WorkerCtx, victim: usize, n: usize) {
-        let slot = &self.slots[w.index];
+        let slot = &*w.stats;
         bump(&slot.steals, 1);
         bump(&slot.stolen_tasks, n as u64);
         self.slots[victim]
@@ -176,18 +186,18 @@ impl Stats {
     }
 
     pub(crate) fn parked(&self, w: &WorkerCtx) {
-        bump(&self.slots[w.index].parks, 1);
+        bump(&w.stats.parks, 1);
     }
 
     pub(crate) fn froze(&self, w: &WorkerCtx) {
-        bump(&self.slots[w.index].freezes, 1);
+        bump(&w.stats.freezes, 1);
     }
 
     /// A counter of the calling thread's slot (`w`) or of `foreign`.
     #[inline(always)]
     fn add(&self, w: Option<&WorkerCtx>, pick: impl Fn(&Slot) -> &AtomicU64, n: u64) {
         match w {
-            Some(w) => bump(pick(&self.slots[w.index]), n),
+            Some(w) => bump(pick(&*w.stats), n),
             None => {
                 pick(&self.foreign).fetch_add(n, Ordering::Relaxed);
             }
@@ -243,7 +253,7 @@ impl Stats {
                 }
             })
             .collect();
-        let all = || self.slots.iter().map(|s| &**s).chain([&*self.foreign]);
+        let all = || self.slots.iter().map(|s| &***s).chain([&*self.foreign]);
         SchedulerStats {
             uptime: Duration::from_nanos(now),
             live_tasks,

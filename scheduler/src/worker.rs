@@ -87,6 +87,12 @@ pub(crate) enum Request {
 pub(crate) struct WorkerCtx {
     pub(crate) shared: Arc<Shared>,
     pub(crate) index: usize,
+    /// `shared.lanes[index]`, held directly: the worker touches it several
+    /// times a slice (run counter, tag, `next` slot).
+    lane: Arc<Lane>,
+    /// `shared.stats`'s slot `index`, held directly (stats.rs): counted into
+    /// on every slice.
+    pub(crate) stats: crate::stats::SlotRef,
     /// The local queue. Owner end: this thread; others steal via `Shared::stealers`.
     local: Deque<TaskRef>,
     /// This worker's count of its lane's `runs` (see [`WorkerCtx::lane`]).
@@ -197,6 +203,8 @@ pub(crate) fn run(
     let runs = shared.lanes[index].runs.load(Ordering::Relaxed);
     let _trace = trace::attach(&shared, index);
     let w = WorkerCtx {
+        lane: shared.lanes[index].clone(),
+        stats: shared.stats.slot(index),
         shared,
         index,
         local,
@@ -234,7 +242,7 @@ impl WorkerCtx {
     /// run counter.
     #[inline]
     fn lane(&self) -> &Lane {
-        &self.shared.lanes[self.index]
+        &self.lane
     }
 
     /// Bumps the run counter: odd while a task runs (monitor.rs).

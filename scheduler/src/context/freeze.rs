@@ -88,15 +88,21 @@ impl OnStack {
     /// maps fresh pages). No-op if not frozen. The caller holds the run right
     /// and is about to resume or unwind the context.
     #[inline]
-    pub(super) fn thaw(&mut self, base: usize) {
-        if let Some(saved) = self.frozen.take() {
-            Self::thaw_slow(&saved, base);
+    pub(super) fn thaw(&mut self) {
+        // A read, not a `take`, on the path every resume runs.
+        if self.frozen.is_some() {
+            self.thaw_slow();
         }
     }
 
     #[cold]
-    fn thaw_slow(saved: &[usize], base: usize) {
-        let low = base - std::mem::size_of_val(saved);
+    #[inline(never)]
+    fn thaw_slow(&mut self) {
+        let Some(saved) = self.frozen.take() else {
+            return;
+        };
+        let base = self.base;
+        let low = base - std::mem::size_of_val(&*saved);
         // SAFETY: `[low, base)` is the range `freeze` copied from: inside the
         // context's stack, mapped (discarded pages read and write as fresh
         // zero pages), and nothing else touches it (the caller holds the run

@@ -470,7 +470,7 @@ impl Context {
         let State::OnStack(on) = &mut self.state else {
             unreachable!("`start` leaves the context on its stack or reports why not")
         };
-        on.thaw(on.base);
+        on.thaw();
         let running = Running {
             yielder: Cell::new(on.yielder),
             trap: on.co.trap_handler(),
@@ -624,7 +624,7 @@ impl Context {
             on.co.force_unwind(); // drops the closure; runs no code on the stack
             return true;
         }
-        on.thaw(on.base); // the unwind runs the frames' destructors
+        on.thaw(); // the unwind runs the frames' destructors
         let running = Running {
             yielder: Cell::new(on.yielder),
             trap: on.co.trap_handler(),
