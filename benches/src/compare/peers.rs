@@ -195,9 +195,14 @@ fn bream_size_flags(cmd: &mut Command, w: Workload, p: Params) {
         Workload::Fanin | Workload::Backpressure => &[("--senders", &a), ("--messages", &b)],
         Workload::Selective => &[("--depth", &a), ("--messages", &b)],
         Workload::Timers => &[("--processes", &a), ("--timeout-ms", &b)],
+        Workload::Idle if p.b == 0 => &[("--processes", &a), ("--no-freeze", "")],
+        Workload::Idle => &[("--processes", &a)],
     };
     for (flag, value) in pairs {
-        cmd.args([*flag, *value]);
+        cmd.arg(flag);
+        if !value.is_empty() {
+            cmd.arg(value);
+        }
     }
 }
 
