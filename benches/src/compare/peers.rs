@@ -338,6 +338,25 @@ mod tests {
     }
 
     #[test]
+    fn idle_passes_no_freeze_to_bream() {
+        let args = |b: u64| {
+            let cmd = Prepared {
+                imp: Impl::Bream,
+                program: "x".into(),
+                dir: None,
+            }
+            .command(Workload::Idle, Params { a: 5, b }, &RunOpts::default());
+            cmd.get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(args(1).contains("--processes 5"), "{}", args(1));
+        assert!(!args(1).contains("--no-freeze"), "{}", args(1));
+        assert!(args(0).contains("--processes 5 --no-freeze"), "{}", args(0));
+    }
+
+    #[test]
     fn reads_a_version_from_a_cargo_lock() {
         let lock = "[[package]]\nname = \"tokio\"\nversion = \"1.54.1\"\n";
         assert_eq!(locked_version(lock, "tokio").as_deref(), Some("1.54.1"));

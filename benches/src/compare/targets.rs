@@ -1,4 +1,4 @@
-//! bream's performance targets (issue 6), checked against a comparison: one line
+//! bream's performance targets (issues 6 and 13), checked against a comparison: one line
 //! per target with the measured figure, the target, and MET or MISSED. A target
 //! whose peer did not run says so instead of guessing.
 
@@ -189,7 +189,7 @@ pub fn render(results: &Results) -> String {
     }
     let mut s = String::new();
     if !lines.is_empty() {
-        let _ = writeln!(s, "\nbream's targets (issue 6):");
+        let _ = writeln!(s, "\nbream's targets (issues 6 and 13):");
         for (w, line) in lines {
             let _ = writeln!(s, "  {:<10} {line}", w.name());
         }
