@@ -66,11 +66,8 @@ pub fn run(n: u64, freeze: bool, meter: &Meter) -> Result<Outcome, String> {
         let (ready, done) = (ready.clone(), done.clone());
         let (pid, _) = spawn_opt(opts.clone(), move || {
             ready.arrive(AllReady);
-            loop {
-                match receive::<Msg>() {
-                    Msg::Ping(from) => send(from, Pong),
-                    Msg::Wake => break,
-                }
+            while let Msg::Ping(from) = receive::<Msg>() {
+                send(from, Pong);
             }
             done.arrive(AllDone);
         })
