@@ -31,8 +31,8 @@ pub struct Record {
     /// `VmHWM` at the end of the run(s).
     pub peak_rss_bytes: u64,
     /// Workload-specific fields: `empty_per_op_ns` (selective), `alive_at_sample`
-    /// and `late_ns` (timers), `wake_rtt_ns` (idle; bream adds `freeze` and
-    /// `frozen_at_sample`).
+    /// and `late_ns` (timers), `wake_rtt_ns` (idle; bream adds `freeze`,
+    /// `frozen_at_sample` and `pte_bytes_per_process`).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }

@@ -9,7 +9,8 @@
 //! 1. Untimed: spawn N; each arrives at *ready* and waits. When all are ready,
 //!    main waits until the runtime has counted N freezes (`bream::stats()`,
 //!    polled every millisecond: a frozen process is an idle one), then samples
-//!    `VmRSS + VmPTE`: `bytes_per_process` = (sample − baseline) / N.
+//!    `VmRSS + VmPTE`: `bytes_per_process` = (sample − baseline) / N, and
+//!    `pte_bytes_per_process` its page-table part.
 //! 2. Untimed: `wake_rtt_ns`, the median round trip of a ping to one idle
 //!    process: main pings up to [`PINGS`] processes spread over the N, one at
 //!    a time (each thaws, replies, and freezes again).
@@ -25,7 +26,7 @@ use bream::{receive, self_pid, send, spawn_opt, Pid, SpawnOpts};
 use serde_json::Value;
 
 use super::{report_progress, since, spawn_failed, Countdown, Outcome};
-use crate::measure::footprint_now;
+use crate::measure::Status;
 use crate::progress::Meter;
 
 /// How many idle processes phase 2 pings (fewer if N is smaller).
@@ -60,7 +61,7 @@ pub fn run(n: u64, freeze: bool, meter: &Meter) -> Result<Outcome, String> {
         ..Default::default()
     };
     let frozen_before = freezes();
-    let base = footprint_now();
+    let base = Status::now();
     let mut pids = Vec::with_capacity(n as usize);
     for i in 0..n {
         let (ready, done) = (ready.clone(), done.clone());
@@ -88,7 +89,7 @@ pub fn run(n: u64, freeze: bool, meter: &Meter) -> Result<Outcome, String> {
             bream::sleep(Duration::from_millis(1));
         }
     }
-    let idle = footprint_now();
+    let idle = Status::now();
     let frozen = freezes() - frozen_before;
 
     let pings = n.min(PINGS);
@@ -112,11 +113,18 @@ pub fn run(n: u64, freeze: bool, meter: &Meter) -> Result<Outcome, String> {
     Ok(Outcome {
         ns,
         result: done.count(),
-        bytes_per_process: Some(idle.saturating_sub(base) as f64 / n as f64),
+        bytes_per_process: Some(
+            idle.footprint().saturating_sub(base.footprint()) as f64 / n as f64,
+        ),
         extra: vec![
             ("freeze", Value::from(freeze)),
             ("frozen_at_sample", Value::from(frozen)),
             ("wake_rtt_ns", Value::from(wake_rtt_ns)),
+            // The page-table part of `bytes_per_process`.
+            (
+                "pte_bytes_per_process",
+                Value::from(idle.vm_pte.saturating_sub(base.vm_pte) as f64 / n as f64),
+            ),
         ],
     })
 }
