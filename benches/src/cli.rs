@@ -57,6 +57,8 @@ enum Cmd {
     Timers(RunOpts),
     #[command(about = Workload::Backpressure.summary())]
     Backpressure(RunOpts),
+    #[command(about = Workload::Idle.summary())]
+    Idle(RunOpts),
     /// Every workload, one after the other, on bream.
     All(RunOpts),
     /// Run bream and every peer found on this machine, interleaved, and print one table.
@@ -72,7 +74,7 @@ enum Cmd {
 /// The options of a run.
 #[derive(Args, Clone, Debug, Default)]
 pub struct RunOpts {
-    /// Processes (spawn, ring, timers) or leaves (skynet, a power of 10).
+    /// Processes (spawn, ring, timers, idle) or leaves (skynet, a power of 10).
     #[arg(long)]
     pub processes: Option<u64>,
     /// Laps of the token around the ring.
@@ -90,6 +92,9 @@ pub struct RunOpts {
     /// The receive timeout (timers), in milliseconds.
     #[arg(long)]
     pub timeout_ms: Option<u64>,
+    /// idle: bream's processes wait without `hibernate_after` (their stacks stay resident), for comparison.
+    #[arg(long)]
+    pub no_freeze: bool,
     /// OS threads that run processes [default: the number of CPUs].
     #[arg(long)]
     pub workers: Option<usize>,
@@ -122,6 +127,7 @@ impl RunOpts {
             senders: self.senders,
             depth: self.depth,
             timeout_ms: self.timeout_ms,
+            no_freeze: self.no_freeze,
         }
     }
 
@@ -220,6 +226,7 @@ pub fn parse() -> Command {
         Some(Cmd::Call(o)) => (Workload::Call, o),
         Some(Cmd::Timers(o)) => (Workload::Timers, o),
         Some(Cmd::Backpressure(o)) => (Workload::Backpressure, o),
+        Some(Cmd::Idle(o)) => (Workload::Idle, o),
     };
     Command::Run {
         workloads: vec![w],

@@ -24,14 +24,15 @@ pub struct Record {
     pub min_ns: u64,
     pub max_ns: u64,
     pub per_op_ns: f64,
-    /// spawn and timers; `null` elsewhere.
+    /// spawn, timers and idle; `null` elsewhere.
     pub bytes_per_process: Option<f64>,
     /// The workload's checked result; `null` where there is none.
     pub result: Option<u64>,
     /// `VmHWM` at the end of the run(s).
     pub peak_rss_bytes: u64,
     /// Workload-specific fields: `empty_per_op_ns` (selective), `alive_at_sample`
-    /// and `late_ns` (timers).
+    /// and `late_ns` (timers), `wake_rtt_ns` (idle; bream adds `freeze`,
+    /// `frozen_at_sample` and `pte_bytes_per_process`).
     #[serde(flatten)]
     pub extra: Map<String, Value>,
 }
@@ -120,6 +121,21 @@ impl Record {
                     _ => String::new(),
                 }
             }
+            "idle" => {
+                let rtt = self
+                    .extra_f64("wake_rtt_ns")
+                    .map(|r| format!("one wake's round trip {}", duration_ns(r)));
+                let frozen = match self.extra.get("freeze").and_then(Value::as_bool) {
+                    Some(true) => "stacks frozen",
+                    Some(false) => "not frozen (--no-freeze)",
+                    None => "",
+                };
+                [rtt.as_deref().unwrap_or(""), frozen]
+                    .into_iter()
+                    .filter(|s| !s.is_empty())
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            }
             _ => String::new(),
         }
     }
@@ -148,7 +164,9 @@ impl Record {
         ) {
             println!("  throughput    {:.2} M messages/s", 1e3 / self.per_op_ns);
         }
-        if let Some(b) = self.bytes_per_process {
+        if let (Some(b), Workload::Idle) = (self.bytes_per_process, workload) {
+            println!("  memory        {} per idle process (VmRSS + VmPTE with all N waiting, minus the baseline, / N)", bytes(b));
+        } else if let Some(b) = self.bytes_per_process {
             println!("  memory        {} per process (VmRSS + VmPTE at the peak, minus the baseline, / N)", bytes(b));
         }
         println!("  peak RSS      {}", bytes(self.peak_rss_bytes as f64));

@@ -18,6 +18,8 @@ pub enum Workload {
     Timers,
     /// Not in `ALL` (only bream, tokio and Go implement it): run by name.
     Backpressure,
+    /// Not in `ALL` (bream, the BEAM, Go and tokio implement it): run by name.
+    Idle,
 }
 
 /// The two parameters every implementation takes on its command line
@@ -37,6 +39,8 @@ pub struct Sizes {
     pub senders: Option<u64>,
     pub depth: Option<u64>,
     pub timeout_ms: Option<u64>,
+    /// `idle` on bream without `hibernate_after` (`--no-freeze`).
+    pub no_freeze: bool,
 }
 
 impl Workload {
@@ -63,13 +67,14 @@ impl Workload {
             Workload::Call => "call",
             Workload::Timers => "timers",
             Workload::Backpressure => "backpressure",
+            Workload::Idle => "idle",
         }
     }
 
     /// Workloads run only by name (`bream-bench backpressure`,
     /// `bream-bench compare backpressure --impls bream,tokio,go`): not every
     /// peer implements them, so `all` leaves them out.
-    pub const BY_NAME_ONLY: [Workload; 1] = [Workload::Backpressure];
+    pub const BY_NAME_ONLY: [Workload; 2] = [Workload::Backpressure, Workload::Idle];
 
     pub fn from_name(name: &str) -> Option<Workload> {
         Workload::ALL
@@ -95,6 +100,8 @@ impl Workload {
                 s.processes.unwrap_or(1_000_000),
                 s.timeout_ms.unwrap_or(1_000),
             ),
+            // b = 1: bream's processes freeze their stacks (the peers ignore b).
+            Workload::Idle => (s.processes.unwrap_or(1_000_000), u64::from(!s.no_freeze)),
         };
         Params { a, b }
     }
@@ -137,6 +144,7 @@ impl Workload {
     pub fn op_name(self) -> &'static str {
         match self {
             Workload::Spawn | Workload::Timers => "process",
+            Workload::Idle => "wake",
             Workload::Ring => "hop",
             Workload::Pingpong => "round trip",
             Workload::Skynet => "leaf",
@@ -159,7 +167,7 @@ impl Workload {
     /// How many processes can be alive at once (for `max_processes` and `+P`).
     pub fn peak_processes(self, p: Params) -> u64 {
         match self {
-            Workload::Spawn | Workload::Ring | Workload::Timers => p.a,
+            Workload::Spawn | Workload::Ring | Workload::Timers | Workload::Idle => p.a,
             // 1 + 10 + 100 + ... + a leaves: a·10/9 nodes, all of which can be alive.
             Workload::Skynet => p.a / 9 * 10 + 1,
             Workload::Fanin => p.a,
@@ -180,6 +188,7 @@ impl Workload {
             Workload::Call => "gen_server call round trips [--messages 1000000]",
             Workload::Timers => "N processes each in receive-after T ms, all woken by their timeout [--processes 1000000 --timeout-ms 1000]",
             Workload::Backpressure => "S senders each send M messages to one slow receiver bounded at 1024 (bream Block, tokio mpsc::channel(1024), Go chan 1024) [--senders 4 --messages 1000000]",
+            Workload::Idle => "N processes idle in receive (bream: stacks frozen by hibernate_after); memory per idle process, then the cost of waking them all [--processes 1000000, --no-freeze]",
         }
     }
 }
@@ -221,6 +230,12 @@ mod tests {
         let sky = Workload::Skynet.params(&d);
         assert_eq!(Workload::Skynet.expected_result(sky), 499_999_500_000);
         assert_eq!(Workload::Skynet.peak_processes(sky), 1_111_111);
+        assert_eq!(Workload::Idle.params(&d), Params { a: 1_000_000, b: 1 });
+        let thawed = Sizes {
+            no_freeze: true,
+            ..d
+        };
+        assert_eq!(Workload::Idle.params(&thawed).b, 0);
     }
 
     #[test]

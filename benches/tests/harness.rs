@@ -145,6 +145,30 @@ fn timers_wake_every_process_by_its_timeout() {
 }
 
 #[test]
+fn idle_freezes_every_process_then_wakes_each() {
+    let v = json_run(&["idle", "--processes", "2000"]);
+    assert_eq!(u(&v, "result"), 2_000, "processes woken that finished");
+    assert_eq!(v["freeze"], true, "{v}");
+    assert!(
+        u(&v, "frozen_at_sample") >= 2_000,
+        "sampled before all froze: {v}"
+    );
+    assert!(u(&v, "wake_rtt_ns") > 0, "{v}");
+    assert!(
+        v["bytes_per_process"].as_f64().is_some(),
+        "memory per idle process: {v}"
+    );
+}
+
+#[test]
+fn idle_without_freezing_freezes_nothing() {
+    let v = json_run(&["idle", "--processes", "2000", "--no-freeze"]);
+    assert_eq!(u(&v, "result"), 2_000);
+    assert_eq!(v["freeze"], false, "{v}");
+    assert_eq!(u(&v, "frozen_at_sample"), 0, "{v}");
+}
+
+#[test]
 fn the_human_report_names_what_it_measured() {
     let out = bench(&["spawn", "--processes", "1000", "--runs", "1"]);
     let text = String::from_utf8_lossy(&out.stdout);

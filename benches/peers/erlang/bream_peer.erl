@@ -87,6 +87,24 @@ run(spawn, {N, _}) ->
     Ns = now_ns() - T0,
     #{ns => Ns, n => N, ops => N, result => atomics:get(C, 2), bytes => (Peak - Base) / N};
 
+run(idle, {N, _}) ->
+    Main = self(),
+    C = atomics:new(2, []),
+    Base = mem(),
+    Pids = [spawn(fun() -> idle_proc(C, N, Main) end) || _ <- lists:seq(1, N)],
+    receive all_ready -> ok end,
+    Idle = mem(),
+    K = min(N, 1000),
+    Ps = list_to_tuple(Pids),
+    Rtts = [idle_ping(element(I * N div K + 1, Ps)) || I <- lists:seq(0, K - 1)],
+    Rtt = lists:nth((K - 1) div 2 + 1, lists:sort(Rtts)),
+    T0 = now_ns(),
+    lists:foreach(fun(P) -> P ! wake end, Pids),
+    receive all_done -> ok end,
+    Ns = now_ns() - T0,
+    #{ns => Ns, n => N, ops => N, result => atomics:get(C, 2), bytes => (Idle - Base) / N,
+      extra => [{"wake_rtt_ns", Rtt}]};
+
 run(ring, {N, Laps}) ->
     Main = self(),
     Pids = [spawn(fun() -> ring_start(Laps, N * Laps, Main) end) || _ <- lists:seq(1, N)],
@@ -247,6 +265,21 @@ spawn_proc(C, N, Main) ->
     arrive(C, 1, N, Main, all_ready),
     receive _Msg -> ok end,
     arrive(C, 2, N, Main, all_done).
+
+idle_proc(C, N, Main) ->
+    arrive(C, 1, N, Main, all_ready),
+    idle_wait(C, N, Main).
+
+idle_wait(C, N, Main) ->
+    receive
+        {ping, From} -> From ! pong, idle_wait(C, N, Main);
+        wake -> arrive(C, 2, N, Main, all_done)
+    end.
+
+idle_ping(P) ->
+    T = now_ns(),
+    P ! {ping, self()},
+    receive pong -> now_ns() - T end.
 
 ring_start(Laps, Total, Main) ->
     receive {next, Next} -> ring_loop(Laps, Next, Total, Main) end.

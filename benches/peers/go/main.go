@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -55,6 +56,8 @@ func main() {
 		r = timersW(a, b)
 	case "backpressure":
 		r = backpressureW(a, b)
+	case "idle":
+		r = idleW(a)
 	default:
 		fmt.Fprintf(os.Stderr, "bream-peer-go: unknown workload %q\n", workload)
 		os.Exit(2)
@@ -389,4 +392,51 @@ func timersW(n, timeoutMs int64) report {
 	return report{ns: tDone.Sub(t0).Nanoseconds(), n: n, ops: n,
 		result: i64(atomic.LoadInt64(&done)), bytes: f64(float64(peak-base) / float64(n)),
 		extra: []string{fmt.Sprintf(`"alive_at_sample":%d`, alive), fmt.Sprintf(`"late_ns":%d`, late)}}
+}
+
+// idleW: n goroutines blocked in a receive on their own channel; a ping is
+// a reply channel, nil means "wake and return".
+func idleW(n int64) report {
+	var ready, done int64
+	allReady, allDone := make(chan struct{}, 1), make(chan struct{}, 1)
+	base := mem()
+	boxes := make([]chan chan struct{}, n)
+	for i := range boxes {
+		box := make(chan chan struct{}, 1)
+		boxes[i] = box
+		go func() {
+			arrive(&ready, n, allReady)
+			for reply := range box {
+				if reply == nil {
+					break
+				}
+				reply <- struct{}{}
+			}
+			arrive(&done, n, allDone)
+		}()
+	}
+	<-allReady
+	idle := mem()
+	k := n
+	if k > 1000 {
+		k = 1000
+	}
+	pong := make(chan struct{})
+	rtts := make([]int64, k)
+	for i := int64(0); i < k; i++ {
+		t := time.Now()
+		boxes[i*n/k] <- pong
+		<-pong
+		rtts[i] = time.Since(t).Nanoseconds()
+	}
+	sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
+	t0 := time.Now()
+	for _, box := range boxes {
+		box <- nil
+	}
+	<-allDone
+	ns := time.Since(t0).Nanoseconds()
+	return report{ns: ns, n: n, ops: n, result: i64(atomic.LoadInt64(&done)),
+		bytes: f64(float64(idle-base) / float64(n)),
+		extra: []string{fmt.Sprintf(`"wake_rtt_ns":%d`, rtts[(k-1)/2])}}
 }

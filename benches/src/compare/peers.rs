@@ -195,9 +195,14 @@ fn bream_size_flags(cmd: &mut Command, w: Workload, p: Params) {
         Workload::Fanin | Workload::Backpressure => &[("--senders", &a), ("--messages", &b)],
         Workload::Selective => &[("--depth", &a), ("--messages", &b)],
         Workload::Timers => &[("--processes", &a), ("--timeout-ms", &b)],
+        Workload::Idle if p.b == 0 => &[("--processes", &a), ("--no-freeze", "")],
+        Workload::Idle => &[("--processes", &a)],
     };
     for (flag, value) in pairs {
-        cmd.args([*flag, *value]);
+        cmd.arg(flag);
+        if !value.is_empty() {
+            cmd.arg(value);
+        }
     }
 }
 
@@ -330,6 +335,25 @@ mod tests {
         assert!(joined.starts_with("fanin --json --runs 1"), "{joined}");
         assert!(joined.contains("--senders 7 --messages 9"), "{joined}");
         assert!(joined.contains("--workers 2"), "{joined}");
+    }
+
+    #[test]
+    fn idle_passes_no_freeze_to_bream() {
+        let args = |b: u64| {
+            let cmd = Prepared {
+                imp: Impl::Bream,
+                program: "x".into(),
+                dir: None,
+            }
+            .command(Workload::Idle, Params { a: 5, b }, &RunOpts::default());
+            cmd.get_args()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        assert!(args(1).contains("--processes 5"), "{}", args(1));
+        assert!(!args(1).contains("--no-freeze"), "{}", args(1));
+        assert!(args(0).contains("--processes 5 --no-freeze"), "{}", args(0));
     }
 
     #[test]

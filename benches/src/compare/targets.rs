@@ -1,4 +1,4 @@
-//! bream's performance targets (issue 6), checked against a comparison: one line
+//! bream's performance targets (issues 6 and 13), checked against a comparison: one line
 //! per target with the measured figure, the target, and MET or MISSED. A target
 //! whose peer did not run says so instead of guessing.
 
@@ -57,6 +57,44 @@ fn memory(r: &Record) -> String {
         }
         None => "memory not measured".into(),
     }
+}
+
+/// 1.5 KiB: the memory target for a process idle in `receive` (issue 13).
+const IDLE_MEMORY_TARGET: f64 = 1.5 * 1024.0;
+
+/// 5 µs: the target for waking one idle process (issue 13).
+const IDLE_WAKE_TARGET_NS: f64 = 5_000.0;
+
+/// `idle`'s two lines: memory per idle process (≤ 1.5 KiB and below the
+/// BEAM's), and the wake (per process of the mass wake ≤ 5 µs; the round
+/// trip to one idle process beside it).
+fn idle(b: &Record, beam: Option<&Record>) -> [String; 2] {
+    let frozen = b.extra.get("freeze").and_then(serde_json::Value::as_bool) != Some(false);
+    let beam_mem = beam.and_then(|e| e.bytes_per_process);
+    let mem = match b.bytes_per_process {
+        Some(_) if !frozen => "memory not judged: run without --no-freeze".to_string(),
+        Some(m) => {
+            let below = beam_mem.is_none_or(|e| m < e);
+            let vs = beam_mem.map_or("the BEAM did not run".into(), |e| {
+                format!("the BEAM {}", bytes(e))
+            });
+            format!(
+                "{} per idle process (target ≤ 1.5 KiB, below the BEAM's; {vs}): {}",
+                bytes(m),
+                verdict(m <= IDLE_MEMORY_TARGET && below)
+            )
+        }
+        None => "memory not measured".into(),
+    };
+    let rtt = b.extra_f64("wake_rtt_ns").map_or(String::new(), |r| {
+        format!("; one round trip {}", duration_ns(r))
+    });
+    let wake = format!(
+        "{} per wake (target ≤ 5 µs{rtt}): {}",
+        duration_ns(b.per_op_ns),
+        verdict(b.per_op_ns <= IDLE_WAKE_TARGET_NS)
+    );
+    [mem, wake]
 }
 
 /// The targets this comparison can judge, one line each.
@@ -144,9 +182,14 @@ pub fn render(results: &Results) -> String {
             ));
         }
     }
+    if let Some(b) = ran(results, Workload::Idle, Impl::Bream) {
+        lines.extend(
+            idle(b, ran(results, Workload::Idle, Impl::Erlang)).map(|l| (Workload::Idle, l)),
+        );
+    }
     let mut s = String::new();
     if !lines.is_empty() {
-        let _ = writeln!(s, "\nbream's targets (issue 6):");
+        let _ = writeln!(s, "\nbream's targets (issues 6 and 13):");
         for (w, line) in lines {
             let _ = writeln!(s, "  {:<10} {line}", w.name());
         }
@@ -193,6 +236,35 @@ mod tests {
         );
         assert!(
             out.contains("not measured: bream or go did not run"),
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn judges_idle_memory_against_the_beam() {
+        let mut results = Results::new();
+        let mut b = rec(
+            "bream",
+            "idle",
+            300_000,
+            ",\"freeze\":true,\"wake_rtt_ns\":2500",
+        );
+        if let Cell::Ran(r) = &mut b {
+            r.bytes_per_process = Some(1200.0);
+        }
+        let row: BTreeMap<Impl, Cell> = [
+            (Impl::Bream, b),
+            (Impl::Erlang, rec("erlang", "idle", 100, "")),
+        ]
+        .into();
+        results.insert(Workload::Idle, row);
+        let out = render(&results);
+        assert!(
+            out.contains("1.2 KiB per idle process (target ≤ 1.5 KiB, below the BEAM's; the BEAM 3.9 KiB): MET"),
+            "{out}"
+        );
+        assert!(
+            out.contains("3.00 µs per wake (target ≤ 5 µs; one round trip 2.50 µs): MET"),
             "{out}"
         );
     }

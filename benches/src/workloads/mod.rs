@@ -8,6 +8,7 @@
 mod backpressure;
 mod call;
 mod fanin;
+mod idle;
 mod pingpong;
 mod ring;
 mod selective;
@@ -57,6 +58,7 @@ pub fn run(w: Workload, p: Params, meter: &Meter) -> Result<Outcome, String> {
         Workload::Call => call::run(p.a, meter),
         Workload::Timers => timers::run(p.a, p.b, meter),
         Workload::Backpressure => backpressure::run(p.a, p.b, meter),
+        Workload::Idle => idle::run(p.a, p.b != 0, meter),
     }
 }
 

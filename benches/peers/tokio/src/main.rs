@@ -29,6 +29,7 @@ fn main() {
         "call" => rt.block_on(rt.spawn(call_w(a))),
         "timers" => rt.block_on(rt.spawn(timers_w(a, b))),
         "backpressure" => rt.block_on(rt.spawn(backpressure_w(a, b))),
+        "idle" => rt.block_on(rt.spawn(idle_w(a))),
         w => fail(&format!("bream-peer-tokio: unknown workload {w:?}")),
     }
     .expect("the main task panicked");
@@ -374,5 +375,57 @@ async fn timers_w(n: u64, timeout_ms: u64) -> Report {
             format!("\"alive_at_sample\":{alive}"),
             format!("\"late_ns\":{late}"),
         ],
+    }
+}
+
+/// What an idle task is sent: a ping (reply on the oneshot, wait again) or
+/// "wake and return".
+enum Idle {
+    Ping(oneshot::Sender<()>),
+    Wake,
+}
+
+async fn idle_w(n: u64) -> Report {
+    let (ready, mut all_ready) = Countdown::new(n);
+    let (done, mut all_done) = Countdown::new(n);
+    let base = mem();
+    let mut boxes = Vec::with_capacity(n as usize);
+    for _ in 0..n {
+        let (tx, mut rx) = mpsc::unbounded_channel::<Idle>();
+        let (ready, done) = (ready.clone(), done.clone());
+        tokio::spawn(async move {
+            ready.arrive();
+            while let Some(Idle::Ping(reply)) = rx.recv().await {
+                let _ = reply.send(());
+            }
+            done.arrive();
+        });
+        boxes.push(tx);
+    }
+    all_ready.recv().await;
+    let idle = mem();
+    let k = n.min(1000);
+    let mut rtts = Vec::with_capacity(k as usize);
+    for i in 0..k {
+        let t = Instant::now();
+        let (reply, pong) = oneshot::channel();
+        let _ = boxes[(i * n / k) as usize].send(Idle::Ping(reply));
+        pong.await.expect("an idle task replies");
+        rtts.push(since(t));
+    }
+    rtts.sort_unstable();
+    let t0 = Instant::now();
+    for tx in &boxes {
+        let _ = tx.send(Idle::Wake);
+    }
+    all_done.recv().await;
+    let ns = since(t0);
+    Report {
+        ns,
+        n,
+        ops: n,
+        result: Some(done.count.load(Relaxed)),
+        bytes_per_process: Some(idle.saturating_sub(base) as f64 / n as f64),
+        extra: vec![format!("\"wake_rtt_ns\":{}", rtts[(k as usize - 1) / 2])],
     }
 }
