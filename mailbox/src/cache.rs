@@ -45,99 +45,39 @@ use core::ptr;
 const CLASSES: [usize; 2] = [64, 128];
 /// The alignment every cached block is allocated with.
 const ALIGN: usize = 16;
-/// Blocks in a full magazine. A thread keeps two magazines a class (so at
-/// most 2 × 128 × (64 + 128) bytes = 48 KiB), and goes to the depot at most
-/// once every 128 allocations or frees of a class.
-const MAGAZINE: u32 = 128;
-/// Full magazines the depot keeps a class: 32 × 128 blocks, 256 KiB of
-/// 64-byte blocks and 512 KiB of 128-byte ones at most; past that a full
-/// magazine goes back to the global allocator.
-const DEPOT_CAP: usize = 32;
+/// Blocks kept per class per thread: 256 × (64 + 128) bytes = 48 KiB at most.
+/// A steady stream between two processes needs a handful; the cap bounds what
+/// a thread that only receives (a fan-in sink) hoards.
+const CAP: u32 = 256;
 
 /// A free block's first word links it to the next free block.
 struct FreeBlock {
     next: *mut FreeBlock,
 }
 
-/// A stack of free blocks of one class, linked through their first words.
-struct Magazine {
-    head: *mut FreeBlock,
-    len: u32,
+/// One free list.
+struct List {
+    head: Cell<*mut FreeBlock>,
+    len: Cell<u32>,
 }
 
-// SAFETY: a magazine owns its blocks (free memory, no values in them); moving
-// it to the depot moves that ownership, and the depot's lock orders the hand-off.
-unsafe impl Send for Magazine {}
-
-impl Magazine {
-    const EMPTY: Magazine = Magazine {
-        head: ptr::null_mut(),
-        len: 0,
-    };
-
-    /// Gives every block back to the global allocator.
-    fn free_all(mut self, size: usize) {
-        while !self.head.is_null() {
-            let p = self.head;
-            // SAFETY: `p` is a block of this magazine: allocated with the
-            // class layout, owned here, its first word a link.
-            self.head = unsafe { (*p).next };
-            // SAFETY: as above; nothing else refers to it.
-            unsafe { std::alloc::dealloc(p.cast(), class_layout(size)) };
-        }
-    }
-}
-
-/// One class's pair of magazines in one thread (Bonwick's magazine layer):
-/// `loaded` serves allocations and takes frees; `spare` is empty or full.
-struct Class {
-    loaded: Cell<Magazine>,
-    spare: Cell<Magazine>,
-}
-
-/// One thread's cache: two magazines per class.
+/// One thread's cache: a free list per class.
 struct Cache {
-    classes: [Class; CLASSES.len()],
-}
-
-/// Full magazines shared by all threads, one stack a class. A thread that
-/// only frees (a fan-in sink) fills magazines that a thread that only
-/// allocates (its senders) takes, instead of both going to `malloc` and
-/// `free` across threads (glibc's slowest path: 35% of fan-in's CPU before).
-static DEPOT: [std::sync::Mutex<Vec<Magazine>>; CLASSES.len()] = [
-    std::sync::Mutex::new(Vec::new()),
-    std::sync::Mutex::new(Vec::new()),
-];
-
-/// Hands a full magazine of class `i` to the depot (or to the allocator if
-/// the depot is full).
-#[cold]
-fn depot_put(i: usize, m: Magazine) {
-    let mut d = DEPOT[i].lock().unwrap_or_else(|e| e.into_inner());
-    if d.len() < DEPOT_CAP {
-        d.push(m);
-    } else {
-        drop(d);
-        m.free_all(CLASSES[i]);
-    }
-}
-
-/// A full magazine of class `i` from the depot, if it has one.
-#[cold]
-fn depot_take(i: usize) -> Option<Magazine> {
-    DEPOT[i].lock().unwrap_or_else(|e| e.into_inner()).pop()
+    lists: [List; CLASSES.len()],
 }
 
 impl Drop for Cache {
-    /// The thread is exiting: its magazines go to the depot (or back).
+    /// The thread is exiting: give every cached block back.
     fn drop(&mut self) {
-        for (i, class) in self.classes.iter().enumerate() {
-            for m in [class.loaded.replace(Magazine::EMPTY), class.spare.replace(Magazine::EMPTY)] {
-                if m.len == MAGAZINE {
-                    depot_put(i, m);
-                } else {
-                    m.free_all(CLASSES[i]);
-                }
+        for (list, &size) in self.lists.iter().zip(CLASSES.iter()) {
+            let mut p = list.head.replace(ptr::null_mut());
+            while !p.is_null() {
+                // SAFETY: `p` is a block on this list: allocated with the
+                // class layout, owned by the list, its first word a link.
+                let next = unsafe { (*p).next };
+                // SAFETY: as above; nothing else refers to it.
+                unsafe { std::alloc::dealloc(p.cast(), class_layout(size)) };
+                p = next;
             }
         }
     }
@@ -146,9 +86,9 @@ impl Drop for Cache {
 thread_local! {
     static CACHE: Cache = const {
         Cache {
-            classes: [
-                Class { loaded: Cell::new(Magazine::EMPTY), spare: Cell::new(Magazine::EMPTY) },
-                Class { loaded: Cell::new(Magazine::EMPTY), spare: Cell::new(Magazine::EMPTY) },
+            lists: [
+                List { head: Cell::new(ptr::null_mut()), len: Cell::new(0) },
+                List { head: Cell::new(ptr::null_mut()), len: Cell::new(0) },
             ],
         }
     };
@@ -202,24 +142,14 @@ pub(crate) unsafe fn dealloc(p: *mut u8, layout: Layout) {
 fn alloc_class(i: usize) -> *mut u8 {
     let cached = CACHE
         .try_with(|c| {
-            let class = &c.classes[i];
-            let mut m = class.loaded.replace(Magazine::EMPTY);
-            if m.len == 0 {
-                let spare = class.spare.replace(Magazine::EMPTY);
-                if spare.len == MAGAZINE {
-                    m = spare;
-                } else if let Some(full) = depot_take(i) {
-                    m = full; // `spare` was empty: nothing dropped
-                } else {
-                    return ptr::null_mut();
-                }
+            let list = &c.lists[i];
+            let p = list.head.get();
+            if !p.is_null() {
+                // SAFETY: `p` heads this thread's list: a free block whose
+                // first word is a link.
+                list.head.set(unsafe { (*p).next });
+                list.len.set(list.len.get() - 1);
             }
-            let p = m.head;
-            // SAFETY: `m` is not empty: `p` is a free block whose first word
-            // is a link.
-            m.head = unsafe { (*p).next };
-            m.len -= 1;
-            class.loaded.set(m);
             p
         })
         .unwrap_or(ptr::null_mut());
@@ -236,26 +166,24 @@ fn alloc_class(i: usize) -> *mut u8 {
 unsafe fn dealloc_class(p: *mut u8, i: usize) {
     let kept = CACHE
         .try_with(|c| {
-            let class = &c.classes[i];
-            let mut m = class.loaded.replace(Magazine::EMPTY);
-            if m.len == MAGAZINE {
-                let spare = class.spare.replace(m);
-                if spare.len == MAGAZINE {
-                    depot_put(i, spare);
-                }
-                m = Magazine::EMPTY;
+            let list = &c.lists[i];
+            if list.len.get() >= CAP {
+                return false;
             }
             let b = p.cast::<FreeBlock>();
             // SAFETY: the block is ours (contract), at least 64 bytes and
             // 16-aligned: room for the link.
-            unsafe { b.write(FreeBlock { next: m.head }) };
-            m.head = b;
-            m.len += 1;
-            class.loaded.set(m);
+            unsafe {
+                b.write(FreeBlock {
+                    next: list.head.get(),
+                })
+            };
+            list.head.set(b);
+            list.len.set(list.len.get() + 1);
+            true
         })
-        .is_ok();
+        .unwrap_or(false);
     if !kept {
-        // The thread's cache is gone (thread exit).
         // SAFETY: allocated with the class layout (contract); given up.
         unsafe { std::alloc::dealloc(p, class_layout(CLASSES[i])) }
     }
@@ -287,49 +215,16 @@ mod tests {
         assert_eq!(class_of(Layout::from_size_align(32, 64).unwrap()), None);
     }
 
-    /// Held by this thread: its two magazines of class `i`.
-    fn held(i: usize) -> u32 {
-        CACHE.with(|c| {
-            let class = &c.classes[i];
-            let (l, s) = (class.loaded.replace(Magazine::EMPTY), class.spare.replace(Magazine::EMPTY));
-            let n = l.len + s.len;
-            class.loaded.set(l);
-            class.spare.set(s);
-            n
-        })
-    }
-
     #[test]
-    fn a_thread_keeps_two_magazines_and_hands_full_ones_to_the_depot() {
-        let l = Layout::new::<[u64; 6]>(); // class 0
-        let n = 3 * MAGAZINE as usize + 5;
+    fn the_cache_keeps_at_most_cap_blocks_and_frees_the_rest() {
+        let l = Layout::new::<u64>();
         // SAFETY: non-zero size; every block is freed once with its layout.
-        let blocks: Vec<usize> = (0..n).map(|_| unsafe { alloc(l) } as usize).collect();
-        std::thread::spawn(move || {
-            for &b in &blocks {
-                // SAFETY: as above (freed on another thread: a fan-in sink).
-                unsafe { dealloc(b as *mut u8, l) };
-            }
-            // 3 full magazines and 5 blocks: the loaded one has 5, the spare
-            // is full, and at least one full magazine went to the depot.
-            assert_eq!(held(0), MAGAZINE + 5);
-        })
-        .join()
-        .unwrap();
-        // A thread that only allocates takes full magazines from the depot:
-        // the blocks the other thread freed come back.
-        let mut back = 0;
-        let again: Vec<*mut u8> = (0..MAGAZINE as usize)
-            // SAFETY: non-zero size.
-            .map(|_| unsafe { alloc(l) })
-            .collect();
-        for &p in &again {
-            back += usize::from(!p.is_null());
-            // SAFETY: allocated above with `l`.
-            unsafe { dealloc(p, l) };
+        let blocks: Vec<*mut u8> = (0..CAP + 10).map(|_| unsafe { alloc(l) }).collect();
+        for &b in &blocks {
+            // SAFETY: as above.
+            unsafe { dealloc(b, l) };
         }
-        assert_eq!(back, MAGAZINE as usize);
-        let depot = DEPOT[0].lock().unwrap().len();
-        assert!(depot <= DEPOT_CAP);
+        let len = CACHE.with(|c| c.lists[0].len.get());
+        assert_eq!(len, CAP);
     }
 }
