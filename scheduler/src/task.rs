@@ -207,7 +207,15 @@ pub fn park_frozen(timeout: Option<Duration>) -> Park {
     match timeout {
         Some(d) => park_with(Some(d), Request::ParkFrozen, "park_frozen"),
         None => {
-            park_with(None, Request::ParkFrozen, "park_frozen");
+            // Not through `park_with`: its frame (timer bookkeeping) would be
+            // frozen with the others, 100 bytes more per idle process.
+            let w = worker_to_suspend("park_frozen");
+            // SAFETY: as in `with_current`; dropped before suspending.
+            let t = unsafe { &*w.current.get() };
+            if !t.task.state.try_consume_notification() {
+                note_stack(t);
+                suspend_with(w, Request::ParkFrozen);
+            }
             Park::Unparked
         }
     }
