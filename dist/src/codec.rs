@@ -13,7 +13,9 @@
 
 use std::any::{Any, TypeId};
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
+use std::cell::Cell;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{OnceLock, RwLock};
 
 use serde::de::DeserializeOwned;
@@ -33,11 +35,13 @@ struct Codec {
 }
 
 /// A `TypeId` is a hash already: the table keys on its bits as they are
-/// (SipHash over them was a few percent of a remote send).
+/// (SipHash over them was a few percent of a remote send). Small integer
+/// keys (the connection table's node indexes) get an FNV-style mix. Not for
+/// keys a peer chooses: nothing here resists collisions made on purpose.
 #[derive(Default)]
-struct TypeIdHasher(u64);
+pub(crate) struct FastHasher(u64);
 
-impl Hasher for TypeIdHasher {
+impl Hasher for FastHasher {
     fn finish(&self) -> u64 {
         self.0
     }
@@ -54,7 +58,7 @@ impl Hasher for TypeIdHasher {
     }
 }
 
-type Table = HashMap<TypeId, Codec, BuildHasherDefault<TypeIdHasher>>;
+type Table = HashMap<TypeId, Codec, BuildHasherDefault<FastHasher>>;
 
 fn registry() -> &'static RwLock<Table> {
     static R: OnceLock<RwLock<Table>> = OnceLock::new();
@@ -171,14 +175,47 @@ pub fn register<T: Serialize + DeserializeOwned + Send + 'static>() {
         .write()
         .unwrap_or_else(|e| e.into_inner())
         .insert(TypeId::of::<T>(), serde_codec::<T>());
+    // After the insert: a thread that reads the new generation finds it.
+    GENERATION.fetch_add(1, Ordering::Release);
 }
 
+/// Bumped by every [`register`]: an entry a thread cached before is stale.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Slots in each thread's cache of the table ([`get`]).
+const CACHED: usize = 8;
+
+type Slot = Cell<Option<(u64, TypeId, Codec)>>;
+
+thread_local! {
+    /// The entries this thread looked up lately, direct-mapped by type, each
+    /// with the generation it was read in. Touched only by `get`, which never
+    /// yields, so a process moving between workers sees no torn slot.
+    static CACHE: [Slot; CACHED] = const { [const { Cell::new(None) }; CACHED] };
+}
+
+/// The codec of type `t`: from this thread's cache when it was looked up in
+/// the current generation, else from the table (a lock per lookup was a few
+/// percent of every remote send and receive).
 fn get(t: TypeId) -> Option<Codec> {
-    registry()
+    let generation = GENERATION.load(Ordering::Acquire);
+    let mut h = FastHasher::default();
+    t.hash(&mut h);
+    let i = h.finish() as usize % CACHED;
+    if let Some((g, id, c)) = CACHE.with(|s| s[i].get()) {
+        if g == generation && id == t {
+            return Some(c);
+        }
+    }
+    let c = registry()
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .get(&t)
-        .copied()
+        .copied();
+    if let Some(c) = c {
+        CACHE.with(|s| s[i].set(Some((generation, t, c))));
+    }
+    c
 }
 
 /// Appends a message given as `dyn Any` to `out`, as a whole term (version

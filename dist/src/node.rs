@@ -29,6 +29,7 @@
 //! command anyone queued.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -272,8 +273,9 @@ impl DistBuilder {
 #[derive(Default)]
 pub(crate) struct Conns {
     names: HashMap<String, ConnEntry>,
-    /// Node index → the connection, for connections that are up.
-    pub up: HashMap<u32, Arc<Route>>,
+    /// Node index → the connection, for connections that are up. Hashed
+    /// cheaply: the send path looks it up for every message.
+    pub up: HashMap<u32, Arc<Route>, BuildHasherDefault<crate::codec::FastHasher>>,
 }
 
 /// What the send path needs of a connection that is up: where to queue, whom
