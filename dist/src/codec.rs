@@ -12,8 +12,8 @@
 //! asks for `T`'s decoder, and `Term` takes any term.
 
 use std::any::{Any, TypeId};
-use std::collections::HashMap;
 use std::cell::Cell;
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{OnceLock, RwLock};

@@ -40,8 +40,8 @@ use bream::net::TcpListener;
 use bream::{Pid, Runtime};
 
 use crate::conn::{self, Cmd};
-use crate::outbox::Outbox;
 use crate::nodes as table;
+use crate::outbox::Outbox;
 use crate::{Atom, ExternalPid, ExternalRef, Term};
 
 /// Erlang's default `net_ticktime`: 60 s.
@@ -376,11 +376,8 @@ impl Node {
             Some(e) => (e.pid, Arc::clone(&e.outbox)),
             None => {
                 let outbox = Arc::new(Outbox::default());
-                let pid = conn::spawn_outgoing(
-                    Arc::clone(self),
-                    peer.to_string(),
-                    Arc::clone(&outbox),
-                );
+                let pid =
+                    conn::spawn_outgoing(Arc::clone(self), peer.to_string(), Arc::clone(&outbox));
                 conns.insert(
                     peer.to_string(),
                     ConnEntry {

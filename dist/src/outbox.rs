@@ -172,7 +172,10 @@ mod tests {
             out.extend_from_slice(b"ab");
             Ok(())
         };
-        assert!(ob.lock().push_packet(ok).unwrap(), "the first item asks for a flush");
+        assert!(
+            ob.lock().push_packet(ok).unwrap(),
+            "the first item asks for a flush"
+        );
         assert!(!ob.lock().push_packet(ok).unwrap(), "the second does not");
         assert!(!ob.push_cmd(Cmd::Disconnect));
         let mut spare = Vec::new();
@@ -180,7 +183,10 @@ mod tests {
         assert_eq!(spare, [0, 0, 0, 2, b'a', b'b', 0, 0, 0, 2, b'a', b'b']);
         assert_eq!(cmds.len(), 1);
         assert_eq!(cmds[0].0, 12, "the command follows both packets");
-        assert!(ob.lock().push_packet(ok).unwrap(), "after a take, a flush is due again");
+        assert!(
+            ob.lock().push_packet(ok).unwrap(),
+            "after a take, a flush is due again"
+        );
     }
 
     #[test]
