@@ -638,50 +638,93 @@ impl Conn {
         true
     }
 
-    /// Handles every complete packet in what arrived (after what was kept
-    /// of the last chunk).
+    /// Handles every complete packet in what arrived, after completing the
+    /// one kept from the last chunk. Packets are handled where they lie in
+    /// `data` (no copy); only a packet cut by the end of a chunk is copied,
+    /// into `buf`, and completed from the head of the next.
     fn packets(&mut self, data: Vec<u8>) -> Result<(), String> {
-        let mut at = 0;
         let mut out = Vec::new();
-        // Packets are handled in place (no copy): in `data` itself when
-        // nothing was kept, else in the kept bytes with `data` appended.
-        let buf = if self.buf.is_empty() {
-            data
-        } else {
-            let mut b = std::mem::take(&mut self.buf);
-            b.extend_from_slice(&data);
-            b
+        let mut from = 0;
+        let mut result = Ok(());
+        if !self.buf.is_empty() {
+            let mut kept = std::mem::take(&mut self.buf);
+            let (took, whole) = self.complete(&mut kept, &data);
+            from = took;
+            match whole {
+                Err(e) => result = Err(e),
+                Ok(true) => {
+                    if kept.len() > 4 {
+                        result = self.packet(&kept[4..], &mut out);
+                    }
+                    kept.clear();
+                }
+                Ok(false) => {}
+            }
+            self.buf = kept;
+        }
+        if result.is_ok() && self.buf.is_empty() {
+            let (used, r) = self.parse(&data[from..], &mut out);
+            result = r;
+            self.buf.extend_from_slice(&data[from + used..]);
+        }
+        self.write(&out)?;
+        result
+    }
+
+    /// Moves bytes from the head of `data` into `kept` (a cut packet) until
+    /// it is whole or `data` is used up: `(bytes taken, whole?)`.
+    fn complete(&self, kept: &mut Vec<u8>, data: &[u8]) -> (usize, Result<bool, String>) {
+        let mut took = (4usize.saturating_sub(kept.len())).min(data.len());
+        kept.extend_from_slice(&data[..took]);
+        if kept.len() < 4 {
+            return (took, Ok(false));
+        }
+        let len = match self.frame_len(&kept[..4]) {
+            Ok(len) => len,
+            Err(e) => return (took, Err(e)),
         };
-        let result = loop {
-            let rest = &buf[at..];
+        let more = (4 + len - kept.len()).min(data.len() - took);
+        kept.extend_from_slice(&data[took..took + more]);
+        took += more;
+        (took, Ok(kept.len() == 4 + len))
+    }
+
+    /// A length prefix, checked against `max_frame`.
+    fn frame_len(&self, prefix: &[u8]) -> Result<usize, String> {
+        let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+        if len > self.node.cfg_max_frame() {
+            return Err(format!(
+                "a packet of {len} bytes exceeds the limit of {} (max_frame)",
+                self.node.cfg_max_frame()
+            ));
+        }
+        Ok(len)
+    }
+
+    /// Handles the whole packets at the start of `bytes`: the bytes they
+    /// took (the rest is a cut packet), and the first error.
+    fn parse(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> (usize, Result<(), String>) {
+        let mut at = 0;
+        loop {
+            let rest = &bytes[at..];
             if rest.len() < 4 {
-                break Ok(());
+                return (at, Ok(()));
             }
-            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-            if len > self.node.cfg_max_frame() {
-                break Err(format!(
-                    "a packet of {len} bytes exceeds the limit of {} (max_frame)",
-                    self.node.cfg_max_frame()
-                ));
-            }
+            let len = match self.frame_len(rest) {
+                Ok(len) => len,
+                Err(e) => return (at, Err(e)),
+            };
             if rest.len() < 4 + len {
-                break Ok(());
+                return (at, Ok(()));
             }
-            let pkt = &rest[4..4 + len];
             at += 4 + len;
             if len == 0 {
                 continue; // a tick
             }
-            if let Err(e) = self.packet(pkt, &mut out) {
-                break Err(e);
+            if let Err(e) = self.packet(&rest[4..4 + len], out) {
+                return (at, Err(e));
             }
-        };
-        if at < buf.len() {
-            self.buf = buf;
-            self.buf.drain(..at);
         }
-        self.write(&out)?;
-        result
     }
 
     /// One data packet: pass-through byte, control message, maybe a payload.

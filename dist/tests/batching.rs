@@ -155,3 +155,42 @@ fn messages_and_signals_leave_in_the_order_they_were_made() {
         drop(rt);
     });
 }
+
+#[test]
+fn packets_cut_anywhere_by_the_stream_are_put_back_together() {
+    watchdog(T, || {
+        let (rt, port) = start_node("b_batch5");
+        let echo = spawn_on(&rt, |raw| {
+            for _ in 0..40 {
+                let n: i64 = bream::receive();
+                bream::send(raw, n + 1);
+            }
+        });
+        let mut s = retry(port);
+        s.set_nodelay(true).unwrap();
+        let me = raw_pid_c(PEER, 1, 7);
+        let go = Term::Tuple(vec![Term::atom("go"), me.clone()]);
+        let mut bytes = send_sender(&me, &echo, &go);
+        for i in 0..40 {
+            bytes.extend(send_sender(&me, &echo, &Term::Int(i)));
+            bytes.extend([0, 0, 0, 0]); // a tick between packets
+        }
+        // Pieces of 1 to 7 bytes, each its own segment: length prefixes and
+        // bodies are cut at every offset somewhere.
+        let mut at = 0;
+        for k in 0.. {
+            if at == bytes.len() {
+                break;
+            }
+            let n = (1 + k % 7).min(bytes.len() - at);
+            s.write_all(&bytes[at..at + n]).unwrap();
+            at += n;
+            std::thread::sleep(Duration::from_micros(100));
+        }
+        for i in 0..40 {
+            let (_, msg) = read_packet(&mut s);
+            assert_eq!(msg, Some(Term::Int(i + 1)));
+        }
+        drop(rt);
+    });
+}
