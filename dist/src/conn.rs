@@ -8,8 +8,11 @@
 //!   we are not connected to (an outgoing one).
 //! - **Command** ([`Cmd`]): what any local process asks of a connection — a
 //!   packet to write, a link or monitor to record and announce, a node
-//!   monitor. Commands are ordinary bream messages, so what one process sends
-//!   a remote one arrives in order, as Erlang promises per pair of processes.
+//!   monitor. Commands and encoded packets queue in the connection's
+//!   **outbox** (outbox.rs, ADR dist-0002), one ordered queue, so what one
+//!   process sends a remote one leaves in order, as Erlang promises per pair
+//!   of processes. The mailbox carries only [`Cmd::Flush`]: "the outbox has
+//!   something", one per batch.
 //! - **Records**: the links and monitors between local processes and
 //!   processes of the peer. They exist so that a lost connection can tell
 //!   every local end: links fire with `NoConnection`, monitors deliver a
@@ -20,18 +23,19 @@
 //! 1. Setup. Outgoing: look up the peer's port (EPMD, or the configured
 //!    address), connect, run the handshake as A. Incoming: run it as B,
 //!    deciding simultaneous attempts by name as `net_kernel` does. Commands
-//!    sent meanwhile wait in the mailbox. A failed setup logs why and fails
+//!    queued meanwhile wait in the outbox. A failed setup logs why and fails
 //!    every waiting command (`NoConnection`), or hands them to the connection
-//!    that won a simultaneous attempt.
+//!    that won a simultaneous attempt (in front of its own).
 //! 2. Up: the socket is in active mode; one `receive!` takes socket data,
-//!    commands and tick timers. Each complete packet is handled at once; a
-//!    packet that cannot be parsed, an unknown control message, a length over
-//!    the limit, or nothing received for `net_ticktime` ends the connection
-//!    with a logged reason. Every quarter of `net_ticktime` without output, a
+//!    flushes and tick timers. A flush writes everything the outbox holds
+//!    with one `write`. Each complete packet is handled at once, where it
+//!    lies in the chunk that brought it; a packet that cannot be parsed, an
+//!    unknown control message, a length over the limit, or nothing received
+//!    for `net_ticktime` ends the connection with a logged reason. Every quarter of `net_ticktime` without output, a
 //!    tick (an empty packet) is written.
 //! 3. Down: remove the table entry (new commands start a new connection),
 //!    fire every record with `NoConnection`, then fail the commands still in
-//!    the mailbox. Nothing panics: a peer's bytes can end only its own
+//!    the outbox. Nothing panics: a peer's bytes can end only its own
 //!    connection.
 
 use std::collections::{HashMap, HashSet};
