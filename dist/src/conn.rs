@@ -171,10 +171,8 @@ fn fail_setup(node: &Node, peer: &str, outbox: &Outbox, maybe_replaced: bool) {
             }
             // Handed over with the table locked, so the successor cannot
             // have drained its outbox yet (it removes itself first).
-            Some(e) if maybe_replaced => {
-                if outbox.move_to_front_of(&e.outbox) {
-                    node.rt.send(e.pid, Cmd::Flush);
-                }
+            Some(e) if maybe_replaced && outbox.move_to_front_of(&e.outbox) => {
+                node.rt.send(e.pid, Cmd::Flush);
             }
             _ => {}
         }
