@@ -240,3 +240,32 @@ pub(crate) fn encode_into(
 pub(crate) fn decode(t: &Term, want: TypeId, node: &Node) -> Option<Box<dyn Any + Send>> {
     (get(want)?.decode)(t, node)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Late(i64);
+
+    #[test]
+    fn the_per_thread_cache_sees_every_registration() {
+        let t = TypeId::of::<Late>();
+        assert!(
+            get(t).is_none(),
+            "not registered yet (and a miss is not cached)"
+        );
+        register::<Late>();
+        let first = get(t).expect("registered").decode as usize;
+        assert_eq!(get(t).unwrap().decode as usize, first, "a cached hit");
+        // Another codec for the same type, as a later registration would
+        // install: the entry this thread cached is stale and not used.
+        let other = Codec {
+            encode: |_, _, _| Err("other".into()),
+            decode: |_, _| None,
+        };
+        registry().write().unwrap().insert(t, other);
+        GENERATION.fetch_add(1, Ordering::Release);
+        assert_eq!(get(t).unwrap().decode as usize, other.decode as usize);
+    }
+}
