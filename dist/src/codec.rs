@@ -12,7 +12,10 @@
 //! asks for `T`'s decoder, and `Term` takes any term.
 
 use std::any::{Any, TypeId};
+use std::cell::Cell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{OnceLock, RwLock};
 
 use serde::de::DeserializeOwned;
@@ -21,7 +24,8 @@ use serde::Serialize;
 use crate::node::Node;
 use crate::Term;
 
-type Encode = fn(&dyn Any, &Node) -> Result<Term, String>;
+/// Appends the value as a whole term (version byte first) to the buffer.
+type Encode = fn(&dyn Any, &Node, &mut Vec<u8>) -> Result<(), String>;
 type Decode = fn(&Term, &Node) -> Option<Box<dyn Any + Send>>;
 
 #[derive(Clone, Copy)]
@@ -30,18 +34,53 @@ struct Codec {
     decode: Decode,
 }
 
-fn registry() -> &'static RwLock<HashMap<TypeId, Codec>> {
-    static R: OnceLock<RwLock<HashMap<TypeId, Codec>>> = OnceLock::new();
+/// A `TypeId` is a hash already: the table keys on its bits as they are
+/// (SipHash over them was a few percent of a remote send). Small integer
+/// keys (the connection table's node indexes) get an FNV-style mix. Not for
+/// keys a peer chooses: nothing here resists collisions made on purpose.
+#[derive(Default)]
+pub(crate) struct FastHasher(u64);
+
+impl Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 ^= n;
+    }
+    fn write_u128(&mut self, n: u128) {
+        self.0 ^= n as u64 ^ (n >> 64) as u64;
+    }
+}
+
+type Table = HashMap<TypeId, Codec, BuildHasherDefault<FastHasher>>;
+
+fn registry() -> &'static RwLock<Table> {
+    static R: OnceLock<RwLock<Table>> = OnceLock::new();
     R.get_or_init(|| {
-        let mut m = HashMap::new();
+        let mut m = Table::default();
         builtins(&mut m);
         RwLock::new(m)
     })
 }
 
-fn enc_serde<T: Serialize + 'static>(v: &dyn Any, _: &Node) -> Result<Term, String> {
+fn enc_serde<T: Serialize + 'static>(
+    v: &dyn Any,
+    _: &Node,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     let v = v.downcast_ref::<T>().ok_or("type mismatch")?;
-    crate::to_term(v).map_err(|e| e.to_string())
+    let t = crate::to_term(v).map_err(|e| e.to_string())?;
+    enc_term(&t, out)
+}
+
+fn enc_term(t: &Term, out: &mut Vec<u8>) -> Result<(), String> {
+    crate::encode(t, out).map_err(|e| e.to_string())
 }
 
 fn dec_serde<T: DeserializeOwned + Send + 'static>(
@@ -60,25 +99,24 @@ fn serde_codec<T: Serialize + DeserializeOwned + Send + 'static>() -> Codec {
     }
 }
 
-fn builtins(m: &mut HashMap<TypeId, Codec>) {
+fn builtins(m: &mut Table) {
     m.insert(
         TypeId::of::<Term>(),
         Codec {
-            encode: |v, _| {
-                v.downcast_ref::<Term>()
-                    .cloned()
-                    .ok_or_else(|| "type mismatch".into())
-            },
+            // Encoded where it is: no clone of the term.
+            encode: |v, _, out| enc_term(v.downcast_ref::<Term>().ok_or("type mismatch")?, out),
             decode: |t, _| Some(Box::new(t.clone())),
         },
     );
     m.insert(
         TypeId::of::<bream::Pid>(),
         Codec {
-            encode: |v, n| {
+            encode: |v, n, out| {
                 let p = v.downcast_ref::<bream::Pid>().ok_or("type mismatch")?;
-                n.pid_to_term(*p)
-                    .ok_or_else(|| format!("{p} names a node that is gone"))
+                let t = n
+                    .pid_to_term(*p)
+                    .ok_or_else(|| format!("{p} names a node that is gone"))?;
+                enc_term(&t, out)
             },
             decode: |t, n| match t {
                 Term::Pid(p) => Some(Box::new(n.pid_from_external(p))),
@@ -89,9 +127,9 @@ fn builtins(m: &mut HashMap<TypeId, Codec>) {
     m.insert(
         TypeId::of::<&'static str>(),
         Codec {
-            encode: |v, _| {
+            encode: |v, _, out| {
                 let s = v.downcast_ref::<&'static str>().ok_or("type mismatch")?;
-                crate::to_term(*s).map_err(|e| e.to_string())
+                enc_term(&crate::to_term(*s).map_err(|e| e.to_string())?, out)
             },
             // A `&'static str` cannot be made from bytes that arrive.
             decode: |_, _| None,
@@ -137,20 +175,60 @@ pub fn register<T: Serialize + DeserializeOwned + Send + 'static>() {
         .write()
         .unwrap_or_else(|e| e.into_inner())
         .insert(TypeId::of::<T>(), serde_codec::<T>());
+    // After the insert: a thread that reads the new generation finds it.
+    GENERATION.fetch_add(1, Ordering::Release);
 }
 
+/// Bumped by every [`register`]: an entry a thread cached before is stale.
+static GENERATION: AtomicU64 = AtomicU64::new(0);
+
+/// Slots in each thread's cache of the table ([`get`]).
+const CACHED: usize = 8;
+
+type Slot = Cell<Option<(u64, TypeId, Codec)>>;
+
+thread_local! {
+    /// The entries this thread looked up lately, direct-mapped by type, each
+    /// with the generation it was read in. Touched only by `get`, which never
+    /// yields, so a process moving between workers sees no torn slot.
+    static CACHE: [Slot; CACHED] = const { [const { Cell::new(None) }; CACHED] };
+}
+
+/// The codec of type `t`: from this thread's cache when it was looked up in
+/// the current generation, else from the table (a lock per lookup was a few
+/// percent of every remote send and receive).
 fn get(t: TypeId) -> Option<Codec> {
-    registry()
+    let generation = GENERATION.load(Ordering::Acquire);
+    let mut h = FastHasher::default();
+    t.hash(&mut h);
+    let i = h.finish() as usize % CACHED;
+    if let Some((g, id, c)) = CACHE.with(|s| s[i].get()) {
+        if g == generation && id == t {
+            return Some(c);
+        }
+    }
+    let c = registry()
         .read()
         .unwrap_or_else(|e| e.into_inner())
         .get(&t)
-        .copied()
+        .copied();
+    if let Some(c) = c {
+        CACHE.with(|s| s[i].set(Some((generation, t, c))));
+    }
+    c
 }
 
-/// Encodes a message given as `dyn Any`; the error says what went wrong.
-pub(crate) fn encode(v: &dyn Any, type_name: &str, node: &Node) -> Result<Term, String> {
+/// Appends a message given as `dyn Any` to `out`, as a whole term (version
+/// byte first); the error says what went wrong (and `out` may then hold part
+/// of the term: the caller drops it).
+pub(crate) fn encode_into(
+    v: &dyn Any,
+    type_name: &str,
+    node: &Node,
+    out: &mut Vec<u8>,
+) -> Result<(), String> {
     match get(v.type_id()) {
-        Some(c) => (c.encode)(v, node),
+        Some(c) => (c.encode)(v, node, out),
         None => Err(format!(
             "the type {type_name} is not registered for distribution \
              (call bream_dist::register::<{type_name}>() at start, or send a bream_dist::Term)"
@@ -161,4 +239,33 @@ pub(crate) fn encode(v: &dyn Any, type_name: &str, node: &Node) -> Result<Term, 
 /// Decodes `t` as the type `want`, if it is registered and `t` fits.
 pub(crate) fn decode(t: &Term, want: TypeId, node: &Node) -> Option<Box<dyn Any + Send>> {
     (get(want)?.decode)(t, node)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize)]
+    struct Late(i64);
+
+    #[test]
+    fn the_per_thread_cache_sees_every_registration() {
+        let t = TypeId::of::<Late>();
+        assert!(
+            get(t).is_none(),
+            "not registered yet (and a miss is not cached)"
+        );
+        register::<Late>();
+        let first = get(t).expect("registered").decode as usize;
+        assert_eq!(get(t).unwrap().decode as usize, first, "a cached hit");
+        // Another codec for the same type, as a later registration would
+        // install: the entry this thread cached is stale and not used.
+        let other = Codec {
+            encode: |_, _, _| Err("other".into()),
+            decode: |_, _| None,
+        };
+        registry().write().unwrap().insert(t, other);
+        GENERATION.fetch_add(1, Ordering::Release);
+        assert_eq!(get(t).unwrap().decode as usize, other.decode as usize);
+    }
 }

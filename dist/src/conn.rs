@@ -8,8 +8,11 @@
 //!   we are not connected to (an outgoing one).
 //! - **Command** ([`Cmd`]): what any local process asks of a connection — a
 //!   packet to write, a link or monitor to record and announce, a node
-//!   monitor. Commands are ordinary bream messages, so what one process sends
-//!   a remote one arrives in order, as Erlang promises per pair of processes.
+//!   monitor. Commands and encoded packets queue in the connection's
+//!   **outbox** (outbox.rs, ADR dist-0002), one ordered queue, so what one
+//!   process sends a remote one leaves in order, as Erlang promises per pair
+//!   of processes. The mailbox carries only [`Cmd::Flush`]: "the outbox has
+//!   something", one per batch.
 //! - **Records**: the links and monitors between local processes and
 //!   processes of the peer. They exist so that a lost connection can tell
 //!   every local end: links fire with `NoConnection`, monitors deliver a
@@ -20,18 +23,19 @@
 //! 1. Setup. Outgoing: look up the peer's port (EPMD, or the configured
 //!    address), connect, run the handshake as A. Incoming: run it as B,
 //!    deciding simultaneous attempts by name as `net_kernel` does. Commands
-//!    sent meanwhile wait in the mailbox. A failed setup logs why and fails
+//!    queued meanwhile wait in the outbox. A failed setup logs why and fails
 //!    every waiting command (`NoConnection`), or hands them to the connection
-//!    that won a simultaneous attempt.
+//!    that won a simultaneous attempt (in front of its own).
 //! 2. Up: the socket is in active mode; one `receive!` takes socket data,
-//!    commands and tick timers. Each complete packet is handled at once; a
-//!    packet that cannot be parsed, an unknown control message, a length over
-//!    the limit, or nothing received for `net_ticktime` ends the connection
-//!    with a logged reason. Every quarter of `net_ticktime` without output, a
+//!    flushes and tick timers. A flush writes everything the outbox holds
+//!    with one `write`. Each complete packet is handled at once, where it
+//!    lies in the chunk that brought it; a packet that cannot be parsed, an
+//!    unknown control message, a length over the limit, or nothing received
+//!    for `net_ticktime` ends the connection with a logged reason. Every quarter of `net_ticktime` without output, a
 //!    tick (an empty packet) is written.
 //! 3. Down: remove the table entry (new commands start a new connection),
 //!    fire every record with `NoConnection`, then fail the commands still in
-//!    the mailbox. Nothing panics: a peer's bytes can end only its own
+//!    the outbox. Nothing panics: a peer's bytes can end only its own
 //!    connection.
 
 use std::collections::{HashMap, HashSet};
@@ -45,7 +49,8 @@ use bream::{Down, ExitReason, MonitorRef, Pid};
 
 use crate::control::{self as c, ctrl, packet, reason_from_term, reason_to_term};
 use crate::handshake::{self, Admit, Peer};
-use crate::node::{Node, NodeDown};
+use crate::node::{Node, NodeDown, Route};
+use crate::outbox::Outbox;
 use crate::{nodes, Atom, ExternalRef, Term};
 
 /// What a local process asks of a connection (module essay).
@@ -85,6 +90,9 @@ pub(crate) enum Cmd {
     DemonitorNode(Pid),
     /// Close the connection (`disconnect_node`).
     Disconnect,
+    /// The one message in a connection's mailbox: its outbox has something
+    /// (outbox.rs). Every other command is queued in the outbox.
+    Flush,
 }
 
 /// A socket handed from the acceptor to a new connection process.
@@ -96,13 +104,13 @@ struct Tick;
 
 /// Starts an outgoing connection process to `peer` (the caller inserts it in
 /// the table, under the lock).
-pub(crate) fn spawn_outgoing(node: Arc<Node>, peer: String) -> Pid {
+pub(crate) fn spawn_outgoing(node: Arc<Node>, peer: String, outbox: Arc<Outbox>) -> Pid {
     bream::spawn(move || {
         let stream = match connect(&node, &peer) {
             Ok(s) => s,
             Err(e) => {
                 tracing::warn!(node = %node.name, %peer, "bream-dist: cannot connect: {e}");
-                return fail_setup(&node, &peer, false);
+                return fail_setup(&node, &peer, &outbox, false);
             }
         };
         let me = handshake::Me {
@@ -111,11 +119,11 @@ pub(crate) fn spawn_outgoing(node: Arc<Node>, peer: String) -> Pid {
             cookie: &node.cookie,
         };
         match handshake::connect(&stream, &me, &peer) {
-            Ok(p) => Conn::up(&node, stream, p).run(),
+            Ok(p) => Conn::up(&node, stream, p, outbox).run(),
             Err(e) => {
                 tracing::warn!(node = %node.name, %peer, "bream-dist: handshake failed: {e}");
                 let lost = matches!(e, handshake::HandshakeError::Refused(_));
-                fail_setup(&node, &peer, lost)
+                fail_setup(&node, &peer, &outbox, lost)
             }
         }
     })
@@ -152,25 +160,35 @@ fn node_cfg_peer(node: &Node, peer: &str) -> Option<SocketAddr> {
 }
 
 /// Setup failed: leave the table (or hand our commands to the connection
-/// that replaced us), then fail what waits in the mailbox.
-fn fail_setup(node: &Node, peer: &str, maybe_replaced: bool) {
+/// that replaced us), then fail what waits in the outbox.
+fn fail_setup(node: &Node, peer: &str, outbox: &Outbox, maybe_replaced: bool) {
     let me = bream::self_pid();
-    let successor = {
+    {
         let mut conns = node.conns();
         match conns.get(peer) {
             Some(e) if e.pid == me => {
                 conns.remove(peer);
-                None
             }
-            Some(e) if maybe_replaced => Some(e.pid),
-            _ => None,
+            // Handed over with the table locked, so the successor cannot
+            // have drained its outbox yet (it removes itself first).
+            Some(e) if maybe_replaced && outbox.move_to_front_of(&e.outbox) => {
+                node.rt.send(e.pid, Cmd::Flush);
+            }
+            _ => {}
         }
-    };
+    }
+    drain(outbox, peer);
+}
+
+/// Fails every command left in `outbox` (whose connection has left the
+/// table), and empties the mailbox (only `Flush`es).
+fn drain(outbox: &Outbox, peer: &str) {
+    let mut bytes = Vec::new();
+    for (_, cmd) in outbox.take(&mut bytes) {
+        fail(cmd, peer);
+    }
     while let Some(cmd) = bream::receive_timeout::<Cmd>(Duration::ZERO) {
-        match successor {
-            Some(s) => bream::send(s, cmd),
-            None => fail(cmd, peer),
-        }
+        fail(cmd, peer);
     }
 }
 
@@ -253,6 +271,7 @@ pub(crate) fn spawn_epmd_keeper(s: TcpStream) -> io::Result<()> {
 /// The accepting side's setup.
 fn accept(node: &Arc<Node>, s: TcpStream) {
     let me_pid = bream::self_pid();
+    let outbox = Arc::new(Outbox::default());
     let me = handshake::Me {
         name: &node.name,
         creation: node.creation,
@@ -260,26 +279,26 @@ fn accept(node: &Arc<Node>, s: TcpStream) {
     };
     let mut claimed: Option<String> = None;
     let r = handshake::accept(&s, &me, |peer| {
-        let a = admit(node, peer, me_pid);
+        let a = admit(node, peer, me_pid, &outbox);
         if matches!(a, Admit::Ok(_)) {
             claimed = Some(peer.name.clone());
         }
         a
     });
     match r {
-        Ok(p) => Conn::up(node, s, p).run(),
+        Ok(p) => Conn::up(node, s, p, outbox).run(),
         Err(e) => {
             let from = s.peer_addr().map(|a| a.to_string()).unwrap_or_default();
             tracing::warn!(node = %node.name, %from, "bream-dist: refused an incoming connection: {e}");
             if let Some(peer) = claimed {
-                fail_setup(node, &peer, false);
+                fail_setup(node, &peer, &outbox, false);
             }
         }
     }
 }
 
 /// Step 2 of the handshake on the accepting side: may `peer` connect?
-fn admit(node: &Node, peer: &Peer, me: Pid) -> Admit {
+fn admit(node: &Node, peer: &Peer, me: Pid, outbox: &Arc<Outbox>) -> Admit {
     let mut conns = node.conns();
     let status = match conns.get(&peer.name) {
         None => "ok",
@@ -294,7 +313,7 @@ fn admit(node: &Node, peer: &Peer, me: Pid) -> Admit {
         // Connected already: the peer restarted (we have not noticed yet) or
         // lost its end; the new connection replaces the old.
         Some(e) => {
-            bream::send(e.pid, Cmd::Disconnect);
+            node.queue(e.pid, &e.outbox, Cmd::Disconnect);
             "ok"
         }
     };
@@ -304,6 +323,7 @@ fn admit(node: &Node, peer: &Peer, me: Pid) -> Admit {
             pid: me,
             up: None,
             outgoing: false,
+            outbox: Arc::clone(outbox),
         },
     );
     Admit::Ok(status)
@@ -325,11 +345,31 @@ struct Conn {
     /// Our ref of each remote watcher → the peer's reference.
     watcher_refs: HashMap<MonitorRef, ExternalRef>,
     node_monitors: Vec<Pid>,
+    /// Where local processes queue for this connection (outbox.rs).
+    outbox: Arc<Outbox>,
+    /// The batch buffer not in the outbox: empty between flushes, swapped
+    /// with the outbox's at each (both keep their capacity).
+    out: Vec<u8>,
+    /// The peer's node name as encoded bytes: how its pids arrive
+    /// (`fast_send`).
+    peer_atom: Vec<u8>,
     /// Bytes received and not yet a whole packet.
     buf: Vec<u8>,
     last_in: Instant,
     wrote: bool,
     unlink_id: u64,
+}
+
+/// A `NEW_PID_EXT` at the start of `b` whose node is the atom encoded as
+/// `node`: `(id, serial, creation)` and the bytes it takes.
+fn pid_at(b: &[u8], node: &[u8]) -> Option<((u32, u32, u32), usize)> {
+    let n = 1 + node.len();
+    let rest = b.get(n..n + 12)?;
+    if b[0] != crate::etf::tag::NEW_PID || &b[1..n] != node {
+        return None;
+    }
+    let word = |i: usize| u32::from_be_bytes([rest[i], rest[i + 1], rest[i + 2], rest[i + 3]]);
+    Some(((word(0), word(4), word(8)), n + 12))
 }
 
 struct Watcher {
@@ -341,8 +381,10 @@ struct Watcher {
 }
 
 impl Conn {
-    fn up(node: &Arc<Node>, stream: TcpStream, p: Peer) -> Conn {
-        let index = nodes::intern(&Atom::new(&p.name), p.creation);
+    fn up(node: &Arc<Node>, stream: TcpStream, p: Peer, outbox: Arc<Outbox>) -> Conn {
+        let peer_atom = Atom::new(&p.name);
+        let index = nodes::intern(&peer_atom, p.creation);
+        let peer_atom = c::atom_ext(&peer_atom);
         {
             let mut conns = node.conns();
             let me = bream::self_pid();
@@ -352,9 +394,16 @@ impl Conn {
                     pid: me,
                     up: Some(index),
                     outgoing: false,
+                    outbox: Arc::clone(&outbox),
                 },
             );
-            conns.up.insert(index, me);
+            let route = Route {
+                pid: me,
+                outbox: Arc::clone(&outbox),
+                peer_atom: peer_atom.clone(),
+                peer_creation: p.creation,
+            };
+            conns.up.insert(index, Arc::new(route));
         }
         tracing::info!(node = %node.name, peer = %p.name, flags = p.flags, "bream-dist: connected");
         Conn {
@@ -367,6 +416,9 @@ impl Conn {
             watchers: HashMap::new(),
             watcher_refs: HashMap::new(),
             node_monitors: Vec::new(),
+            outbox,
+            out: Vec::new(),
+            peer_atom,
             buf: Vec::new(),
             last_in: Instant::now(),
             wrote: false,
@@ -392,13 +444,15 @@ impl Conn {
         let tick = self.node.cfg_ticktime() / 4;
         let me = bream::self_pid();
         bream::send_after(tick, me, Tick);
-        let mut out = Vec::new();
+        // What was queued during setup.
+        if !self.flush()? {
+            return Ok(());
+        }
         loop {
             bream::receive! {
                 Tcp { socket, data }: Tcp if socket == sid => {
                     self.last_in = Instant::now();
-                    self.buf.extend_from_slice(&data);
-                    self.packets()?;
+                    self.packets(data)?;
                 },
                 TcpClosed { socket }: TcpClosed if socket == sid => {
                     return Err("the peer closed the connection".into())
@@ -407,29 +461,20 @@ impl Conn {
                     return Err(format!("socket error: {error}"))
                 },
                 cmd: Cmd => {
-                    if !self.command(cmd, &mut out) {
+                    // A Flush; any other command sent here is handled the same way.
+                    let mut out = Vec::new();
+                    let go_on = self.command(cmd, &mut out);
+                    self.write(&out)?;
+                    if !go_on || !self.flush()? {
                         return Ok(());
                     }
-                    // Batch what else is waiting into one write.
-                    while out.len() < 64 * 1024 {
-                        match bream::receive_timeout::<Cmd>(Duration::ZERO) {
-                            Some(cmd) => {
-                                if !self.command(cmd, &mut out) {
-                                    return Ok(());
-                                }
-                            }
-                            None => break,
-                        }
-                    }
-                    self.write(&mut out)?;
                 },
                 _t: Tick => {
                     if self.last_in.elapsed() > self.node.cfg_ticktime() {
                         return Err("net_tick_timeout: nothing received for net_ticktime".into());
                     }
                     if !self.wrote {
-                        out.extend_from_slice(&[0, 0, 0, 0]);
-                        self.write(&mut out)?;
+                        self.write(&[0, 0, 0, 0])?;
                     }
                     self.wrote = false;
                     bream::send_after(tick, me, Tick);
@@ -438,16 +483,46 @@ impl Conn {
         }
     }
 
-    fn write(&mut self, out: &mut Vec<u8>) -> Result<(), String> {
-        if out.is_empty() {
+    fn write(&mut self, bytes: &[u8]) -> Result<(), String> {
+        if bytes.is_empty() {
             return Ok(());
         }
         self.stream
-            .write_all(out)
+            .write_all(bytes)
             .map_err(|e| format!("write failed: {e}"))?;
-        out.clear();
         self.wrote = true;
         Ok(())
+    }
+
+    /// Takes what the outbox holds and writes it as one batch, each command's
+    /// packet in its place (outbox.rs); false after a `Disconnect`.
+    fn flush(&mut self) -> Result<bool, String> {
+        let mut bytes = std::mem::take(&mut self.out);
+        let cmds = self.outbox.take(&mut bytes);
+        let mut go_on = true;
+        let r = if cmds.is_empty() {
+            self.write(&bytes)
+        } else {
+            // Rare (links, monitors, signals, setup): splice their packets in.
+            let mut merged = Vec::with_capacity(bytes.len() + 64 * cmds.len());
+            let mut at = 0;
+            for (offset, cmd) in cmds {
+                merged.extend_from_slice(&bytes[at..offset]);
+                at = offset;
+                if go_on {
+                    go_on = self.command(cmd, &mut merged);
+                } else {
+                    fail(cmd, &self.peer);
+                }
+            }
+            if go_on {
+                merged.extend_from_slice(&bytes[at..]);
+            }
+            self.write(&merged)
+        };
+        crate::outbox::recycle(&mut bytes);
+        self.out = bytes;
+        r.map(|()| go_on)
     }
 
     /// Queues the packet for `ctrl` (+ `msg`) in `out`.
@@ -560,44 +635,98 @@ impl Conn {
                 }
             }
             Cmd::Disconnect => return false,
+            Cmd::Flush => {}
         }
         true
     }
 
-    /// Handles every complete packet in the buffer.
-    fn packets(&mut self) -> Result<(), String> {
-        let mut at = 0;
+    /// Handles every complete packet in what arrived, after completing the
+    /// one kept from the last chunk. Packets are handled where they lie in
+    /// `data` (no copy); only a packet cut by the end of a chunk is copied,
+    /// into `buf`, and completed from the head of the next.
+    fn packets(&mut self, data: Vec<u8>) -> Result<(), String> {
         let mut out = Vec::new();
-        // Taken out for the loop, so packets are handled in place (no copy).
-        let buf = std::mem::take(&mut self.buf);
-        let result = loop {
-            let rest = &buf[at..];
+        let mut from = 0;
+        let mut result = Ok(());
+        if !self.buf.is_empty() {
+            let mut kept = std::mem::take(&mut self.buf);
+            let (took, whole) = self.complete(&mut kept, &data);
+            from = took;
+            match whole {
+                Err(e) => result = Err(e),
+                Ok(true) => {
+                    if kept.len() > 4 {
+                        result = self.packet(&kept[4..], &mut out);
+                    }
+                    kept.clear();
+                }
+                Ok(false) => {}
+            }
+            self.buf = kept;
+        }
+        if result.is_ok() && self.buf.is_empty() {
+            let (used, r) = self.parse(&data[from..], &mut out);
+            result = r;
+            self.buf.extend_from_slice(&data[from + used..]);
+        }
+        self.write(&out)?;
+        result
+    }
+
+    /// Moves bytes from the head of `data` into `kept` (a cut packet) until
+    /// it is whole or `data` is used up: `(bytes taken, whole?)`.
+    fn complete(&self, kept: &mut Vec<u8>, data: &[u8]) -> (usize, Result<bool, String>) {
+        let mut took = (4usize.saturating_sub(kept.len())).min(data.len());
+        kept.extend_from_slice(&data[..took]);
+        if kept.len() < 4 {
+            return (took, Ok(false));
+        }
+        let len = match self.frame_len(&kept[..4]) {
+            Ok(len) => len,
+            Err(e) => return (took, Err(e)),
+        };
+        let more = (4 + len - kept.len()).min(data.len() - took);
+        kept.extend_from_slice(&data[took..took + more]);
+        took += more;
+        (took, Ok(kept.len() == 4 + len))
+    }
+
+    /// A length prefix, checked against `max_frame`.
+    fn frame_len(&self, prefix: &[u8]) -> Result<usize, String> {
+        let len = u32::from_be_bytes([prefix[0], prefix[1], prefix[2], prefix[3]]) as usize;
+        if len > self.node.cfg_max_frame() {
+            return Err(format!(
+                "a packet of {len} bytes exceeds the limit of {} (max_frame)",
+                self.node.cfg_max_frame()
+            ));
+        }
+        Ok(len)
+    }
+
+    /// Handles the whole packets at the start of `bytes`: the bytes they
+    /// took (the rest is a cut packet), and the first error.
+    fn parse(&mut self, bytes: &[u8], out: &mut Vec<u8>) -> (usize, Result<(), String>) {
+        let mut at = 0;
+        loop {
+            let rest = &bytes[at..];
             if rest.len() < 4 {
-                break Ok(());
+                return (at, Ok(()));
             }
-            let len = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]) as usize;
-            if len > self.node.cfg_max_frame() {
-                break Err(format!(
-                    "a packet of {len} bytes exceeds the limit of {} (max_frame)",
-                    self.node.cfg_max_frame()
-                ));
-            }
+            let len = match self.frame_len(rest) {
+                Ok(len) => len,
+                Err(e) => return (at, Err(e)),
+            };
             if rest.len() < 4 + len {
-                break Ok(());
+                return (at, Ok(()));
             }
-            let pkt = &rest[4..4 + len];
             at += 4 + len;
             if len == 0 {
                 continue; // a tick
             }
-            if let Err(e) = self.packet(pkt, &mut out) {
-                break Err(e);
+            if let Err(e) = self.packet(&rest[4..4 + len], out) {
+                return (at, Err(e));
             }
-        };
-        self.buf = buf;
-        self.buf.drain(..at);
-        self.write(&mut out)?;
-        result
+        }
     }
 
     /// One data packet: pass-through byte, control message, maybe a payload.
@@ -607,6 +736,9 @@ impl Conn {
                 "packet type {} is not pass-through (112): this node offers no atom cache",
                 p[0]
             ));
+        }
+        if self.fast_send(p)? {
+            return Ok(());
         }
         let (ctl, used) =
             crate::decode(&p[1..]).map_err(|e| format!("bad control message: {e}"))?;
@@ -621,6 +753,36 @@ impl Conn {
             Some(m)
         };
         self.control(ctl, msg, out)
+    }
+
+    /// The receive path's fast lane (ADR dist-0002): a SEND_SENDER from a
+    /// pid of the peer to a pid of this node, recognised from its bytes
+    /// without building the control tuple. True if handled; false for
+    /// anything else (then the general path parses it, and says what is wrong
+    /// with it if anything is).
+    fn fast_send(&mut self, p: &[u8]) -> Result<bool, String> {
+        use crate::etf::{tag, VERSION};
+        let head = [112, VERSION, tag::SMALL_TUPLE, 3, tag::SMALL_INTEGER];
+        if p.len() < 6 || p[..5] != head || i64::from(p[5]) != c::SEND_SENDER {
+            return Ok(false);
+        }
+        let Some((_, from_len)) = pid_at(&p[6..], &self.peer_atom) else {
+            return Ok(false);
+        };
+        let at = 6 + from_len;
+        let Some(((id, serial, creation), to_len)) = pid_at(&p[at..], &self.node.atom_ext) else {
+            return Ok(false);
+        };
+        let rest = &p[at + to_len..];
+        if creation != self.node.creation || rest.is_empty() {
+            return Ok(false);
+        }
+        let (m, used) = crate::decode(rest).map_err(|e| format!("bad message: {e}"))?;
+        if used != rest.len() {
+            return Err("trailing bytes after the message".into());
+        }
+        bream::__remote::deliver(Pid::__from_parts(0, id, serial), Box::new(m));
+        Ok(true)
     }
 
     fn pid(&self, t: &Term) -> Result<Pid, String> {
@@ -809,7 +971,7 @@ impl Conn {
             if conns.get(&self.peer).is_some_and(|e| e.pid == me) {
                 conns.remove(&self.peer);
             }
-            if conns.up.get(&self.index) == Some(&me) {
+            if conns.up.get(&self.index).is_some_and(|r| r.pid == me) {
                 conns.up.remove(&self.index);
             }
         }
@@ -828,6 +990,7 @@ impl Conn {
             let _ = w.remote;
             bream::__remote::remove_watcher(w.local, w.r);
         }
+        drain(&self.outbox, &self.peer);
         for p in self.node_monitors {
             bream::send(
                 p,
@@ -835,9 +998,6 @@ impl Conn {
                     node: self.peer.clone(),
                 },
             );
-        }
-        while let Some(cmd) = bream::receive_timeout::<Cmd>(Duration::ZERO) {
-            fail(cmd, &self.peer);
         }
     }
 }

@@ -58,6 +58,46 @@ pub(crate) fn packet(ctrl: &Term, msg: Option<&Term>) -> Result<Vec<u8>, String>
     Ok(out)
 }
 
+/// An atom as the send path writes it (no version byte): what
+/// [`write_pid`] takes for a node name, computed once per node and peer.
+pub(crate) fn atom_ext(a: &Atom) -> Vec<u8> {
+    let mut v = Vec::with_capacity(a.as_str().len() + 3);
+    crate::etf::encode::write_atom(a, &mut v);
+    v
+}
+
+/// A pid as `NEW_PID_EXT`, its node's name given encoded ([`atom_ext`]):
+/// the bytes `encode` writes for the same [`crate::ExternalPid`].
+pub(crate) fn write_pid(out: &mut Vec<u8>, node: &[u8], id: u32, serial: u32, creation: u32) {
+    out.push(crate::etf::tag::NEW_PID);
+    out.extend_from_slice(node);
+    out.extend_from_slice(&id.to_be_bytes());
+    out.extend_from_slice(&serial.to_be_bytes());
+    out.extend_from_slice(&creation.to_be_bytes());
+}
+
+/// The pass-through byte and `{22, From, To}` (SEND_SENDER), as
+/// `packet(&ctrl(SEND_SENDER, [From, To]), _)` writes them, without building
+/// a term: the send path's header (ADR dist-0002). Each pid is
+/// `(encoded node atom, id, serial, creation)`.
+pub(crate) fn write_send_sender(
+    out: &mut Vec<u8>,
+    from: (&[u8], u32, u32, u32),
+    to: (&[u8], u32, u32, u32),
+) {
+    use crate::etf::{tag, VERSION};
+    out.extend_from_slice(&[
+        112,
+        VERSION,
+        tag::SMALL_TUPLE,
+        3,
+        tag::SMALL_INTEGER,
+        SEND_SENDER as u8,
+    ]);
+    write_pid(out, from.0, from.1, from.2, from.3);
+    write_pid(out, to.0, to.1, to.2, to.3);
+}
+
 /// A control tuple: the op, then the fields.
 pub(crate) fn ctrl(op: i64, fields: Vec<Term>) -> Term {
     let mut v = Vec::with_capacity(fields.len() + 1);
@@ -157,6 +197,29 @@ mod tests {
             reason_to_term(&ExitReason::NoConnection),
             Term::atom("noconnection")
         );
+    }
+
+    #[test]
+    fn the_send_header_is_the_bytes_of_the_control_term() {
+        let (a, b) = (Atom::new("a@h"), Atom::new("bb@host"));
+        let pid = |n: &Atom, id, serial, creation| {
+            Term::Pid(crate::ExternalPid {
+                node: n.clone(),
+                id,
+                serial,
+                creation,
+            })
+        };
+        let t = ctrl(SEND_SENDER, vec![pid(&a, 7, 1, 9), pid(&b, 70_000, 3, 4)]);
+        let mut want = vec![112];
+        crate::encode(&t, &mut want).unwrap();
+        let mut got = Vec::new();
+        write_send_sender(
+            &mut got,
+            (&atom_ext(&a), 7, 1, 9),
+            (&atom_ext(&b), 70_000, 3, 4),
+        );
+        assert_eq!(got, want);
     }
 
     #[test]

@@ -53,6 +53,7 @@ pub mod handshake;
 mod md5;
 mod node;
 mod nodes;
+mod outbox;
 mod router;
 mod services;
 

@@ -21,13 +21,15 @@
 //! # Connections
 //!
 //! One bream process per connected node (conn.rs) owns the socket. The table
-//! here maps a node name to that process, under a mutex held only to look up,
-//! insert, or send a command to it (a send never waits): every command for a
-//! connection is sent *under the lock*, so a connection process that has
-//! removed itself from the table and then drains its mailbox has seen every
-//! command anyone sent it.
+//! here maps a node name to that process and its outbox (outbox.rs), under a
+//! mutex held only to look up, insert, or queue a command (queueing never
+//! waits): every command is queued with the table locked, or the outbox
+//! locked before the table is let go, so a connection process that has
+//! removed itself from the table and then drains its outbox has seen every
+//! command anyone queued.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::io;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -39,6 +41,7 @@ use bream::{Pid, Runtime};
 
 use crate::conn::{self, Cmd};
 use crate::nodes as table;
+use crate::outbox::Outbox;
 use crate::{Atom, ExternalPid, ExternalRef, Term};
 
 /// Erlang's default `net_ticktime`: 60 s.
@@ -270,8 +273,22 @@ impl DistBuilder {
 #[derive(Default)]
 pub(crate) struct Conns {
     names: HashMap<String, ConnEntry>,
-    /// Node index → connection process, for connections that are up.
-    pub up: HashMap<u32, Pid>,
+    /// Node index → the connection, for connections that are up. Hashed
+    /// cheaply: the send path looks it up for every message.
+    pub up: HashMap<u32, Arc<Route>, BuildHasherDefault<crate::codec::FastHasher>>,
+}
+
+/// What the send path needs of a connection that is up: where to queue, whom
+/// to wake, and how the peer's pids are written.
+pub(crate) struct Route {
+    /// The connection's process.
+    pub pid: Pid,
+    /// Its outbox (the one in its [`ConnEntry`]).
+    pub outbox: Arc<Outbox>,
+    /// The peer's node name, encoded as an ETF atom (no version byte).
+    pub peer_atom: Vec<u8>,
+    /// The peer's creation.
+    pub peer_creation: u32,
 }
 
 impl std::ops::Deref for Conns {
@@ -295,6 +312,8 @@ pub(crate) struct ConnEntry {
     pub up: Option<u32>,
     /// We are connecting (not accepting).
     pub outgoing: bool,
+    /// The connection's outbox (outbox.rs): every command for it goes here.
+    pub outbox: Arc<Outbox>,
 }
 
 /// A running node. Shared by the router, the connections and the node's
@@ -302,6 +321,8 @@ pub(crate) struct ConnEntry {
 pub(crate) struct Node {
     pub name: String,
     pub atom: Atom,
+    /// `atom` encoded (no version byte): how the send path writes our pids.
+    pub atom_ext: Vec<u8>,
     pub creation: u32,
     pub cookie: Vec<u8>,
     pub cfg: NodeConfig,
@@ -343,41 +364,53 @@ impl Node {
         self.conns.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Sends `cmd` to the connection to `peer`, starting one if there is none.
-    /// False (and nothing sent) if `peer` is this node or no node name.
+    /// Queues `cmd` in the connection to `peer`, starting one if there is
+    /// none. False (and nothing queued) if `peer` is this node or no node
+    /// name.
     pub(crate) fn to_conn(self: &Arc<Self>, peer: &str, cmd: Cmd) -> bool {
         if peer == self.name || !peer.contains('@') {
             return false;
         }
         let mut conns = self.conns();
-        let pid = match conns.get(peer) {
-            Some(e) => e.pid,
+        let (pid, outbox) = match conns.get(peer) {
+            Some(e) => (e.pid, Arc::clone(&e.outbox)),
             None => {
-                let pid = conn::spawn_outgoing(Arc::clone(self), peer.to_string());
+                let outbox = Arc::new(Outbox::default());
+                let pid =
+                    conn::spawn_outgoing(Arc::clone(self), peer.to_string(), Arc::clone(&outbox));
                 conns.insert(
                     peer.to_string(),
                     ConnEntry {
                         pid,
                         up: None,
                         outgoing: true,
+                        outbox: Arc::clone(&outbox),
                     },
                 );
-                pid
+                (pid, outbox)
             }
         };
-        self.rt.send(pid, cmd);
+        // Queued under the table's lock (outbox.rs, "Who touches what").
+        self.queue(pid, &outbox, cmd);
         true
     }
 
-    /// Sends `cmd` to the existing connection to the node of the remote
+    /// Queues `cmd` in `outbox` and wakes its connection `pid` if it must.
+    pub(crate) fn queue(&self, pid: Pid, outbox: &Outbox, cmd: Cmd) {
+        if outbox.push_cmd(cmd) {
+            self.rt.send(pid, Cmd::Flush);
+        }
+    }
+
+    /// Queues `cmd` in the existing connection to the node of the remote
     /// `pid`, never starting one (callable outside a process: a process's
     /// exit reaches remote links and monitors this way; with no connection
     /// there is no remote end left to tell).
     pub(crate) fn to_existing_conn_of(&self, pid: Pid, cmd: Cmd) {
         {
             let conns = self.conns();
-            if let Some(&c) = conns.up.get(&pid.__node()) {
-                self.rt.send(c, cmd);
+            if let Some(r) = conns.up.get(&pid.__node()) {
+                self.queue(r.pid, &r.outbox, cmd);
                 return;
             }
         }
@@ -386,17 +419,17 @@ impl Node {
         };
         let conns = self.conns();
         if let Some(e) = conns.get(id.name.as_str()) {
-            self.rt.send(e.pid, cmd);
+            self.queue(e.pid, &e.outbox, cmd);
         }
     }
 
-    /// Sends `cmd` to the connection to the node of the remote `pid`. False if
-    /// that node is gone (a previous incarnation of this node).
+    /// Queues `cmd` in the connection to the node of the remote `pid`. False
+    /// if that node is gone (a previous incarnation of this node).
     pub(crate) fn to_conn_of(self: &Arc<Self>, pid: Pid, cmd: Cmd) -> bool {
         {
             let conns = self.conns();
-            if let Some(&c) = conns.up.get(&pid.__node()) {
-                self.rt.send(c, cmd);
+            if let Some(r) = conns.up.get(&pid.__node()) {
+                self.queue(r.pid, &r.outbox, cmd);
                 return true;
             }
         }
@@ -404,6 +437,34 @@ impl Node {
             Some(id) => self.to_conn(id.name.as_str(), cmd),
             None => false,
         }
+    }
+
+    /// The send path (ADR dist-0002): if the connection to node `index` is
+    /// up, `body` encodes one packet (after its length prefix) straight into
+    /// its outbox, and the connection is woken if it must be. `None` if no
+    /// connection to that node is up (nothing was encoded); `Some(Err)` if
+    /// `body` failed (nothing was queued).
+    pub(crate) fn send_up(
+        &self,
+        index: u32,
+        body: impl FnOnce(&mut Vec<u8>, &Route) -> Result<(), String>,
+    ) -> Option<Result<(), String>> {
+        let conns = self.conns();
+        let route = Arc::clone(conns.up.get(&index)?);
+        // Lock the outbox before letting go of the table (outbox.rs).
+        let mut q = route.outbox.lock();
+        drop(conns);
+        let r = q.push_packet(|out| body(out, &route));
+        drop(q);
+        Some(match r {
+            Ok(wake) => {
+                if wake {
+                    self.rt.send(route.pid, Cmd::Flush);
+                }
+                Ok(())
+            }
+            Err(e) => Err(e),
+        })
     }
 
     /// The names of the connected nodes.
@@ -512,9 +573,11 @@ pub fn start(cfg: NodeConfig) -> io::Result<()> {
     } else {
         (None, random_creation())
     };
+    let atom = Atom::try_new(&name)
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     let node = Arc::new(Node {
-        atom: Atom::try_new(&name)
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?,
+        atom_ext: crate::control::atom_ext(&atom),
+        atom,
         name,
         creation,
         cookie: cookie.into_bytes(),
@@ -596,7 +659,7 @@ pub fn disconnect_node(node: &str) -> bool {
     let conns = n.conns();
     match conns.get(node) {
         Some(e) => {
-            bream::send(e.pid, Cmd::Disconnect);
+            n.queue(e.pid, &e.outbox, Cmd::Disconnect);
             true
         }
         None => false,
@@ -669,7 +732,7 @@ pub fn demonitor_node(node: &str) {
     let n = current();
     let conns = n.conns();
     if let Some(e) = conns.get(node) {
-        bream::send(e.pid, Cmd::DemonitorNode(bream::self_pid()));
+        n.queue(e.pid, &e.outbox, Cmd::DemonitorNode(bream::self_pid()));
     }
 }
 

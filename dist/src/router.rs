@@ -24,16 +24,39 @@ impl DistRouter {
     }
 
     /// The packet for a message to `to`, or the reason there is none (logged
-    /// by the caller, at the send).
+    /// by the caller, at the send). The slow path: a packet of its own, for a
+    /// connection that is not up yet or a send by name.
     fn encode(&self, msg: &dyn Any, type_name: &str, ctl: Term) -> Result<Vec<u8>, String> {
-        let term = codec::encode(msg, type_name, &self.node)?;
-        packet(&ctl, Some(&term))
+        let mut out = packet(&ctl, None)?;
+        codec::encode_into(msg, type_name, &self.node, &mut out)?;
+        let len = u32::try_from(out.len() - 4).map_err(|_| "a message over 4 GiB".to_string())?;
+        out[..4].copy_from_slice(&len.to_be_bytes());
+        Ok(out)
     }
 }
 
 impl Router for DistRouter {
     fn send(&self, from: Pid, to: Pid, msg: Box<dyn Any + Send>, type_name: &'static str) {
         let n = &self.node;
+        // The fast path (ADR dist-0002): the connection is up, the header is
+        // written from cached bytes, the message encoded into its outbox.
+        if from.is_local() {
+            let ((fid, fserial), (tid, tserial)) = (from.__parts(), to.__parts());
+            let sent = n.send_up(to.__node(), |out, route| {
+                let me = (&n.atom_ext[..], fid, fserial, n.creation);
+                let peer = (&route.peer_atom[..], tid, tserial, route.peer_creation);
+                c::write_send_sender(out, me, peer);
+                codec::encode_into(&*msg, type_name, n, out)
+            });
+            match sent {
+                Some(Ok(())) => return,
+                Some(Err(e)) => {
+                    tracing::error!(%from, %to, "bream-dist: message not sent: {e}");
+                    return;
+                }
+                None => {}
+            }
+        }
         let (Some(f), Some(t)) = (n.pid_to_term(from), n.pid_to_term(to)) else {
             return;
         };

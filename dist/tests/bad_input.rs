@@ -11,126 +11,12 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
 
-use bream_dist::handshake::{digest, flags};
-use bream_dist::{NodeBuilder, Term};
+use bream_dist::handshake::digest;
+use bream_dist::Term;
+use common::raw::*;
 use common::{watchdog, COOKIE};
 
 const T: Duration = Duration::from_secs(30);
-const PEER: &str = "raw@localhost";
-
-fn start_node(name: &str) -> (bream::Runtime, u16) {
-    let rt = bream::Runtime::builder()
-        .workers(2)
-        .node(&format!("{name}@localhost"))
-        .cookie(COOKIE)
-        .without_epmd(0)
-        .build()
-        .expect("node");
-    let port = rt.block_on(bream_dist::listen_port);
-    (rt, port)
-}
-
-fn frame2(body: &[u8]) -> Vec<u8> {
-    let mut v = (body.len() as u16).to_be_bytes().to_vec();
-    v.extend_from_slice(body);
-    v
-}
-
-fn read2(s: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut l = [0u8; 2];
-    s.read_exact(&mut l)?;
-    let mut b = vec![0u8; u16::from_be_bytes(l) as usize];
-    s.read_exact(&mut b)?;
-    Ok(b)
-}
-
-fn send_name(s: &mut TcpStream) {
-    let mut b = vec![b'N'];
-    b.extend_from_slice(&flags::OURS.to_be_bytes());
-    b.extend_from_slice(&7u32.to_be_bytes());
-    b.extend_from_slice(&(PEER.len() as u16).to_be_bytes());
-    b.extend_from_slice(PEER.as_bytes());
-    s.write_all(&frame2(&b)).unwrap();
-}
-
-/// The handshake as node A, with `cookie`. Ok if the node accepted us.
-fn handshake(port: u16, cookie: &str) -> std::io::Result<TcpStream> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(10)))?;
-    send_name(&mut s);
-    let st = read2(&mut s)?;
-    if st != b"sok" {
-        // `nok`: the node still tears down our previous connection.
-        return Err(std::io::Error::other(
-            String::from_utf8_lossy(&st).into_owned(),
-        ));
-    }
-    let ch = read2(&mut s)?;
-    assert_eq!(ch[0], b'N');
-    let challenge = u32::from_be_bytes([ch[9], ch[10], ch[11], ch[12]]);
-    let mut r = vec![b'r'];
-    r.extend_from_slice(&42u32.to_be_bytes());
-    r.extend_from_slice(&digest(cookie.as_bytes(), challenge));
-    s.write_all(&frame2(&r))?;
-    let ack = read2(&mut s)?;
-    assert_eq!(ack[0], b'a');
-    assert_eq!(
-        ack[1..],
-        digest(COOKIE.as_bytes(), 42),
-        "the node proves the cookie too"
-    );
-    Ok(s)
-}
-
-/// True if the node closes `s` within a few seconds (reads until EOF/error).
-fn closed_by_node(s: &mut TcpStream) -> bool {
-    s.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
-    let mut b = [0u8; 256];
-    loop {
-        match s.read(&mut b) {
-            Ok(0) => return true,
-            Ok(_) => continue, // ticks
-            Err(e)
-                if e.kind() == std::io::ErrorKind::WouldBlock
-                    || e.kind() == std::io::ErrorKind::TimedOut =>
-            {
-                return false
-            }
-            Err(_) => return true,
-        }
-    }
-}
-
-fn packet(ctrl: &Term, msg: Option<&Term>) -> Vec<u8> {
-    let mut body = vec![112u8];
-    bream_dist::encode(ctrl, &mut body).unwrap();
-    if let Some(m) = msg {
-        bream_dist::encode(m, &mut body).unwrap();
-    }
-    let mut v = (body.len() as u32).to_be_bytes().to_vec();
-    v.extend_from_slice(&body);
-    v
-}
-
-fn raw_pid(node: &str, id: u32) -> Term {
-    Term::Pid(bream_dist::ExternalPid {
-        node: bream_dist::Atom::new(node),
-        id,
-        serial: 0,
-        creation: 7,
-    })
-}
-
-fn retry(port: u16) -> TcpStream {
-    for _ in 0..50 {
-        if let Ok(s) = handshake(port, COOKIE) {
-            return s;
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-    panic!("no handshake in 2.5 s")
-}
-
 /// The node still serves: a fresh, correct peer asks `net_kernel`
 /// `{is_auth, raw@localhost}` and gets `yes`.
 fn still_serves(port: u16) {
@@ -228,7 +114,18 @@ fn a_wrong_cookie_is_refused() {
 fn bad_packets_after_the_handshake_close_only_that_connection() {
     watchdog(T, || {
         let (rt, port) = start_node("b_bad3");
+        let Term::Pid(me) = rt.block_on(|| bream_dist::pid_to_term(bream::self_pid())) else {
+            unreachable!()
+        };
+        let here = raw_pid_c("b_bad3@localhost", 0, me.creation);
         let bad: Vec<(&str, Vec<u8>)> = vec![
+            (
+                "a SEND_SENDER to this node without its message (the fast lane's shape)",
+                packet(
+                    &Term::Tuple(vec![Term::Int(22), raw_pid(PEER, 1), here]),
+                    None,
+                ),
+            ),
             (
                 "a 4 GB length prefix",
                 vec![0xff, 0xff, 0xff, 0xff, 112, 131],
@@ -280,9 +177,12 @@ mod mutated {
     use super::*;
     use proptest::prelude::*;
 
-    fn valid_packets() -> Vec<Vec<u8>> {
+    /// `creation`: the node's, so that the first packet takes the receive
+    /// path's fast lane (ADR dist-0002) before it is mutated.
+    fn valid_packets(creation: u32) -> Vec<Vec<u8>> {
         let from = raw_pid(PEER, 1);
         let to = raw_pid("b_bad4@localhost", 0);
+        let here = raw_pid_c("b_bad4@localhost", 0, creation);
         let r = Term::Ref(bream_dist::ExternalRef {
             node: bream_dist::Atom::new(PEER),
             creation: 7,
@@ -295,6 +195,7 @@ mod mutated {
             Term::Int(-5),
         ]);
         vec![
+            packet(&t(vec![Term::Int(22), from.clone(), here]), Some(&msg)),
             packet(
                 &t(vec![Term::Int(22), from.clone(), to.clone()]),
                 Some(&msg),
@@ -340,14 +241,14 @@ mod mutated {
         #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
         #[test]
         fn mutated_packets_never_take_the_node_down(
-            which in 0usize..7,
+            which in 0usize..8,
             flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..4),
             cut in proptest::option::of(any::<prop::sample::Index>()),
             tail in proptest::collection::vec(any::<u8>(), 0..8),
         ) {
             watchdog(T, move || {
-            let (rt, port) = node_once();
-            let mut p = valid_packets().swap_remove(which);
+            let (rt, port, creation) = node_once();
+            let mut p = valid_packets(creation).swap_remove(which);
             for (i, b) in &flips {
                 let i = 4 + i.index(p.len() - 4); // keep the length prefix honest
                 p[i] = *b;
@@ -366,9 +267,14 @@ mod mutated {
     }
 
     /// One node for every case (a node per case would cost a runtime each).
-    fn node_once() -> (&'static bream::Runtime, u16) {
-        static NODE: std::sync::OnceLock<(bream::Runtime, u16)> = std::sync::OnceLock::new();
-        let (rt, port) = NODE.get_or_init(|| start_node("b_bad4"));
-        (rt, *port)
+    fn node_once() -> (&'static bream::Runtime, u16, u32) {
+        static NODE: std::sync::OnceLock<(bream::Runtime, u16, u32)> = std::sync::OnceLock::new();
+        let (rt, port, creation) = NODE.get_or_init(|| {
+            let (rt, port) = start_node("b_bad4");
+            let me = rt.block_on(|| bream_dist::pid_to_term(bream::self_pid()));
+            let Term::Pid(p) = me else { unreachable!() };
+            (rt, port, p.creation)
+        });
+        (rt, *port, *creation)
     }
 }

@@ -35,7 +35,7 @@
 //! `LOCAL_EXT`.
 
 mod decode;
-mod encode;
+pub(crate) mod encode;
 mod error;
 mod reader;
 mod stack;

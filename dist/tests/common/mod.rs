@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use bream_dist::NodeBuilder;
 
+pub mod raw;
+
 /// The cookie every test node uses.
 pub const COOKIE: &str = "bream_test_cookie";
 
