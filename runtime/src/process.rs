@@ -65,6 +65,8 @@ impl Status {
 pub(crate) const DEAD: u8 = 1;
 /// `Process::flags`: `register` has given (or is giving) it a name.
 pub(crate) const NAMED: u8 = 2;
+/// `Process::flags`: it published children (observer/children.rs), so its exit takes them down.
+pub(crate) const PUBLISHED: u8 = 4;
 
 /// Called once with a process's exit reason (see `Owned::exit_hook`).
 pub(crate) type ExitHook = Box<dyn FnOnce(&ExitReason) + Send>;
@@ -89,7 +91,7 @@ pub(crate) struct Process {
     /// process is dead to `is_alive`, `register`, `process_info` and
     /// `processes`, even before its table slot is cleared. `NAMED` is set by
     /// `register`, so an exit of a process that never had a name skips the
-    /// registry lock.
+    /// registry lock; `PUBLISHED` likewise spares the observer's board.
     pub(crate) flags: AtomicU8,
     /// Hibernation hand-off state (lifecycle.rs, "Hibernation"): `AWAKE`,
     /// `PREPARING`, `HIBERNATING` or `WOKEN_EARLY`. Written by the hibernating
