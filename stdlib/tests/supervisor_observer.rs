@@ -93,7 +93,11 @@ fn a_nested_tree_follows_restarts() {
                 restarted.push((id, pid));
             }
         }
-        wait_until(|| published(top_pid).unwrap()[1].1.is_some_and(|p| p != pool_pid));
+        wait_until(|| {
+            published(top_pid).unwrap()[1]
+                .1
+                .is_some_and(|p| p != pool_pid)
+        });
         let pool2 = published(top_pid).unwrap()[1].1.unwrap();
         assert_eq!(published(pool_pid), None, "the dead pool's list is gone");
         wait_until(|| published(pool2).is_some_and(|c| c.len() == 2));

@@ -157,7 +157,12 @@ mod tests {
         let rt = crate::Runtime::new().unwrap();
         let (published, after) = rt.block_on(|| {
             let sup = crate::spawn(|| {
-                publish_children(vec![ChildRow::new("a", None, ChildKind::Worker, "temporary")]);
+                publish_children(vec![ChildRow::new(
+                    "a",
+                    None,
+                    ChildKind::Worker,
+                    "temporary",
+                )]);
                 let () = crate::receive();
             });
             while crate::observer::snapshot()
@@ -171,7 +176,10 @@ mod tests {
             let m = crate::monitor(sup);
             crate::send(sup, ());
             crate::receive! { d: crate::Down if d.monitor == m => d };
-            (published, current("test").rt.board.read().contains_key(&sup))
+            (
+                published,
+                current("test").rt.board.read().contains_key(&sup),
+            )
         });
         assert!(published);
         assert!(!after, "the exit left the list on the board");
