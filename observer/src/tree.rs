@@ -83,9 +83,14 @@ fn below(
     for (i, c) in children.iter().enumerate() {
         let last = i + 1 == children.len();
         let p = c.bits.and_then(|b| procs.get(&b));
+        // A child registered under a name other than its id shows both.
+        let id = match p.and_then(|p| p.name.as_deref()) {
+            Some(name) if name != c.id => format!("{} ({name})", c.id),
+            _ => c.id.clone(),
+        };
         out.push(TreeLine {
             prefix: format!("{indent}{}", if last { "└─ " } else { "├─ " }),
-            id: c.id.clone(),
+            id,
             pid: c.pid.clone(),
             bits: c.bits,
             kind: c.kind.clone(),

@@ -166,9 +166,9 @@ fn draw_tree(f: &mut Frame, app: &App, area: ratatui::layout::Rect) {
     let first = app.tree_selected.saturating_sub(visible.saturating_sub(1));
     let roots = app.tree.iter().filter(|l| l.prefix.is_empty()).count();
     let title = format!(
-        " supervision tree: {} supervisors at the top, {} lines │ row {} │ t: back to processes ",
-        roots,
+        " supervision tree: {} lines, {} at the top │ row {} │ t: back to processes ",
         app.tree.len(),
+        roots,
         if app.tree.is_empty() {
             0
         } else {
