@@ -12,8 +12,11 @@ use bream::Pid;
 use bream_stdlib::supervisor::{self, ChildSpec, Restart, Strategy, Supervisor};
 use common::*;
 
-/// The children `pid` published, as (id, pid, kind, restart), if any.
-fn published(pid: Pid) -> Option<Vec<(String, Option<Pid>, ChildKind, &'static str)>> {
+/// One published child: (id, pid, kind, restart).
+type Child = (String, Option<Pid>, ChildKind, &'static str);
+
+/// The children `pid` published, if any.
+fn published(pid: Pid) -> Option<Vec<Child>> {
     let snap = snapshot();
     let row = snap.processes.iter().find(|r| r.pid == pid)?;
     let rows: &[ChildRow] = row.children.as_deref()?;
