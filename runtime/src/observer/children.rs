@@ -151,35 +151,29 @@ pub(crate) fn exited(p: &Process) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::time::Duration;
 
     #[test]
     fn an_exit_takes_the_list_down() {
         let rt = crate::Runtime::new().unwrap();
         let (published, after) = rt.block_on(|| {
-            let sup = crate::spawn(|| {
-                publish_children(vec![ChildRow::new(
-                    "a",
-                    None,
-                    ChildKind::Worker,
-                    "temporary",
-                )]);
+            let me = crate::self_pid();
+            let (sup, m) = crate::spawn_monitor(move || {
+                let row = ChildRow::new("a", None, ChildKind::Worker, "temporary");
+                publish_children(vec![row]);
+                crate::send(me, ());
                 let () = crate::receive();
             });
-            while crate::observer::snapshot()
-                .processes
-                .iter()
-                .all(|r| r.pid != sup || r.children.is_none())
-            {
-                crate::sleep(std::time::Duration::from_millis(1));
-            }
-            let published = current("test").rt.board.read().contains_key(&sup);
-            let m = crate::monitor(sup);
+            let board = || current("test").rt.board.read().contains_key(&sup);
+            crate::receive_timeout::<()>(Duration::from_secs(10)).expect("it published");
+            let published = board();
             crate::send(sup, ());
-            crate::receive! { d: crate::Down if d.monitor == m => d };
-            (
-                published,
-                current("test").rt.board.read().contains_key(&sup),
-            )
+            // Taken down before the Down is sent (exit.rs, `terminate`).
+            crate::receive! {
+                d: crate::Down if d.monitor == m => d,
+                after Duration::from_secs(10) => panic!("no Down"),
+            };
+            (published, board())
         });
         assert!(published);
         assert!(!after, "the exit left the list on the board");

@@ -124,7 +124,7 @@ impl GenServer for SupServer {
         };
         if spec.strategy == Strategy::SimpleOneForOne {
             sup.template = spec.children.into_iter().next();
-            sup.published();
+            sup.show_children();
             return Init::ok(SupServer(sup));
         }
         for child_spec in spec.children {
@@ -139,7 +139,7 @@ impl GenServer for SupServer {
                 }
             }
         }
-        sup.published();
+        sup.show_children();
         Init::ok(SupServer(sup))
     }
 
@@ -159,7 +159,7 @@ impl GenServer for SupServer {
             Request::Count => Response::Count(self.0.count_children()),
         };
         if changes {
-            self.0.published();
+            self.0.show_children();
         }
         CallResult::reply(reply)
     }
@@ -175,7 +175,7 @@ impl GenServer for SupServer {
             }
             Info::Down(_) | Info::Timeout | Info::Response(_) => return Next::Wait,
         };
-        self.0.published();
+        self.0.show_children();
         next
     }
 
@@ -237,7 +237,7 @@ impl SupervisorState {
 
 impl SupervisorState {
     /// The children may have changed: show the observer (publish.rs).
-    fn published(&mut self) {
+    fn show_children(&mut self) {
         publish::changed(&self.children, &mut self.publish_pending);
     }
 
