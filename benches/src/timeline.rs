@@ -63,6 +63,7 @@ pub struct Timeline {
     pub rows: u32,
     pub bars: Vec<Bar>,
     pub marks: Vec<(u32, u64, Mark)>,
+    /// Message flow arrows (sends paired with a slice of their receiver).
     pub flows: usize,
     pub end: u64,
 }
@@ -73,7 +74,10 @@ pub fn timeline(t: &Trace) -> Timeline {
     let mut open: HashMap<u64, Vec<(u64, Option<String>)>> = HashMap::new();
     for e in &t.events {
         tl.end = tl.end.max(e.ts);
-        tl.flows += e.flows.len();
+        // Messages only: an I/O readiness is a flow too (`I/O ready → ...`).
+        if e.name.as_deref().is_some_and(|n| n.starts_with("send")) {
+            tl.flows += e.flows.len();
+        }
         let Some(row) = t.worker_of(e.track) else {
             continue;
         };

@@ -1,8 +1,17 @@
 //! A program worth observing: 100,000 processes waiting in a receive, a
 //! registered `spinner` that burns reductions, a registered `sink` whose
-//! mailbox only grows (fed by a `feeder`), and a `pinger` pair that talks
-//! all the time; it serves the observer and runs until killed (or for the
-//! seconds given as its second argument).
+//! mailbox only grows (fed by a `feeder`), a `ping`/`pong` pair that talks
+//! all the time, and a supervision tree (the tree view, `t`):
+//!
+//! ```text
+//! app_sup (one_for_one)
+//! ├─ db     worker, permanent
+//! ├─ pool   supervisor (simple_one_for_one, registered conn_sup): 300 `conn` workers
+//! └─ cache  worker, transient
+//! ```
+//!
+//! It serves the observer and runs until killed (or for the seconds given
+//! as its second argument).
 //!
 //! ```text
 //! cargo run -p bream-observer --example hundred_thousand -- 127.0.0.1:7700 &
@@ -12,6 +21,35 @@
 //! It prints `serving on ADDR with N processes` once everything is up.
 
 use std::time::Duration;
+
+use bream_stdlib::supervisor::{self, ChildSpec, Restart, Strategy, Supervisor, SupervisorRef};
+use bream_stdlib::StartError;
+
+/// The tree's children: a linked process that waits for a message.
+fn idle() -> Result<bream::Pid, StartError> {
+    Ok(bream::spawn_link(|| loop {
+        let () = bream::receive();
+    }))
+}
+
+/// Starts the supervision tree (unlinked: it outlives the caller).
+fn tree(conns: u32) {
+    let pool = Supervisor::new(Strategy::SimpleOneForOne)
+        .name("conn_sup")
+        .child(ChildSpec::dynamic_worker("conn", |_: u32| idle()));
+    Supervisor::new(Strategy::OneForOne)
+        .name("app_sup")
+        .intensity(1000)
+        .child(ChildSpec::worker("db", idle))
+        .child(pool.child_spec("pool"))
+        .child(ChildSpec::worker("cache", idle).restart(Restart::Transient))
+        .start()
+        .expect("the supervision tree");
+    let pool = SupervisorRef::named("conn_sup");
+    for i in 0..conns {
+        supervisor::start_dynamic_child(&pool, i).expect("a conn");
+    }
+}
 
 fn main() {
     let mut args = std::env::args().skip(1);
@@ -58,6 +96,7 @@ fn main() {
             bream::sleep(Duration::from_micros(200));
         });
         bream::register("ping", ping).unwrap();
+        tree(300);
     });
     println!(
         "serving on {} with {} processes",

@@ -1,10 +1,22 @@
 //! The observer's state: the last two snapshots, what the table shows
-//! (sorted, filtered, scrolled), and the keys that change it. No terminal
+//! (sorted, filtered, scrolled), the supervision tree (tree.rs), which of
+//! the two views is on screen, and the keys that change them. No terminal
 //! here (ui.rs draws), so it is tested as plain data.
 
 use std::time::{Duration, Instant};
 
 use bream::observer::wire::{Frame, ProcLine};
+
+use crate::tree::{self, TreeLine};
+
+/// Which view is on screen (`t` or Tab switches).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum View {
+    /// The process table.
+    Processes,
+    /// The supervision tree.
+    Tree,
+}
 
 /// A table column to sort by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,6 +95,11 @@ pub struct App {
     pub selected: usize,
     pub refresh: Duration,
     pub message: String,
+    pub view: View,
+    /// The supervision tree, as drawn.
+    pub tree: Vec<TreeLine>,
+    /// The tree line the cursor is on.
+    pub tree_selected: usize,
 }
 
 impl App {
@@ -99,6 +116,9 @@ impl App {
             selected: 0,
             refresh,
             message: String::new(),
+            view: View::Processes,
+            tree: Vec::new(),
+            tree_selected: 0,
         }
     }
 
@@ -167,6 +187,8 @@ impl App {
             .collect();
         self.sort_rows();
         self.selected = self.selected.min(self.rows.len().saturating_sub(1));
+        self.tree = tree::build(&self.frame);
+        self.tree_selected = self.tree_selected.min(self.tree.len().saturating_sub(1));
     }
 
     fn sort_rows(&mut self) {
@@ -200,8 +222,33 @@ impl App {
     }
 
     fn move_by(&mut self, d: isize) {
-        let last = self.rows.len().saturating_sub(1) as isize;
-        self.selected = (self.selected as isize + d).clamp(0, last.max(0)) as usize;
+        let (cursor, len) = match self.view {
+            View::Processes => (&mut self.selected, self.rows.len()),
+            View::Tree => (&mut self.tree_selected, self.tree.len()),
+        };
+        let last = len.saturating_sub(1) as isize;
+        *cursor = (*cursor as isize + d).clamp(0, last.max(0)) as usize;
+    }
+
+    /// The pid under the cursor, in whichever view is on: (bits, shown).
+    fn selected_pid(&self) -> Option<(u64, String)> {
+        match self.view {
+            View::Processes => self.current().map(|r| (r.proc.bits, r.proc.pid.clone())),
+            View::Tree => {
+                let l = self.tree.get(self.tree_selected)?;
+                Some((l.bits?, l.pid.clone()?))
+            }
+        }
+    }
+
+    fn switch_view(&mut self) {
+        (self.view, self.message) = match self.view {
+            View::Processes => (
+                View::Tree,
+                format!("supervision tree: {} lines", self.tree.len()),
+            ),
+            View::Tree => (View::Processes, "process table".into()),
+        };
     }
 
     /// A key, as a character or a named key.
@@ -262,13 +309,11 @@ impl App {
             Key::Char('m') => self.set_sort(Sort::Memory),
             Key::Char('/') => self.mode = Mode::Filter(String::new()),
             Key::Char('k') => {
-                if let Some(r) = self.current() {
-                    self.mode = Mode::ConfirmKill {
-                        bits: r.proc.bits,
-                        pid: r.proc.pid.clone(),
-                    };
+                if let Some((bits, pid)) = self.selected_pid() {
+                    self.mode = Mode::ConfirmKill { bits, pid };
                 }
             }
+            Key::Char('t') | Key::Tab => self.switch_view(),
             Key::Char('+') => {
                 self.refresh = (self.refresh / 2).max(Duration::from_millis(100));
                 self.message = format!("refresh every {:?}", self.refresh);
@@ -282,7 +327,7 @@ impl App {
             Key::Down => self.move_by(1),
             Key::PageUp => self.move_by(-20),
             Key::PageDown => self.move_by(20),
-            Key::Home => self.selected = 0,
+            Key::Home => self.move_by(-(isize::MAX / 2)),
             Key::End => self.move_by(isize::MAX / 2),
             _ => {}
         }
@@ -312,6 +357,7 @@ pub enum Key {
     PageDown,
     Home,
     End,
+    Tab,
 }
 
 #[cfg(test)]
@@ -377,5 +423,39 @@ mod tests {
         a.key(Key::Char('k'));
         assert_eq!(a.key(Key::Char('n')), Action::None);
         assert_eq!(a.key(Key::Char('q')), Action::Quit);
+    }
+
+    #[test]
+    fn the_tree_view_kills_what_its_cursor_is_on() {
+        use bream::observer::wire::ChildLine;
+        let mut a = App::new(Duration::from_secs(1));
+        let child = |bits| ChildLine {
+            parent: 1,
+            bits: Some(bits),
+            pid: Some(format!("<0.{bits}.0>")),
+            kind: "worker".into(),
+            restart: "permanent".into(),
+            id: format!("w{bits}"),
+        };
+        a.update(
+            Frame {
+                processes: vec![
+                    proc(1, Some("sup"), 0, 0),
+                    proc(2, None, 0, 0),
+                    proc(3, None, 0, 0),
+                ],
+                children: vec![child(2), child(3)],
+                ..Frame::default()
+            },
+            Instant::now(),
+        );
+        a.key(Key::Char('t'));
+        assert_eq!(a.view, View::Tree);
+        assert_eq!(a.tree.len(), 3, "the supervisor and its two workers");
+        a.key(Key::End);
+        a.key(Key::Char('k'));
+        assert_eq!(a.key(Key::Char('y')), Action::Kill(3));
+        a.key(Key::Tab);
+        assert_eq!(a.view, View::Processes);
     }
 }

@@ -14,17 +14,22 @@
 //! ```
 //!
 //! Keys: `p` `n` `r` `l` `m` sort by pid, name, reductions/s, queue, memory;
-//! `/` filter (Enter applies, Esc clears); `k` then `y` kills; `+`/`-`
-//! refresh faster/slower; arrows and PgUp/PgDn scroll; `q` quits.
+//! `/` filter (Enter applies, Esc clears); `k` then `y` kills; `t` (or Tab)
+//! switches between the process table and the supervision tree (each
+//! stdlib supervisor's children: id, pid, worker or supervisor, restart
+//! type, status; `k` kills there too); `+`/`-` refresh faster/slower;
+//! arrows and PgUp/PgDn scroll; `q` quits.
 //! docs/watch-it-run.md has a screen of it.
 //!
 //! | file      | what                                                   |
 //! |-----------|--------------------------------------------------------|
 //! | `main.rs` | arguments, the connection, the event loop              |
 //! | `app.rs`  | state: snapshots, rates, sort, filter, keys (no terminal) |
+//! | `tree.rs` | the supervision tree from the snapshot's `child` lines |
 //! | `ui.rs`   | drawing with ratatui                                   |
 
 mod app;
+mod tree;
 mod ui;
 
 use std::io::{self, BufReader, Write};
@@ -127,6 +132,7 @@ fn print_once(conn: &mut Conn) -> io::Result<()> {
             w.parks
         );
     }
+    let lines = tree::build(&f);
     let mut procs = f.processes;
     procs.sort_by_key(|p| std::cmp::Reverse(p.reductions));
     println!(
@@ -144,6 +150,19 @@ fn print_once(conn: &mut Conn) -> io::Result<()> {
             p.memory
         );
     }
+    if !lines.is_empty() {
+        println!("\nsupervision tree");
+    }
+    for l in lines {
+        println!(
+            "{:<40} {:<14} {:<11} {:<10} {}",
+            format!("{}{}", l.prefix, l.id),
+            l.pid.as_deref().unwrap_or("-"),
+            l.kind,
+            l.restart,
+            l.status
+        );
+    }
     Ok(())
 }
 
@@ -159,6 +178,7 @@ fn key_of(code: KeyCode) -> Option<Key> {
         KeyCode::PageDown => Key::PageDown,
         KeyCode::Home => Key::Home,
         KeyCode::End => Key::End,
+        KeyCode::Tab => Key::Tab,
         _ => return None,
     })
 }

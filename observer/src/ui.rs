@@ -1,7 +1,7 @@
 //! Drawing the observer with ratatui: a header with the counters, one
 //! utilisation gauge per worker, the process table (only the rows that fit
-//! are built: a table of 100,000 processes costs what its screen costs),
-//! and a footer with the keys.
+//! are built: a table of 100,000 processes costs what its screen costs) or
+//! the supervision tree, and a footer with the keys.
 
 use ratatui::layout::{Constraint, Layout};
 use ratatui::style::{Color, Modifier, Style};
@@ -9,7 +9,7 @@ use ratatui::text::Line;
 use ratatui::widgets::{Block, Borders, Cell, LineGauge, Paragraph, Row, Table};
 use ratatui::Frame;
 
-use crate::app::{App, Mode, Sort};
+use crate::app::{App, Mode, Sort, View};
 
 fn bytes(n: u64) -> String {
     match n {
@@ -70,11 +70,14 @@ pub fn draw(f: &mut Frame, app: &App, addr: &str) {
             .filled_style(Style::default().fg(Color::Green));
         f.render_widget(g, *area);
     }
-    draw_table(f, app, table);
+    match app.view {
+        View::Processes => draw_table(f, app, table),
+        View::Tree => draw_tree(f, app, table),
+    }
     let help = match &app.mode {
         Mode::Filter(text) => format!("filter: {text}█   (Enter apply, Esc cancel)"),
         Mode::ConfirmKill { pid, .. } => format!("kill {pid}? (y/n)"),
-        Mode::Browse => "sort: p pid  n name  r reductions/s  l queue  m memory │ / filter │ k kill │ +/- refresh │ ↑↓ PgUp PgDn │ q quit".into(),
+        Mode::Browse => "sort: p pid  n name  r reductions/s  l queue  m memory │ / filter │ k kill │ t tree │ +/- refresh │ ↑↓ PgUp │ q quit".into(),
     };
     let status = if app.filter.is_empty() {
         app.message.clone()
@@ -154,4 +157,80 @@ fn draw_table(f: &mut Frame, app: &App, area: ratatui::layout::Rect) {
         .header(header)
         .block(Block::default().borders(Borders::ALL).title(title));
     f.render_widget(t, area);
+}
+
+/// The supervision tree: one line per supervisor and child, the cursor's
+/// line reversed; only the lines that fit are built.
+fn draw_tree(f: &mut Frame, app: &App, area: ratatui::layout::Rect) {
+    let visible = area.height.saturating_sub(3) as usize;
+    let first = app.tree_selected.saturating_sub(visible.saturating_sub(1));
+    let roots = app.tree.iter().filter(|l| l.prefix.is_empty()).count();
+    let title = format!(
+        " supervision tree: {} lines, {} at the top │ row {} │ t: back to processes ",
+        app.tree.len(),
+        roots,
+        if app.tree.is_empty() {
+            0
+        } else {
+            app.tree_selected + 1
+        }
+    );
+    let bold = Style::default().add_modifier(Modifier::BOLD);
+    let header = Row::new(vec![
+        Cell::from("id").style(bold),
+        Cell::from("pid").style(bold),
+        Cell::from("type").style(bold),
+        Cell::from("restart").style(bold),
+        Cell::from("status").style(bold),
+        Cell::from("queue").style(bold),
+    ]);
+    let rows = app
+        .tree
+        .iter()
+        .enumerate()
+        .skip(first)
+        .take(visible)
+        .map(|(i, l)| {
+            let row = Row::new(vec![
+                Cell::from(format!("{}{}", l.prefix, l.id)),
+                Cell::from(l.pid.clone().unwrap_or_else(|| "-".into())),
+                Cell::from(l.kind.clone()),
+                Cell::from(l.restart.clone()),
+                Cell::from(l.status.clone()),
+                Cell::from(l.queue.map_or(String::new(), |q| q.to_string())),
+            ]);
+            if i == app.tree_selected {
+                row.style(Style::default().add_modifier(Modifier::REVERSED))
+            } else {
+                row
+            }
+        });
+    let widths = [
+        Constraint::Min(30),
+        Constraint::Length(14),
+        Constraint::Length(11),
+        Constraint::Length(10),
+        Constraint::Length(12),
+        Constraint::Length(8),
+    ];
+    let empty = app.tree.is_empty();
+    let t = Table::new(rows, widths)
+        .header(header)
+        .block(Block::default().borders(Borders::ALL).title(title));
+    f.render_widget(t, area);
+    if empty {
+        let inner = Block::default().borders(Borders::ALL).inner(area);
+        let note = Paragraph::new(
+            "  no supervisors: a bream_stdlib supervisor publishes its children here \
+             (bream::observer::publish_children)",
+        );
+        if inner.height > 2 {
+            let r = ratatui::layout::Rect {
+                y: inner.y + 2,
+                height: 1,
+                ..inner
+            };
+            f.render_widget(note, r);
+        }
+    }
 }

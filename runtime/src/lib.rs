@@ -62,8 +62,8 @@
 //!   docs/processes.md, docs/adr/runtime-0002-crash-reports.md);
 //! - the runtime: [`run`], [`Runtime`] (runtime.rs);
 //! - watching it: [`stats`], [`observer`] (snapshots, `serve` for
-//!   `bream-observer`), `Builder::trace` and `BREAM_TRACE` (observer/ —
-//!   docs/watch-it-run.md).
+//!   `bream-observer`, `publish_children` for its supervision tree),
+//!   `Builder::trace` and `BREAM_TRACE` (observer/ — docs/watch-it-run.md).
 //!
 //! # The one rule the compiler cannot check
 //!

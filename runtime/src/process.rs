@@ -65,6 +65,8 @@ impl Status {
 pub(crate) const DEAD: u8 = 1;
 /// `Process::flags`: `register` has given (or is giving) it a name.
 pub(crate) const NAMED: u8 = 2;
+/// `Process::flags`: it published children (observer/children.rs), so its exit takes them down.
+pub(crate) const PUBLISHED: u8 = 4;
 
 /// `Process::freeze_after_ms`: the process never freezes its stack.
 pub(crate) const NEVER_FREEZE: u32 = u32::MAX;
@@ -92,7 +94,7 @@ pub(crate) struct Process {
     /// process is dead to `is_alive`, `register`, `process_info` and
     /// `processes`, even before its table slot is cleared. `NAMED` is set by
     /// `register`, so an exit of a process that never had a name skips the
-    /// registry lock.
+    /// registry lock; `PUBLISHED` likewise spares the observer's board.
     pub(crate) flags: AtomicU8,
     /// Hibernation hand-off state (lifecycle.rs, "Hibernation"): `AWAKE`,
     /// `PREPARING`, `HIBERNATING` or `WOKEN_EARLY`. Written by the hibernating

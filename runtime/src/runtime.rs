@@ -46,6 +46,8 @@ pub(crate) struct Shared {
     pub(crate) dead_letters: crate::dead_letters::DeadLetters,
     /// Bounded processes' policies (bounded.rs).
     pub(crate) bounds: crate::bounded::Bounds,
+    /// Children published by supervisors (observer/children.rs; its own lock).
+    pub(crate) board: crate::observer::Board,
 }
 
 impl Shared {
@@ -332,6 +334,7 @@ impl Builder {
             remote: std::sync::OnceLock::new(),
             dead_letters: crate::dead_letters::DeadLetters::new(self.log_dead_letters),
             bounds: crate::bounded::Bounds::default(),
+            board: crate::observer::Board::default(),
         });
         Ok(Runtime {
             shared: Some(shared),

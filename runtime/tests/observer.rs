@@ -82,3 +82,62 @@ fn a_snapshot_over_the_socket_and_a_kill() {
         rt.shutdown();
     });
 }
+
+#[test]
+fn published_children_travel_as_child_lines() {
+    use bream::observer::{publish_children, ChildKind, ChildRow};
+    watchdog(30, || {
+        let rt = Runtime::builder().workers(2).build().unwrap();
+        let server = rt.serve_observer("127.0.0.1:0").unwrap();
+        let (tx, rx) = mpsc::channel();
+        rt.block_on(move || {
+            bream::spawn(move || {
+                let worker = bream::spawn(|| {
+                    let () = bream::receive();
+                });
+                publish_children(vec![
+                    ChildRow::new("a worker", Some(worker), ChildKind::Worker, "permanent"),
+                    ChildRow::new("idle", None, ChildKind::Supervisor, "temporary"),
+                ]);
+                tx.send((bream::self_pid(), worker)).unwrap();
+                let () = bream::receive();
+            });
+        });
+        let (sup, worker) = rx.recv().unwrap();
+        let conn = TcpStream::connect(server.addr()).unwrap();
+        let mut out = conn.try_clone().unwrap();
+        let mut input = BufReader::new(conn);
+        out.write_all(b"snapshot\n").unwrap();
+        let frame = wire::read(&mut input).unwrap();
+        let bits = |pid: bream::Pid| {
+            let shown = pid.to_string();
+            frame
+                .processes
+                .iter()
+                .find(|p| p.pid == shown)
+                .unwrap()
+                .bits
+        };
+        let expected = vec![
+            wire::ChildLine {
+                parent: bits(sup),
+                bits: Some(bits(worker)),
+                pid: Some(worker.to_string()),
+                kind: "worker".into(),
+                restart: "permanent".into(),
+                id: "a worker".into(),
+            },
+            wire::ChildLine {
+                parent: bits(sup),
+                bits: None,
+                pid: None,
+                kind: "supervisor".into(),
+                restart: "temporary".into(),
+                id: "idle".into(),
+            },
+        ];
+        assert_eq!(frame.children, expected);
+        server.stop();
+        rt.shutdown();
+    });
+}

@@ -351,3 +351,90 @@ fn signals_timers_and_hibernation_are_marked() {
         .iter()
         .any(|e| name_of(e).ends_with("timers fired") && t.worker_of(e.track).is_some()));
 }
+
+#[test]
+fn io_readiness_and_blocking_jobs_are_traced() {
+    use std::io::Write;
+    let path = temp("io");
+    let p = path.clone();
+    let (main, server) = watchdog(60, move || {
+        let rt = Runtime::builder().workers(2).trace(&p).build().unwrap();
+        let pids = rt.block_on(|| {
+            let main = bream::self_pid();
+            // Waits in accept and read: the poller wakes it.
+            let server = bream::spawn(move || {
+                let l = bream::net::TcpListener::bind("127.0.0.1:0").unwrap();
+                bream::send(main, l.local_addr().unwrap());
+                let (conn, _) = l.accept().unwrap();
+                let mut got = Vec::new();
+                let mut buf = [0u8; 16];
+                while got.len() < 5 {
+                    match conn.read(&mut buf).unwrap() {
+                        0 => break,
+                        n => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                bream::send(main, got);
+            });
+            let addr: std::net::SocketAddr = bream::receive();
+            // The client is a blocking job: std's socket on a pool thread.
+            bream::blocking(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                let mut s = std::net::TcpStream::connect(addr).unwrap();
+                std::thread::sleep(Duration::from_millis(20));
+                s.write_all(b"hello").unwrap();
+            });
+            let got = bream::receive_timeout::<Vec<u8>>(Duration::from_secs(10));
+            assert_eq!(got.as_deref(), Some(&b"hello"[..]));
+            (main, server)
+        });
+        rt.shutdown();
+        pids
+    });
+    let t = decode::read(&path).unwrap();
+    std::fs::remove_file(&path).ok();
+    let track_of = |pid: Pid| {
+        let name = pid.to_string();
+        *t.tracks
+            .iter()
+            .find(|(_, tr)| tr.name == name)
+            .unwrap_or_else(|| panic!("no track for {name}"))
+            .0
+    };
+    // I/O readiness: an instant on the polling worker naming the server,
+    // its mark on the server's track, and an arrow to the server's next slice.
+    let ready: Vec<_> = t
+        .events
+        .iter()
+        .filter(|e| name_of(e) == format!("I/O ready → {server}"))
+        .collect();
+    assert!(!ready.is_empty(), "no I/O readiness event for the server");
+    assert!(ready.iter().all(|e| t.worker_of(e.track).is_some()));
+    let server_track = track_of(server);
+    assert!(t
+        .events
+        .iter()
+        .any(|e| e.track == server_track && name_of(e) == "I/O ready"));
+    let flows: HashSet<u64> = ready.iter().flat_map(|e| e.flows.clone()).collect();
+    assert!(
+        t.events.iter().any(|e| e.track == server_track
+            && e.kind == EventType::Begin
+            && e.terminating_flows.iter().any(|f| flows.contains(f))),
+        "no readiness arrow ends in a slice of the server"
+    );
+    // The blocking job: one slice on a blocking-pool thread's track, for main.
+    let jobs: Vec<_> = t.events.iter().filter(|e| t.is_blocking(e.track)).collect();
+    let label = format!("blocking job for {main}");
+    let begins: Vec<_> = jobs.iter().filter(|e| e.kind == EventType::Begin).collect();
+    assert_eq!(begins.len(), 1, "one job: {jobs:?}");
+    assert_eq!(name_of(begins[0]), label);
+    let end = jobs
+        .iter()
+        .find(|e| e.kind == EventType::End && e.track == begins[0].track)
+        .expect("the job's slice ends");
+    assert!(end.ts - begins[0].ts >= 40_000_000, "the job slept 40 ms");
+    assert!(t
+        .events
+        .iter()
+        .any(|e| e.track == track_of(main) && name_of(e).starts_with("blocking job on thread")));
+}

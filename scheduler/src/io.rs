@@ -227,6 +227,7 @@ impl Poller {
             }
         }
         for t in wake {
+            crate::trace::io_ready(&t.task.shared, t.task.tag);
             t.unpark();
         }
     }

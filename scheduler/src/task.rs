@@ -302,8 +302,10 @@ pub fn blocking<R: Send + 'static>(f: impl FnOnce() -> R + Send + 'static) -> R 
     let me = with_current(TaskRef::clone);
     let job_slot = slot.clone();
     let job = Box::new(move || {
+        let traced = crate::trace::blocking_begin(&me.task.shared, me.task.tag);
         let r = panic::catch_unwind(panic::AssertUnwindSafe(f));
         *job_slot.lock() = Some(r);
+        crate::trace::blocking_end(&me.task.shared, me.task.tag, traced);
         me.unpark();
     });
     if let Err(job) = crate::blocking::submit(&w.shared, job) {

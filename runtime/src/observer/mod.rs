@@ -5,6 +5,7 @@
 //! | `stats`    | [`stats`], [`Stats`]: counters, always on                   |
 //! | `trace`    | [`Builder::trace`](crate::Builder::trace): the event trace  |
 //! | `snapshot` | [`snapshot`], [`Snapshot`]: the process table, pulled       |
+//! | `children` | [`publish_children`]: a supervisor's children, for the tree view |
 //! | `server`   | [`serve`]: snapshots over a local socket, for `bream-observer` |
 //! | `wire`     | the text protocol between `serve` and `bream-observer`     |
 //!
@@ -13,12 +14,15 @@
 //! read); the runtime names the ones it adds (`counter`). The book
 //! chapter is docs/watch-it-run.md.
 
+mod children;
 mod server;
 mod snapshot;
 mod stats;
 mod trace;
 pub mod wire;
 
+pub(crate) use children::Board;
+pub use children::{publish_children, unpublish_children, ChildKind, ChildRow};
 pub use server::{serve, ObserverHandle};
 pub use snapshot::{snapshot, ProcessRow, Snapshot};
 pub use stats::{stats, ExitCounts, Stats};
@@ -85,6 +89,7 @@ pub(crate) fn exited(p: &Process, reason: &ExitReason) {
         ExitReason::NoProc => (counter::NOPROC, "exit: noproc"),
         _ => (counter::OTHER, "exit: other"),
     };
+    children::exited(p);
     let s = &p.rt.scheduler;
     s.count(i);
     s.note(p.pid.to_bits(), label);

@@ -3,7 +3,9 @@
 
 use std::sync::Arc;
 
+use super::children::ChildRow;
 use super::stats::Stats;
+use crate::pid::FastMap;
 use crate::process::{current, Process, Status};
 use crate::runtime::{Runtime, Shared};
 use crate::sync::Ordering;
@@ -26,6 +28,11 @@ pub struct ProcessRow {
     /// Bytes it holds: its stack's usable size (reserved, not all touched;
     /// none while hibernating) and its record.
     pub memory: usize,
+    /// The children it published ([`publish_children`]; a stdlib
+    /// supervisor publishes its own), in its order; `None` if it never did.
+    ///
+    /// [`publish_children`]: super::publish_children
+    pub children: Option<Vec<ChildRow>>,
 }
 
 /// The process table and the counters at one moment (each row is exact at
@@ -39,7 +46,7 @@ pub struct Snapshot {
     pub processes: Vec<ProcessRow>,
 }
 
-fn row(p: &Arc<Process>) -> ProcessRow {
+fn row(p: &Arc<Process>, board: &FastMap<Pid, Arc<[ChildRow]>>) -> ProcessRow {
     let status = p.status();
     let stack = if status == Status::Hibernating {
         0
@@ -54,16 +61,18 @@ fn row(p: &Arc<Process>) -> ProcessRow {
         reductions: p.reductions.load(Ordering::Relaxed),
         queue_len: p.tx.len(),
         memory: stack + std::mem::size_of::<Process>(),
+        children: board.get(&p.pid).map(|c| c.to_vec()),
     }
 }
 
 pub(crate) fn take(rt: &Shared) -> Snapshot {
+    let board = rt.board.read();
     let mut processes: Vec<ProcessRow> = rt
         .table
         .processes()
         .iter()
         .filter(|p| p.is_alive())
-        .map(row)
+        .map(|p| row(p, &board))
         .collect();
     processes.sort_unstable_by_key(|r| r.pid);
     Snapshot {

@@ -9,10 +9,15 @@
 //! < counts <alive> <spawned> <sent> <normal> <shutdown> <killed> <panic> <overflow> <noproc> <other>
 //! < worker <index> <spare 0|1> <state> <running_us> <searching_us> <parked_us> <poller_us> <slices> <steals> <suffered> <wakes> <parks> <reductions>
 //! < proc <pid bits> <pid> <status> <reductions> <queue> <memory> <name|->
+//! < child <parent bits> <pid bits|-> <pid|-> <worker|supervisor> <restart> <id>
 //! < end
 //! > kill <pid bits>
 //! < ok            (or: noproc)
 //! ```
+//!
+//! A `child` line follows the `proc` line of a process that published
+//! children ([`publish_children`](super::publish_children): a supervisor),
+//! one line per child in its order; the id is the rest of the line.
 
 use std::io::{self, BufRead, Write};
 
@@ -68,6 +73,23 @@ pub struct ProcLine {
     pub name: Option<String>,
 }
 
+/// One child line: a child that a process (a supervisor) published.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ChildLine {
+    /// The publishing process (the supervisor), as bits.
+    pub parent: u64,
+    /// The child's pid as bits, if it runs.
+    pub bits: Option<u64>,
+    /// The child's pid as shown, if it runs.
+    pub pid: Option<String>,
+    /// `worker` or `supervisor`.
+    pub kind: String,
+    /// Its restart type: `permanent`, `transient`, `temporary`.
+    pub restart: String,
+    /// Its id in the supervisor's spec.
+    pub id: String,
+}
+
 /// One answer to `snapshot`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Frame {
@@ -80,6 +102,8 @@ pub struct Frame {
     pub workers: Vec<WorkerLine>,
     /// Every live process.
     pub processes: Vec<ProcLine>,
+    /// Every published child, grouped by parent, in each parent's order.
+    pub children: Vec<ChildLine>,
 }
 
 /// Writes `s` as the answer to `snapshot`.
@@ -135,6 +159,21 @@ pub fn write(s: &Snapshot, out: &mut impl Write) -> io::Result<()> {
             p.memory,
             p.name.unwrap_or("-")
         )?;
+        for c in p.children.iter().flatten() {
+            let (bits, pid) = match c.pid {
+                Some(pid) => (pid.to_bits().to_string(), pid.to_string()),
+                None => ("-".into(), "-".into()),
+            };
+            // The id is the rest of the line: a newline in it would end it.
+            let id = c.id.replace(['\n', '\r'], " ");
+            writeln!(
+                out,
+                "child {} {bits} {pid} {} {} {id}",
+                p.pid.to_bits(),
+                c.kind.name(),
+                c.restart,
+            )?;
+        }
     }
     writeln!(out, "end")
 }
@@ -217,7 +256,30 @@ pub fn read(input: &mut impl BufRead) -> io::Result<Frame> {
                     name,
                 });
             }
+            Some("child") => f.children.push(child(&mut it, l)?),
             _ => return Err(bad(l)),
         }
     }
+}
+
+fn child(it: &mut std::str::SplitWhitespace<'_>, l: &str) -> io::Result<ChildLine> {
+    let [parent] = nums::<1>(it, l)?;
+    let mut word = || it.next().map(str::to_string).ok_or_else(|| bad(l));
+    let bits = word()?;
+    let pid = word()?;
+    let kind = word()?;
+    let restart = word()?;
+    let id = it.collect::<Vec<_>>().join(" ");
+    let bits = match bits.as_str() {
+        "-" => None,
+        b => Some(b.parse().map_err(|_| bad(l))?),
+    };
+    Ok(ChildLine {
+        parent,
+        bits,
+        pid: (pid != "-").then_some(pid),
+        kind,
+        restart,
+        id,
+    })
 }

@@ -133,6 +133,13 @@ impl Tracer {
         let Some(path) = path else {
             return Tracer { inner: None };
         };
+        if cfg!(feature = "no-trace") {
+            tracing::warn!(
+                "bream-scheduler: built with the `no-trace` feature: no trace is written to {}",
+                path.display()
+            );
+            return Tracer { inner: None };
+        }
         let max = std::env::var("BREAM_TRACE_MAX_EVENTS")
             .ok()
             .and_then(|v| v.parse().ok())

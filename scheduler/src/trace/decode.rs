@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use super::encode::{FOREIGN_UUID, TASKS_UUID, WORKERS_UUID, WORKER_BASE};
+use super::encode::{BLOCKING_UUID, FOREIGN_UUID, TASKS_UUID, WORKERS_UUID, WORKER_BASE};
 use super::proto::{field as f, Reader, Value};
 
 /// A track: a worker, a process (task), or "other threads".
@@ -107,6 +107,14 @@ impl Trace {
     /// True if `uuid` is the track of threads that are not workers.
     pub fn is_foreign(&self, uuid: u64) -> bool {
         uuid == FOREIGN_UUID
+    }
+
+    /// True if `uuid` is a blocking-pool thread's track (its slices are
+    /// the jobs it ran).
+    pub fn is_blocking(&self, uuid: u64) -> bool {
+        self.tracks
+            .get(&uuid)
+            .is_some_and(|t| t.parent == Some(BLOCKING_UUID))
     }
 }
 

@@ -11,6 +11,9 @@
 //!   <0.7.0> …                  (uuid TASK_BIT | tag): "on worker i" slices,
 //!                               spawn, send, exit and the runtime's marks
 //! other threads                (uuid 3): events from threads that are not workers
+//! blocking pool                (uuid 4)
+//!   blocking thread 0 …        (uuid BLOCKING_BASE + k): one slice per job,
+//!                               named by the task it runs for
 //! ```
 //!
 //! # Flows
@@ -18,8 +21,10 @@
 //! A send is an instant on the sender's track carrying a flow id; the same
 //! id ends the receiver's next slice that begins after the send (the slice
 //! in which it can first have read the message). A send whose receiver never
-//! ran again has no arrow. Pairing needs the events in time order across all
-//! workers, which is why nothing is encoded before `finish`.
+//! ran again has no arrow. An I/O readiness (the poller waking a task) is an
+//! arrow the same way, from the poll to the woken task's next slice.
+//! Pairing needs the events in time order across all workers, which is why
+//! nothing is encoded before `finish`.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -30,7 +35,10 @@ use super::{Event, Kind};
 pub(crate) const WORKERS_UUID: u64 = 1;
 pub(crate) const TASKS_UUID: u64 = 2;
 pub(crate) const FOREIGN_UUID: u64 = 3;
+pub(crate) const BLOCKING_UUID: u64 = 4;
 pub(crate) const WORKER_BASE: u64 = 0x100;
+/// Above every worker slot (`WORKER_BASE + u32`).
+pub(crate) const BLOCKING_BASE: u64 = 1 << 40;
 pub(crate) const TASK_BIT: u64 = 1 << 63;
 
 const SLICE_BEGIN: u64 = 1;
@@ -134,7 +142,7 @@ fn pair_flows(events: &[(u32, Event)]) -> (HashMap<usize, u64>, HashMap<usize, V
     let mut next_id = 1u64;
     for (i, (_, e)) in events.iter().enumerate() {
         match e.kind {
-            Kind::Send { to, .. } => {
+            Kind::Send { to, .. } | Kind::IoReady { tag: to } => {
                 pending.entry(to).or_default().push((i, next_id));
                 next_id += 1;
             }
@@ -161,6 +169,21 @@ pub(crate) fn encode(mut events: Vec<(u32, Event)>, s: &Summary) -> Vec<u8> {
     track(&mut out, first, TASKS_UUID, "processes", None);
     track(&mut out, first, FOREIGN_UUID, "other threads", None);
     let slots: BTreeSet<u32> = events.iter().map(|(t, _)| *t).collect();
+    let pool: BTreeSet<u32> = events
+        .iter()
+        .filter_map(|(_, e)| match e.kind {
+            Kind::BlockingBegin { thread, .. } => Some(thread),
+            _ => None,
+        })
+        .collect();
+    if !pool.is_empty() {
+        track(&mut out, first, BLOCKING_UUID, "blocking pool", None);
+    }
+    for &k in &pool {
+        let name = format!("blocking thread {k}");
+        let uuid = BLOCKING_BASE + u64::from(k);
+        track(&mut out, first, uuid, &name, Some(BLOCKING_UUID));
+    }
     for &slot in slots.iter().filter(|&&t| t != FOREIGN) {
         let name = if (slot as usize) < s.workers {
             format!("worker {slot}")
@@ -178,9 +201,11 @@ pub(crate) fn encode(mut events: Vec<(u32, Event)>, s: &Summary) -> Vec<u8> {
     let mut names: HashMap<u64, String> = HashMap::new();
     for (_, e) in &events {
         let tags = match e.kind {
-            Kind::SliceBegin { tag } | Kind::Exit { tag, .. } | Kind::Mark { tag, .. } => {
-                [Some(tag), None]
-            }
+            Kind::SliceBegin { tag }
+            | Kind::Exit { tag, .. }
+            | Kind::Mark { tag, .. }
+            | Kind::IoReady { tag }
+            | Kind::BlockingBegin { tag, .. } => [Some(tag), None],
             Kind::Spawn { tag, parent } => [Some(tag), parent],
             Kind::Send { from, to } => [Some(to), from],
             _ => [None, None],
@@ -299,6 +324,32 @@ pub(crate) fn encode(mut events: Vec<(u32, Event)>, s: &Summary) -> Vec<u8> {
             Kind::Timers { n } => {
                 let label = format!("{n} timers fired");
                 put(here, INSTANT, Some(&label), &[("timers", Arg::U(n.into()))]);
+            }
+            Kind::IoReady { tag } => {
+                put(task_uuid(tag), INSTANT, Some("I/O ready"), &[]);
+                let label = format!("I/O ready → {}", name(tag));
+                let flow = sends.get(&i).copied();
+                let o = Out {
+                    ts,
+                    track: here,
+                    kind: INSTANT,
+                    name: Some(&label),
+                    flows: flow.as_slice(),
+                    terminating: &[],
+                    args: &[("to", Arg::S(name(tag)))],
+                };
+                event(&mut out, first, &o);
+            }
+            Kind::BlockingBegin { tag, thread } => {
+                let label = format!("blocking job for {}", name(tag));
+                let uuid = BLOCKING_BASE + u64::from(thread);
+                let args = [("for", Arg::S(name(tag)))];
+                put(uuid, SLICE_BEGIN, Some(&label), &args);
+                let on = format!("blocking job on thread {thread}");
+                put(task_uuid(tag), INSTANT, Some(&on), &[]);
+            }
+            Kind::BlockingEnd { thread, .. } => {
+                put(BLOCKING_BASE + u64::from(thread), SLICE_END, None, &[]);
             }
         }
     }

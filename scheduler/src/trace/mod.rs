@@ -60,10 +60,20 @@ static TRACING: AtomicUsize = AtomicUsize::new(0);
 
 /// True if any scheduler in this process is tracing: the one branch an
 /// event site pays when tracing is off.
+#[cfg(not(feature = "no-trace"))]
 #[inline(always)]
 fn on() -> bool {
     // Relaxed: a hint; see `TRACING`.
     TRACING.load(StdOrdering::Relaxed) != 0
+}
+
+/// Built with the `no-trace` feature: never, and the compiler removes every
+/// event site's recording (the counters stay). What tracing compiled in
+/// but off is measured against (docs/watch-it-run.md, "What it costs").
+#[cfg(feature = "no-trace")]
+#[inline(always)]
+fn on() -> bool {
+    false
 }
 
 /// What one event says. `tag` names a task (the runtime passes its pid).
@@ -114,6 +124,22 @@ pub(crate) enum Kind {
     /// The recording worker fired `n` due timers.
     Timers {
         n: u32,
+    },
+    /// The recording thread's poll found the I/O that task `tag` waited
+    /// for ready, and wakes it (io.rs, `Poller::poll`).
+    IoReady {
+        tag: u64,
+    },
+    /// Blocking-pool thread `thread` starts a job for task `tag`
+    /// (`task::blocking`).
+    BlockingBegin {
+        tag: u64,
+        thread: u32,
+    },
+    /// ... and finishes it.
+    BlockingEnd {
+        tag: u64,
+        thread: u32,
     },
 }
 
@@ -298,6 +324,50 @@ pub(crate) fn woke(shared: &Shared, worker: usize) {
             worker: worker as u32
         }
     );
+}
+
+/// The poller found task `tag`'s I/O ready and is about to wake it
+/// (io.rs). A flow arrow runs from here to the task's next slice.
+#[inline]
+pub(crate) fn io_ready(shared: &Shared, tag: u64) {
+    trace_event!(shared, Kind::IoReady { tag });
+}
+
+/// Which blocking-pool thread this is (its trace track), numbered from 0
+/// in the order they first record.
+fn blocking_thread() -> u32 {
+    use std::cell::Cell;
+    static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    thread_local! {
+        static ID: Cell<u32> = const { Cell::new(u32::MAX) };
+    }
+    ID.with(|id| {
+        if id.get() == u32::MAX {
+            // Relaxed: only uniqueness matters.
+            id.set(NEXT.fetch_add(1, StdOrdering::Relaxed));
+        }
+        id.get()
+    })
+}
+
+/// A blocking-pool thread starts a job for the task tagged `tag`
+/// (task.rs, `blocking`); what `blocking_end` needs.
+#[inline]
+pub(crate) fn blocking_begin(shared: &Shared, tag: u64) -> Option<u32> {
+    if !on() {
+        return None;
+    }
+    let thread = blocking_thread();
+    record(shared, Kind::BlockingBegin { tag, thread });
+    Some(thread)
+}
+
+/// The job `blocking_begin` started is done.
+#[inline]
+pub(crate) fn blocking_end(shared: &Shared, tag: u64, started: Option<u32>) {
+    if let Some(thread) = started {
+        record(shared, Kind::BlockingEnd { tag, thread });
+    }
 }
 
 /// The tag of the task running on this thread, if it is one of `shared`'s.

@@ -24,13 +24,15 @@
 //!
 //! The supervisor is itself a gen_server that traps exits (`server.rs` has the
 //! restart logic, `child.rs` how a child is terminated, `intensity.rs` when
-//! to give up). The chapter docs/supervisor.md explains each concept with
+//! to give up, `publish.rs` how it shows its children to the observer's
+//! tree view). The chapter docs/supervisor.md explains each concept with
 //! examples.
 
 mod api;
 mod child;
 mod intensity;
 mod manage;
+mod publish;
 mod report;
 mod server;
 mod spec;

@@ -22,7 +22,7 @@
 //!    Temporary ones among them, and starts the group again in start order.
 //!
 //! A restart that fails leaves the child `Restarting` and sends the supervisor a
-//! [`Retry`] message; each retry counts as a restart, so a child that can never
+//! [`Note::Retry`] message; each retry counts as a restart, so a child that can never
 //! start ends in "intensity exceeded" rather than a busy loop (OTP's
 //! `try_again_restart`).
 //!
@@ -40,6 +40,7 @@ use super::api::{Init as SupInit, InitFn};
 use super::child::{self, Child, ChildState};
 use super::intensity::RestartWindow;
 use super::manage::{ChildCounts, ChildError, ChildInfo, ChildKey};
+use super::publish::{self, Note};
 use super::report;
 use super::spec::{check_one, AutoShutdown, ChildSpec, ChildType, Restart, Starter, Strategy};
 use crate::gen_server::{CallResult, GenServer, Info, Init, Next, ReplyTo};
@@ -71,9 +72,6 @@ pub(crate) enum Response {
     Count(ChildCounts),
 }
 
-/// "Try the failed restarts again" (sent to itself).
-pub(crate) struct Retry;
-
 /// The supervisor process's gen_server: its state, which `sys` sees as a
 /// [`SupervisorState`] (`sys::get_state(&sup)`).
 pub(crate) struct SupServer(pub(crate) SupervisorState);
@@ -94,6 +92,8 @@ pub struct SupervisorState {
     template: Option<ChildSpec>,
     /// The exit that caused the restarts in progress (for the reports).
     cause: ExitReason,
+    /// A deferred publish of the children is on its way (publish.rs).
+    publish_pending: bool,
 }
 
 impl GenServer for SupServer {
@@ -101,7 +101,7 @@ impl GenServer for SupServer {
     type Call = Request;
     type Reply = Response;
     type Cast = ();
-    type Info = Retry;
+    type Info = Note;
     type Continue = ();
 
     fn init(args: SupArgs) -> Init<Self> {
@@ -120,9 +120,11 @@ impl GenServer for SupServer {
             children: Vec::new(),
             template: None,
             cause: ExitReason::Normal,
+            publish_pending: false,
         };
         if spec.strategy == Strategy::SimpleOneForOne {
             sup.template = spec.children.into_iter().next();
+            sup.show_children();
             return Init::ok(SupServer(sup));
         }
         for child_spec in spec.children {
@@ -137,11 +139,16 @@ impl GenServer for SupServer {
                 }
             }
         }
+        sup.show_children();
         Init::ok(SupServer(sup))
     }
 
     fn handle_call(&mut self, request: Request, _from: ReplyTo<Response>) -> CallResult<Self> {
-        CallResult::reply(match request {
+        let changes = !matches!(
+            request,
+            Request::GetSpec(_) | Request::Which | Request::Count
+        );
+        let reply = match request {
             Request::StartChild(spec) => Response::Started(self.0.start_child(spec)),
             Request::StartDynamic(arg) => Response::Started(self.0.start_dynamic(arg)),
             Request::Terminate(key) => Response::Done(self.0.terminate_child(key)),
@@ -150,15 +157,26 @@ impl GenServer for SupServer {
             Request::GetSpec(key) => Response::Spec(self.0.get_childspec(key)),
             Request::Which => Response::Which(self.0.which_children()),
             Request::Count => Response::Count(self.0.count_children()),
-        })
+        };
+        if changes {
+            self.0.show_children();
+        }
+        CallResult::reply(reply)
     }
 
-    fn handle_info(&mut self, info: Info<Retry>) -> Next<Self> {
-        match info {
+    fn handle_info(&mut self, info: Info<Note>) -> Next<Self> {
+        let next = match info {
             Info::Exit(exit) => self.0.child_exited(exit.from, exit.reason),
-            Info::Message(Retry) => self.0.retry(),
-            Info::Down(_) | Info::Timeout | Info::Response(_) => Next::Wait,
-        }
+            Info::Message(Note::Retry) => self.0.retry(),
+            Info::Message(Note::Publish) => {
+                self.0.publish_pending = false;
+                publish::now(&self.0.children);
+                return Next::Wait;
+            }
+            Info::Down(_) | Info::Timeout | Info::Response(_) => return Next::Wait,
+        };
+        self.0.show_children();
+        next
     }
 
     fn format_status(&self) -> String {
@@ -218,6 +236,11 @@ impl SupervisorState {
 }
 
 impl SupervisorState {
+    /// The children may have changed: show the observer (publish.rs).
+    fn show_children(&mut self) {
+        publish::changed(&self.children, &mut self.publish_pending);
+    }
+
     fn simple(&self) -> bool {
         self.strategy == Strategy::SimpleOneForOne
     }
@@ -360,7 +383,7 @@ impl SupervisorState {
     }
 
     /// Start every `Restarting` child, in start order. On a failure, the rest stay
-    /// `Restarting` and a [`Retry`] is queued.
+    /// `Restarting` and a [`Note::Retry`] is queued.
     fn start_restarting(&mut self) -> Next<SupServer> {
         let simple = self.simple();
         let mut i = 0;
@@ -380,7 +403,7 @@ impl SupervisorState {
                 Err(error) => {
                     report::start_error(&child.id, &error);
                     child.state = ChildState::Restarting;
-                    bream::send(bream::self_pid(), Retry);
+                    bream::send(bream::self_pid(), Note::Retry);
                     return Next::Wait;
                 }
             }
