@@ -36,11 +36,51 @@ use crate::stack::{discard, page_size};
 /// Bytes below the recorded stack pointer kept with the frames: the switch's
 /// own frames (module essay). Measured (x86-64, debug and release builds):
 /// with 0 the freeze tests crash (the pushed return address is lost), with 32
-/// they pass; 128 is four times that.
-pub(super) const SLACK: usize = 128;
+/// they pass; 64 is twice that. (Every byte here is kept by every frozen
+/// process: 128 cost a frozen idle process 64 bytes more for nothing.)
+pub(super) const SLACK: usize = 64;
 
-/// What a frozen context's stack held: the words of `[base - 8·len, base)`.
+/// What a frozen context's stack held, the words of `[base - 8·n, base)`,
+/// without its zero words (a third of an idle process's frames are zeros:
+/// padding, cleared locals, null pointers): `[n, bitmap…, nonzero words…]`,
+/// where bit `k` of the bitmap says whether word `k` of the range is kept.
 pub(super) type Frozen = Box<[usize]>;
+
+/// Bits in a bitmap word.
+const BITS: usize = usize::BITS as usize;
+
+/// Packs `words` into a [`Frozen`] (see its layout).
+fn pack(words: &[usize]) -> Frozen {
+    let map = words.len().div_ceil(BITS);
+    let kept = words.iter().filter(|&&w| w != 0).count();
+    let mut out = vec![0usize; 1 + map + kept].into_boxed_slice();
+    out[0] = words.len();
+    let mut next = 1 + map;
+    for (k, &w) in words.iter().enumerate() {
+        if w != 0 {
+            out[1 + k / BITS] |= 1 << (k % BITS);
+            out[next] = w;
+            next += 1;
+        }
+    }
+    out
+}
+
+/// The words `pack` was given, written out one by one through `put(k, w)`.
+fn unpack(frozen: &[usize], mut put: impl FnMut(usize, usize)) {
+    let n = frozen[0];
+    let map = n.div_ceil(BITS);
+    let mut next = 1 + map;
+    for k in 0..n {
+        let w = if frozen[1 + k / BITS] & (1 << (k % BITS)) != 0 {
+            next += 1;
+            frozen[next - 1]
+        } else {
+            0
+        };
+        put(k, w);
+    }
+}
 
 impl OnStack {
     /// Freezes the suspended context (see the module essay): copies its live
@@ -63,14 +103,13 @@ impl OnStack {
             self.sp
         );
         let words = (base - low) / word;
-        let mut saved = vec![0usize; words].into_boxed_slice();
         // SAFETY: `[low, base)` lies inside the context's own stack (between
-        // its guard zone and its top, checked above), mapped and readable; the
-        // context is suspended and its holder is this thread, so nobody writes
-        // it meanwhile; `saved` is a fresh buffer of exactly `words` words.
-        unsafe {
-            std::ptr::copy_nonoverlapping(low as *const usize, saved.as_mut_ptr(), words);
-        }
+        // its guard zone and its top, checked above), mapped, readable and
+        // word-aligned; the context is suspended and its holder is this
+        // thread, so nobody writes it while the slice lives (until `pack`
+        // returns, before the pages are discarded).
+        let live = unsafe { std::slice::from_raw_parts(low as *const usize, words) };
+        let saved = pack(live);
         let page = page_size();
         let start = bottom & !(page - 1);
         // SAFETY: the whole usable stack `[bottom, base)` (page-aligned: pool
@@ -102,18 +141,39 @@ impl OnStack {
             return;
         };
         let base = self.base;
-        let low = base - std::mem::size_of_val(&*saved);
-        // SAFETY: `[low, base)` is the range `freeze` copied from: inside the
-        // context's stack, mapped (discarded pages read and write as fresh
-        // zero pages), and nothing else touches it (the caller holds the run
-        // right and the context is not running).
-        unsafe {
-            std::ptr::copy_nonoverlapping(saved.as_ptr(), low as *mut usize, saved.len());
-        }
+        let low = (base - saved[0] * std::mem::size_of::<usize>()) as *mut usize;
+        unpack(&saved, |k, w| {
+            // SAFETY: word `k` of `[low, base)`, the range `freeze` copied
+            // from: inside the context's stack, mapped (discarded pages read
+            // and write as fresh zero pages), word-aligned, and nothing else
+            // touches it (the caller holds the run right and the context is
+            // not running).
+            unsafe { low.add(k).write(w) };
+        });
     }
 
     /// Bytes its frozen frames take on the heap, or `None` if not frozen.
     pub(super) fn frozen_bytes(&self) -> Option<usize> {
         self.frozen.as_deref().map(std::mem::size_of_val)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{pack, unpack, BITS};
+
+    #[test]
+    fn pack_keeps_the_nonzero_words_and_unpack_puts_every_word_back() {
+        for n in [1, 5, BITS - 1, BITS, BITS + 1, 3 * BITS + 7] {
+            let words: Vec<usize> = (0..n)
+                .map(|k| if k % 3 == 0 { 0 } else { k * 7 + 1 })
+                .collect();
+            let frozen = pack(&words);
+            let zeros = words.iter().filter(|&&w| w == 0).count();
+            assert_eq!(frozen.len(), 1 + n.div_ceil(BITS) + n - zeros);
+            let mut back = vec![usize::MAX; n];
+            unpack(&frozen, |k, w| back[k] = w);
+            assert_eq!(back, words, "{n} words");
+        }
     }
 }
