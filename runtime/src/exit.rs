@@ -234,7 +234,7 @@ pub(crate) fn final_reason(p: &Process, outcome: bream_scheduler::Outcome) -> Ex
             .rare_get(|r| r.reason.take())
             .flatten()
             .unwrap_or(ExitReason::Normal),
-        Outcome::Panicked(m) => ExitReason::Panic(crate::report::panic_reason(owned, m)),
+        Outcome::Panicked(m) => ExitReason::Panic(crate::report::panic_reason(owned, m.into())),
         Outcome::StackOverflow => ExitReason::StackOverflow,
         Outcome::Cancelled => ExitReason::Killed,
     }

@@ -102,12 +102,7 @@ pub fn select(
     mut accept: impl FnMut(&mut Envelope) -> Option<usize>,
 ) -> Selected {
     let me = current("receive");
-    // Set on the first wait: `None` inside means "forever".
-    let mut deadline: Option<Option<Instant>> = None;
-    // Set on the first wait: when to write the unmatched-message warning.
-    let mut warn_at: Option<Option<Instant>> = None;
-    // Set on the first wait: when to freeze the stack (`hibernate_after`).
-    let mut freeze_at: Option<Option<Instant>> = None;
+    let mut clocks = Clocks::default();
     loop {
         exit::handle_signals(me);
         let hit = scan(me, marker, &mut accept);
@@ -134,13 +129,48 @@ pub fn select(
             wait(me, None, false); // the common case: no clock to read
             continue;
         }
+        match clocks.next(me, after, marker, arms) {
+            Some((timeout, frozen)) => wait(me, timeout, frozen),
+            None => return Selected::Timeout,
+        }
+    }
+}
+
+/// The clocks of one receive, each set at its first timed wait (`None`
+/// inside: never). Its own type, and [`Clocks::next`] its own function, so
+/// that their state and arithmetic are not in `select`'s frame: a frozen
+/// process keeps that frame (`hibernate_after`).
+#[derive(Default)]
+struct Clocks {
+    /// The `after` deadline.
+    deadline: Option<Option<Instant>>,
+    /// When to write the unmatched-message warning.
+    warn_at: Option<Option<Instant>>,
+    /// When to freeze the stack (`hibernate_after`).
+    freeze_at: Option<Option<Instant>>,
+}
+
+impl Clocks {
+    /// How the receive waits next: `Some((timeout, frozen))`, or `None` if
+    /// its deadline has passed. Writes the unmatched-message warning when
+    /// its time has come.
+    #[inline(never)]
+    fn next(
+        &mut self,
+        me: Me,
+        after: Option<Duration>,
+        marker: Option<&Ref>,
+        arms: &[ArmType],
+    ) -> Option<(Option<Duration>, bool)> {
         let now = Instant::now();
         // Saturating: a deadline past `Instant`'s range is "forever".
-        let dl = *deadline.get_or_insert_with(|| after.and_then(|d| now.checked_add(d)));
+        let dl = *self
+            .deadline
+            .get_or_insert_with(|| after.and_then(|d| now.checked_add(d)));
         if dl.is_some_and(|dl| now >= dl) {
-            return Selected::Timeout;
+            return None;
         }
-        let warn = *warn_at.get_or_insert_with(|| {
+        let warn = *self.warn_at.get_or_insert_with(|| {
             // Once per process: a process already warned sets no timer.
             let warned = me.owned().rare_get(|r| r.warned_unmatched) == Some(true);
             let d = me.rt.unmatched_warning.filter(|_| !warned);
@@ -148,21 +178,23 @@ pub fn select(
         });
         if warn.is_some_and(|w| now >= w) {
             warn_unmatched(me, marker, arms);
-            warn_at = Some(None);
+            self.warn_at = Some(None);
         }
-        let freeze = *freeze_at.get_or_insert_with(|| match me.freeze_after_ms {
-            NEVER_FREEZE => None,
-            ms => Some(
-                now.checked_add(Duration::from_millis(u64::from(ms)))
-                    .unwrap_or(now),
-            ),
-        });
+        let freeze = *self
+            .freeze_at
+            .get_or_insert_with(|| match me.freeze_after_ms {
+                NEVER_FREEZE => None,
+                ms => Some(
+                    now.checked_add(Duration::from_millis(u64::from(ms)))
+                        .unwrap_or(now),
+                ),
+            });
         let frozen = freeze.is_some_and(|f| now >= f);
-        let wake = [dl, warn_at.flatten(), freeze.filter(|_| !frozen)]
+        let wake = [dl, self.warn_at.flatten(), freeze.filter(|_| !frozen)]
             .into_iter()
             .flatten()
             .min();
-        wait(me, wake.map(|w| w.saturating_duration_since(now)), frozen);
+        Some((wake.map(|w| w.saturating_duration_since(now)), frozen))
     }
 }
 

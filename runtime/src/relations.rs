@@ -139,9 +139,28 @@ pub struct Closed {
 /// One process's links and monitors. Any thread may call any method: each takes
 /// the lock for the duration of one small edit, and no method takes two
 /// processes' locks at once (so there is no lock order to get wrong).
+///
+/// The sets are boxed and allocated by the first relation: most processes
+/// of a million have none (the sets are ~100 bytes, the box 8), and a
+/// process's exit frees them at once.
 #[derive(Debug, Default)]
 pub struct Relations {
-    sets: Mutex<Sets>,
+    sets: Mutex<Lazy>,
+}
+
+/// The state under the lock: closed yet, and the sets once any relation
+/// was added.
+#[derive(Debug, Default)]
+struct Lazy {
+    closed: bool,
+    sets: Option<Box<Sets>>,
+}
+
+impl Lazy {
+    /// The sets, allocated on first use.
+    fn sets(&mut self) -> &mut Sets {
+        self.sets.get_or_insert_with(Box::default)
+    }
 }
 
 impl Relations {
@@ -156,18 +175,23 @@ impl Relations {
         if s.closed {
             return false;
         }
-        s.links.insert(other, ());
+        s.sets().links.insert(other, ());
         true
     }
 
     /// True if `other` was linked.
     pub fn has_link(&self, other: Pid) -> bool {
-        self.sets.lock().links.contains(other)
+        let s = self.sets.lock();
+        s.sets.as_ref().is_some_and(|x| x.links.contains(other))
     }
 
     /// Removes `other` from the links; true if it was there.
     pub fn remove_link(&self, other: Pid) -> bool {
-        self.sets.lock().links.remove(other).is_some()
+        let mut s = self.sets.lock();
+        s.sets
+            .as_mut()
+            .and_then(|x| x.links.remove(other))
+            .is_some()
     }
 
     /// Records that `watcher` monitors this process with `r`; false if closed.
@@ -176,39 +200,57 @@ impl Relations {
         if s.closed {
             return false;
         }
-        s.watchers.insert(r, watcher);
+        s.sets().watchers.insert(r, watcher);
         true
     }
 
     /// Forgets watcher `r`.
     pub fn remove_watcher(&self, r: MonitorRef) {
-        self.sets.lock().watchers.remove(r);
+        let mut s = self.sets.lock();
+        if let Some(x) = s.sets.as_mut() {
+            x.watchers.remove(r);
+        }
     }
 
     /// Records that this process monitors `target` with `r`.
     pub fn add_monitor(&self, r: MonitorRef, target: Pid) {
-        self.sets.lock().monitors.insert(r, target);
+        self.sets.lock().sets().monitors.insert(r, target);
     }
 
     /// Forgets monitor `r`; its target if it was active.
     pub fn remove_monitor(&self, r: MonitorRef) -> Option<Pid> {
-        self.sets.lock().monitors.remove(r)
+        let mut s = self.sets.lock();
+        s.sets.as_mut().and_then(|x| x.monitors.remove(r))
     }
 
-    /// Closes the relations for good and hands back everyone to signal.
+    /// Closes the relations for good and hands back everyone to signal (the
+    /// sets' memory goes with them).
     pub fn close(&self) -> Closed {
-        let mut s = self.sets.lock();
-        s.closed = true;
-        Closed {
-            links: s.links.take().into_iter().map(|(p, ())| p).collect(),
-            watchers: s.watchers.take(),
-            monitors: s.monitors.take(),
+        let taken = {
+            let mut s = self.sets.lock();
+            s.closed = true;
+            s.sets.take()
+        };
+        match taken {
+            Some(mut x) => Closed {
+                links: x.links.take().into_iter().map(|(p, ())| p).collect(),
+                watchers: x.watchers.take(),
+                monitors: x.monitors.take(),
+            },
+            None => Closed::default(),
         }
     }
 
     /// Runs `f` on the sets (for `process_info`).
     pub fn inspect<R>(&self, f: impl FnOnce(&Sets) -> R) -> R {
-        f(&self.sets.lock())
+        let s = self.sets.lock();
+        match &s.sets {
+            Some(x) => f(x),
+            None => f(&Sets {
+                closed: s.closed,
+                ..Sets::default()
+            }),
+        }
     }
 }
 

@@ -4,7 +4,7 @@
 //! # Capturing where a panic happened
 //!
 //! The scheduler catches a task's panic and hands the runtime only its message
-//! (`Outcome::Panicked(String)`); the location exists only inside the panic
+//! (`Outcome::Panicked(Box<str>)`); the location exists only inside the panic
 //! hook, while the panic is being raised. So the runtime installs a hook of its
 //! own, once per OS process, *after* the scheduler's (which silences panics
 //! inside a task; `Scheduler::build` installs it), so ours sees every panic

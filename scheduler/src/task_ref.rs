@@ -37,7 +37,7 @@ pub enum Outcome {
     /// Its closure returned.
     Returned,
     /// It panicked; the panic message (or a placeholder for a non-string payload).
-    Panicked(String),
+    Panicked(Box<str>),
     /// It ran into its stack's guard page. Its frames were *not* unwound: what
     /// they owned leaked and locks they held stay held (docs/stacks.md).
     StackOverflow,

@@ -522,7 +522,7 @@ impl WorkerCtx {
             };
             let outcome = match exit {
                 Exit::Returned => Outcome::Returned,
-                Exit::Panicked(m) => Outcome::Panicked(m),
+                Exit::Panicked(m) => Outcome::Panicked(m.into_boxed_str()),
                 Exit::StackOverflow => Outcome::StackOverflow,
             };
             return self.complete(task, outcome);
