@@ -22,7 +22,8 @@
 //!
 //! Messages: the loop takes the oldest message whatever its type (`receive!`'s
 //! catch-all arm) and asks it what it is: a call, a cast, an `M::Info`, an
-//! exit signal (the parent's one ends the machine), a `Down`, a timer, a stop
+//! exit signal (the parent's one ends the machine), a `Down`, the
+//! `Response` to a request the machine sent, a timer, a stop
 //! request, a system message (`sys`, answered in debug.rs; not an event). A
 //! message of any other type is logged at `warn` and dropped, as
 //! OTP's loop drops what it does not understand, so that a stray message never
@@ -38,7 +39,8 @@ use super::callbacks::{CallbackMode, Event, GenStatem, StateData};
 use super::client::{reply, CallMsg, CastMsg, StopMsg};
 use super::timers::{same_timer, Applied, TimerMsg, Timers};
 use super::transition::{Action, ActionList, EnterNext, Next, TimerKind, TimerOp, Transition};
-use crate::start::panic_message;
+use crate::request::Response;
+use crate::start::{exit_with, panic_message};
 use crate::sys::{DebugState, SystemMsg};
 
 /// A running machine. Owned by its process (moved into the closure when it
@@ -411,6 +413,10 @@ fn decode<M: GenStatem>(msg: Message, parent: Option<Pid>) -> Incoming<M> {
         Ok(down) => return Incoming::Event(Event::Down(down)),
         Err(msg) => msg,
     };
+    let msg = match msg.downcast::<Response>() {
+        Ok(response) => return Incoming::Event(Event::Response(response)),
+        Err(msg) => msg,
+    };
     let msg = match msg.downcast::<SystemMsg>() {
         Ok(system) => return Incoming::System(system),
         Err(msg) => msg,
@@ -430,11 +436,4 @@ fn drop_unknown<M: GenStatem>(msg: Message) {
         message = msg.type_name(),
         "unexpected message dropped"
     );
-}
-
-/// End the process with `reason`: a normal return for `Normal`.
-pub(crate) fn exit_with(reason: ExitReason) {
-    if reason != ExitReason::Normal {
-        bream::exit_self(reason)
-    }
 }
