@@ -450,7 +450,9 @@ pub fn stop<S: GenServer>(
     timeout: Duration,
 ) -> Result<(), CallError> {
     let pid = server.server_pid().ok_or(CallError::NoProc)?;
-    stop_pid(pid, reason, timeout, |reason| bream::send(pid, StopMsg { reason }))
+    stop_pid(pid, reason, timeout, |reason| {
+        bream::send(pid, StopMsg { reason })
+    })
 }
 
 /// The caller's half of a stop, whatever the behaviour: monitor `pid`, let

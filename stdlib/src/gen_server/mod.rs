@@ -38,18 +38,17 @@ mod serve;
 mod server;
 
 pub use crate::name::{NamedRef, ToServer};
-pub use callbacks::{CallResult, GenServer, HandleCall, Info, Init, Next};
-pub use client::{
-    call, cast, reply, send_request, stop, CallError, ReplyTo, ServerRef, DEFAULT_TIMEOUT,
-    INFINITY,
-};
 pub use crate::request::{
     check_response, receive_response, wait_response, NoResponse, ReqId, ReqIds, Response,
+};
+pub use crate::start::StartOpts;
+pub use callbacks::{CallResult, GenServer, HandleCall, Info, Init, Next};
+pub use client::{
+    call, cast, reply, send_request, stop, CallError, ReplyTo, ServerRef, DEFAULT_TIMEOUT, INFINITY,
 };
 pub use server::{
     enter_loop, start, start_link, start_link_named, start_named, start_opt, start_opt_named,
     EnterOpts,
 };
-pub use crate::start::StartOpts;
 
 pub(crate) use client::{call_pid, down_error, stop_pid};

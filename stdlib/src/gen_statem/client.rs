@@ -169,10 +169,7 @@ pub fn call<M: GenStatem>(
 ///     assert_eq!(gen_statem::receive_response(rb, t), Ok(2));
 /// });
 /// ```
-pub fn send_request<M: GenStatem>(
-    machine: &impl ToServer<M>,
-    request: M::Call,
-) -> ReqId<M::Reply> {
+pub fn send_request<M: GenStatem>(machine: &impl ToServer<M>, request: M::Call) -> ReqId<M::Reply> {
     send_request_to(machine.server_pid(), |pid, from| {
         bream::send(pid, CallMsg::<M> { request, from });
     })
