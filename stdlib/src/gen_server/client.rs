@@ -42,7 +42,7 @@ use bream::{receive, ExitReason, Pid};
 use super::callbacks::{GenServer, HandleCall};
 use super::serve::{ErasedCall, TypedCall};
 use crate::flush::forget_monitor;
-use crate::name::{NamedRef, ToServer};
+use crate::name::{NamedRef, Target, ToServer};
 use crate::request::{send_request_to, ReqId, Response};
 
 /// The default timeout of a call, as OTP's (5000 ms).
@@ -60,12 +60,6 @@ pub const INFINITY: Duration = Duration::MAX;
 pub struct ServerRef<S> {
     target: Target,
     _server: PhantomData<fn() -> S>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Target {
-    Pid(Pid),
-    Name(&'static str),
 }
 
 impl<S: GenServer> ServerRef<S> {
@@ -88,18 +82,12 @@ impl<S: GenServer> ServerRef<S> {
 
     /// The server's pid now: `None` if the name is not registered.
     pub fn pid(&self) -> Option<Pid> {
-        match self.target {
-            Target::Pid(pid) => Some(pid),
-            Target::Name(name) => bream::whereis(name),
-        }
+        self.target.pid()
     }
 
     /// The name this handle resolves, if it was made with [`named`](Self::named).
     pub fn name(&self) -> Option<&'static str> {
-        match self.target {
-            Target::Pid(_) => None,
-            Target::Name(name) => Some(name),
-        }
+        self.target.name()
     }
 }
 
@@ -117,10 +105,7 @@ impl<S> PartialEq for ServerRef<S> {
 impl<S> Eq for ServerRef<S> {}
 impl<S> fmt::Debug for ServerRef<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.target {
-            Target::Pid(pid) => write!(f, "ServerRef({pid:?})"),
-            Target::Name(name) => write!(f, "ServerRef({name:?})"),
-        }
+        write!(f, "ServerRef({:?})", self.target)
     }
 }
 

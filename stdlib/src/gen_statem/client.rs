@@ -21,7 +21,7 @@ use bream::{ExitReason, Pid};
 
 use super::callbacks::GenStatem;
 use crate::gen_server::{call_pid, stop_pid, CallError, ReplyTo};
-use crate::name::ToServer;
+use crate::name::{Target, ToServer};
 use crate::request::{send_request_to, ReqId};
 
 /// A typed handle to a machine running `M`: [`call`] and [`cast`] through it
@@ -31,12 +31,6 @@ use crate::request::{send_request_to, ReqId};
 pub struct StatemRef<M> {
     target: Target,
     _machine: PhantomData<fn() -> M>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Target {
-    Pid(Pid),
-    Name(&'static str),
 }
 
 impl<M: GenStatem> StatemRef<M> {
@@ -58,18 +52,12 @@ impl<M: GenStatem> StatemRef<M> {
 
     /// The machine's pid now: `None` if the name is not registered.
     pub fn pid(&self) -> Option<Pid> {
-        match self.target {
-            Target::Pid(pid) => Some(pid),
-            Target::Name(name) => bream::whereis(name),
-        }
+        self.target.pid()
     }
 
     /// The name this handle resolves, if it was made with [`named`](Self::named).
     pub fn name(&self) -> Option<&'static str> {
-        match self.target {
-            Target::Pid(_) => None,
-            Target::Name(name) => Some(name),
-        }
+        self.target.name()
     }
 }
 
@@ -93,10 +81,7 @@ impl<M> PartialEq for StatemRef<M> {
 impl<M> Eq for StatemRef<M> {}
 impl<M> fmt::Debug for StatemRef<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.target {
-            Target::Pid(pid) => write!(f, "StatemRef({pid:?})"),
-            Target::Name(name) => write!(f, "StatemRef({name:?})"),
-        }
+        write!(f, "StatemRef({:?})", self.target)
     }
 }
 
