@@ -66,6 +66,26 @@ pub(crate) struct Machine<M: GenStatem> {
     /// Hibernate whenever no message came for this long (OTP's
     /// `{hibernate_after, T}` start option).
     pub(crate) hibernate_after: Option<Duration>,
+    /// The last transition's `next_event` and timeout buffers, emptied and
+    /// kept, so that a transition that inserts events or sets timeouts
+    /// allocates nothing (most transitions of a machine with a state timeout
+    /// set one). Given back when the machine hibernates.
+    spare: Spare<M>,
+}
+
+/// Empty buffers for the next [`Collected`]. Owned by the machine's process.
+struct Spare<M: GenStatem> {
+    next_events: Vec<Event<M>>,
+    timers: Vec<TimerAction<M>>,
+}
+
+impl<M: GenStatem> Spare<M> {
+    fn new() -> Self {
+        Spare {
+            next_events: Vec::new(),
+            timers: Vec::new(),
+        }
+    }
 }
 
 /// What the loop took from the mailbox.
@@ -115,6 +135,7 @@ impl<M: GenStatem> Machine<M> {
             hibernate: false,
             debug: DebugState::new("gen_statem"),
             hibernate_after: None,
+            spare: Spare::new(),
         }
     }
 
@@ -141,6 +162,8 @@ impl<M: GenStatem> Machine<M> {
                 Some(event) => event,
                 None => {
                     if std::mem::take(&mut self.hibernate) {
+                        // Hibernation gives memory back: the spare buffers too.
+                        self.spare = Spare::new();
                         bream::hibernate(move || exit_with(self.run_loop(true)))
                     }
                     match self.take_message() {
@@ -257,8 +280,8 @@ impl<M: GenStatem> Machine<M> {
     fn collect(&mut self, actions: ActionList<M>) -> Collected<M> {
         let mut got = Collected {
             postponed: None,
-            next_events: Vec::new(),
-            timers: Vec::new(),
+            next_events: std::mem::take(&mut self.spare.next_events),
+            timers: std::mem::take(&mut self.spare.timers),
             hibernate: false,
         };
         self.collect_into(&mut got, actions);
@@ -284,22 +307,26 @@ impl<M: GenStatem> Machine<M> {
         }
     }
 
-    /// Steps 4 to 6: the queue and the timers after a transition.
-    fn finish(&mut self, got: Collected<M>, changed: bool) {
+    /// Steps 4 to 6: the queue and the timers after a transition. Events
+    /// move between the lists one by one, so no list gives up its buffer.
+    fn finish(&mut self, mut got: Collected<M>, changed: bool) {
         if changed {
             self.timers.cancel_state_timeout();
-            let mut retry = std::mem::take(&mut self.postponed);
-            retry.extend(got.postponed);
-            for event in retry.into_iter().rev() {
+            // Retried oldest first, the current event (postponed now) last.
+            if let Some(event) = got.postponed {
+                self.queue.push_front(event);
+            }
+            while let Some(event) = self.postponed.pop() {
                 self.queue.push_front(event);
             }
         } else if let Some(event) = got.postponed {
             self.postponed.push(event);
         }
-        for event in got.next_events.into_iter().rev() {
+        while let Some(event) = got.next_events.pop() {
             self.queue.push_front(event);
         }
-        for (kind, op) in last_of_each_kind::<M>(got.timers) {
+        keep_last_of_each_kind::<M>(&mut got.timers);
+        for (kind, op) in got.timers.drain(..) {
             if matches!(kind, TimerKind::Event)
                 && !self.queue.is_empty()
                 && !matches!(op, TimerOp::Cancel)
@@ -312,6 +339,10 @@ impl<M: GenStatem> Machine<M> {
             }
         }
         self.hibernate = got.hibernate;
+        self.spare = Spare {
+            next_events: got.next_events,
+            timers: got.timers,
+        };
     }
 
     /// Run `terminate` (not guarded: a panic in it ends the process with that
@@ -366,24 +397,30 @@ impl<M: GenStatem> CallbackMode<M> {
 }
 
 /// Of several actions on the same timer, only the last counts (OTP: "the last
-/// of each kind wins"); the event timeout goes last, so that a zero-time one
-/// sees the events the others queued.
-fn last_of_each_kind<M: GenStatem>(actions: Vec<TimerAction<M>>) -> Vec<TimerAction<M>> {
+/// of each kind wins"), in the order of those last ones; the event timeout
+/// goes last, so that a zero-time one sees the events the others queued. In
+/// place: the lists are a few actions long.
+fn keep_last_of_each_kind<M: GenStatem>(actions: &mut Vec<TimerAction<M>>) {
     if actions.len() <= 1 {
-        return actions;
+        return;
     }
-    let mut kept: Vec<TimerAction<M>> = Vec::with_capacity(actions.len());
-    for (kind, op) in actions.into_iter().rev() {
-        if !kept.iter().any(|(k, _)| same_timer(k, &kind)) {
-            kept.push((kind, op));
+    let mut i = actions.len() - 1;
+    while i > 0 {
+        i -= 1;
+        if actions[i + 1..]
+            .iter()
+            .any(|(kind, _)| same_timer(kind, &actions[i].0))
+        {
+            actions.remove(i);
         }
     }
-    kept.reverse();
-    let (mut others, event): (Vec<_>, Vec<_>) = kept
-        .into_iter()
-        .partition(|(kind, _)| !matches!(kind, TimerKind::Event));
-    others.extend(event);
-    others
+    if let Some(at) = actions
+        .iter()
+        .position(|(kind, _)| matches!(kind, TimerKind::Event))
+    {
+        let event_timeout = actions.remove(at);
+        actions.push(event_timeout);
+    }
 }
 
 /// What a message is to the machine `M`.
