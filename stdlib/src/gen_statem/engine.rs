@@ -474,3 +474,69 @@ fn drop_unknown<M: GenStatem>(msg: Message) {
         "unexpected message dropped"
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen_statem::Init;
+
+    /// A machine type only for its associated types.
+    struct Types;
+    impl GenStatem for Types {
+        type Args = ();
+        type State = ();
+        type Call = ();
+        type Reply = ();
+        type Cast = ();
+        type Info = ();
+        type Internal = ();
+        type Timeout = u32;
+        type TimeoutName = &'static str;
+        fn init(_: ()) -> Init<Self> {
+            Init::ok((), Types)
+        }
+        fn callback_mode() -> CallbackMode<Self> {
+            CallbackMode::handle_event_function(|_, _, _| Transition::keep_state())
+        }
+    }
+
+    fn describe(actions: &[TimerAction<Types>]) -> Vec<(String, Option<u32>)> {
+        actions
+            .iter()
+            .map(|(kind, op)| {
+                let kind = match kind {
+                    TimerKind::Event => "event".to_owned(),
+                    TimerKind::State => "state".to_owned(),
+                    TimerKind::Generic(name) => format!("generic {name}"),
+                };
+                let content = match op {
+                    TimerOp::Start(_, c) | TimerOp::Update(c) => Some(*c),
+                    TimerOp::Cancel => None,
+                };
+                (kind, content)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_last_action_of_each_timer_wins_and_the_event_timeout_goes_last() {
+        let start = |c| TimerOp::Start(Duration::from_secs(1), c);
+        let mut actions: Vec<TimerAction<Types>> = vec![
+            (TimerKind::Generic("a"), start(1)),
+            (TimerKind::Event, start(2)),
+            (TimerKind::State, start(3)),
+            (TimerKind::Generic("b"), TimerOp::Update(4)),
+            (TimerKind::Generic("a"), start(5)),
+            (TimerKind::State, TimerOp::Cancel),
+        ];
+        keep_last_of_each_kind::<Types>(&mut actions);
+        let want = [
+            ("generic b", Some(4)),
+            ("generic a", Some(5)),
+            ("state", None),
+            ("event", Some(2)),
+        ];
+        let want: Vec<_> = want.iter().map(|(k, c)| (k.to_string(), *c)).collect();
+        assert_eq!(describe(&actions), want);
+    }
+}
