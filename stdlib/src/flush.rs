@@ -1,4 +1,5 @@
-//! Small helpers shared by task, registry and pg: forgetting a monitor in O(1).
+//! Small helpers shared by gen_server, gen_statem, task, registry and pg:
+//! forgetting a monitor in O(1).
 
 use std::time::Duration;
 

@@ -28,6 +28,7 @@ pub mod gen_statem;
 pub mod name;
 pub mod pg;
 pub mod registry;
+mod request;
 mod start;
 pub mod supervisor;
 pub mod sys;

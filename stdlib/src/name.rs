@@ -218,6 +218,42 @@ impl fmt::Debug for Name {
     }
 }
 
+/// What a `ServerRef` or a `StatemRef` names: a pid, or a local name
+/// resolved at each use (so the handle follows a restarted process that
+/// registers the same name again). Plain data, `Copy`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Target {
+    Pid(Pid),
+    Name(&'static str),
+}
+
+impl Target {
+    /// The pid now: `None` if the name is not registered.
+    pub(crate) fn pid(self) -> Option<Pid> {
+        match self {
+            Target::Pid(pid) => Some(pid),
+            Target::Name(name) => bream::whereis(name),
+        }
+    }
+
+    /// The name, if it is one.
+    pub(crate) fn name(self) -> Option<&'static str> {
+        match self {
+            Target::Pid(_) => None,
+            Target::Name(name) => Some(name),
+        }
+    }
+}
+
+impl fmt::Debug for Target {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Target::Pid(pid) => write!(f, "{pid:?}"),
+            Target::Name(name) => write!(f, "{name:?}"),
+        }
+    }
+}
+
 /// Anything a client can reach a behaviour process of type `B` through,
 /// resolved to a pid at each use: a `gen_server::ServerRef<S>`, a
 /// `gen_statem::StatemRef<M>`, or a [`NamedRef<B>`] (a process started with a

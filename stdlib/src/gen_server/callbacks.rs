@@ -28,7 +28,7 @@ use std::time::Duration;
 use bream::{Down, Exit, ExitReason};
 
 use super::client::ReplyTo;
-use super::request::Response;
+use crate::request::Response;
 use crate::start::StartError;
 
 /// A generic server: the behaviour OTP calls `gen_server`.

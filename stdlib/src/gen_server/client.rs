@@ -27,8 +27,10 @@
 //! can arrive between the timeout firing and `unalias`; the caller then finds it
 //! with one last `after 0` receive and returns it, as OTP does.
 //!
-//! Steps 1–6 are `call_pid`, which `sys` uses too (its requests are calls);
-//! `send_request` (request.rs) is steps 1–4, with the wait left for later.
+//! Steps 1–6 are `call_pid`, which gen_statem and `sys` use too (their
+//! requests are calls); [`send_request`] is steps 1–4, with the wait left for
+//! later (the crate's `request.rs`, shared with gen_statem). `stop_pid` is the
+//! caller's half of a stop, for both behaviours.
 
 use std::any::{Any, TypeId};
 use std::fmt;
@@ -38,9 +40,10 @@ use std::time::Duration;
 use bream::{receive, ExitReason, Pid};
 
 use super::callbacks::{GenServer, HandleCall};
-use super::request::Response;
 use super::serve::{ErasedCall, TypedCall};
-use crate::name::{NamedRef, ToServer};
+use crate::flush::forget_monitor;
+use crate::name::{NamedRef, Target, ToServer};
+use crate::request::{send_request_to, ReqId, Response};
 
 /// The default timeout of a call, as OTP's (5000 ms).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -57,12 +60,6 @@ pub const INFINITY: Duration = Duration::MAX;
 pub struct ServerRef<S> {
     target: Target,
     _server: PhantomData<fn() -> S>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Target {
-    Pid(Pid),
-    Name(&'static str),
 }
 
 impl<S: GenServer> ServerRef<S> {
@@ -85,18 +82,12 @@ impl<S: GenServer> ServerRef<S> {
 
     /// The server's pid now: `None` if the name is not registered.
     pub fn pid(&self) -> Option<Pid> {
-        match self.target {
-            Target::Pid(pid) => Some(pid),
-            Target::Name(name) => bream::whereis(name),
-        }
+        self.target.pid()
     }
 
     /// The name this handle resolves, if it was made with [`named`](Self::named).
     pub fn name(&self) -> Option<&'static str> {
-        match self.target {
-            Target::Pid(_) => None,
-            Target::Name(name) => Some(name),
-        }
+        self.target.name()
     }
 }
 
@@ -114,10 +105,7 @@ impl<S> PartialEq for ServerRef<S> {
 impl<S> Eq for ServerRef<S> {}
 impl<S> fmt::Debug for ServerRef<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.target {
-            Target::Pid(pid) => write!(f, "ServerRef({pid:?})"),
-            Target::Name(name) => write!(f, "ServerRef({name:?})"),
-        }
+        write!(f, "ServerRef({:?})", self.target)
     }
 }
 
@@ -281,6 +269,49 @@ where
     call_pid(pid, timeout, |from| send_call::<S, R>(pid, request, from))
 }
 
+/// Send `request` to `server` and return at once (OTP's
+/// `gen_server:send_request/2`); collect the answer with
+/// [`receive_response`](super::receive_response),
+/// [`wait_response`](super::wait_response) or
+/// [`check_response`](super::check_response), or put it in a
+/// [`ReqIds`](super::ReqIds). The server cannot tell it from a [`call`].
+///
+/// ```
+/// use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, ReplyTo};
+///
+/// struct Double;
+/// impl GenServer for Double {
+///     type Args = (); type Call = u64; type Reply = u64; type Cast = ();
+///     type Info = (); type Continue = ();
+///     fn init(_: ()) -> Init<Self> { Init::ok(Double) }
+///     fn handle_call(&mut self, n: u64, _: ReplyTo<u64>) -> CallResult<Self> {
+///         CallResult::reply(2 * n)
+///     }
+/// }
+/// bream::run(|| {
+///     let a = gen_server::start::<Double>(()).unwrap();
+///     let b = gen_server::start::<Double>(()).unwrap();
+///     let ra = gen_server::send_request(&a, 20);
+///     let rb = gen_server::send_request(&b, 1);
+///     // Both servers work at the same time.
+///     let t = gen_server::DEFAULT_TIMEOUT;
+///     assert_eq!(gen_server::receive_response(ra, t), Ok(40));
+///     assert_eq!(gen_server::receive_response(rb, t), Ok(2));
+/// });
+/// ```
+pub fn send_request<S, R>(
+    server: &impl ToServer<S>,
+    request: R,
+) -> ReqId<<S as HandleCall<R>>::Reply>
+where
+    S: HandleCall<R>,
+    R: Send + 'static,
+{
+    send_request_to(server.server_pid(), |pid, from| {
+        send_call::<S, R>(pid, request, from)
+    })
+}
+
 /// Put a call of `request` into `pid`'s mailbox, answered through `from`.
 ///
 /// A request of the server's own `Call` type travels unboxed as a [`CallMsg`]
@@ -357,18 +388,6 @@ pub(crate) fn call_pid<Rep: Send + 'static>(
     }
 }
 
-/// `demonitor(monitor, flush = true)`, in O(1) behind a backlog: the monitor was
-/// made after the marker `tag`, so a `Down` it produced can only be found after
-/// that marker. (`demonitor`'s own flush scans the whole mailbox.) After
-/// `demonitor` returns, a `Down` not yet in the mailbox is dropped by the runtime.
-pub(crate) fn forget_monitor(monitor: bream::MonitorRef, tag: bream::Ref) {
-    bream::demonitor(monitor, false);
-    receive! { marker tag;
-        d: bream::Down if d.monitor == monitor => (),
-        after Duration::ZERO => (),
-    }
-}
-
 pub(crate) fn down_error(reason: ExitReason) -> CallError {
     match reason {
         ExitReason::NoProc => CallError::NoProc,
@@ -416,17 +435,26 @@ pub fn stop<S: GenServer>(
     timeout: Duration,
 ) -> Result<(), CallError> {
     let pid = server.server_pid().ok_or(CallError::NoProc)?;
+    stop_pid(pid, reason, timeout, |reason| {
+        bream::send(pid, StopMsg { reason })
+    })
+}
+
+/// The caller's half of a stop, whatever the behaviour: monitor `pid`, let
+/// `send` put the stop request (with this reason) in its mailbox, and wait
+/// for its `Down`. `Ok` if it exited with `reason`.
+pub(crate) fn stop_pid(
+    pid: Pid,
+    reason: ExitReason,
+    timeout: Duration,
+    send: impl FnOnce(ExitReason),
+) -> Result<(), CallError> {
     if pid == bream::self_pid() {
         return Err(CallError::CallingSelf);
     }
     let tag = bream::make_ref();
     let monitor = bream::monitor(pid);
-    bream::send(
-        pid,
-        StopMsg {
-            reason: reason.clone(),
-        },
-    );
+    send(reason.clone());
     let down = if timeout == INFINITY {
         receive! { marker tag;
             d: bream::Down if d.monitor == monitor => Some(d.reason),

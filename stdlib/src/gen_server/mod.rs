@@ -28,27 +28,27 @@
 //! handles, and `call` returns that request's reply type. The chapter
 //! docs/gen_server.md walks through each concept with examples; `client.rs`
 //! explains how a call is built (markers, monitors, aliases), `server.rs` the
-//! start and its init handshake, `serve.rs` the loop, `request.rs` the
-//! asynchronous requests.
+//! start (its init handshake is the crate's `start.rs`, shared with
+//! gen_statem), `serve.rs` the loop; the asynchronous requests are the
+//! crate's `request.rs`, shared with gen_statem.
 
 mod callbacks;
 mod client;
-mod request;
 mod serve;
 mod server;
 
 pub use crate::name::{NamedRef, ToServer};
+pub use crate::request::{
+    check_response, receive_response, wait_response, NoResponse, ReqId, ReqIds, Response,
+};
+pub use crate::start::StartOpts;
 pub use callbacks::{CallResult, GenServer, HandleCall, Info, Init, Next};
 pub use client::{
-    call, cast, reply, stop, CallError, ReplyTo, ServerRef, DEFAULT_TIMEOUT, INFINITY,
-};
-pub use request::{
-    check_response, receive_response, send_request, wait_response, NoResponse, ReqId, ReqIds,
-    Response,
+    call, cast, reply, send_request, stop, CallError, ReplyTo, ServerRef, DEFAULT_TIMEOUT, INFINITY,
 };
 pub use server::{
     enter_loop, start, start_link, start_link_named, start_named, start_opt, start_opt_named,
-    EnterOpts, StartOpts,
+    EnterOpts,
 };
 
-pub(crate) use client::call_pid;
+pub(crate) use client::{call_pid, down_error, stop_pid};

@@ -29,7 +29,7 @@ use bream::{receive, Down, Exit, ExitReason, Pid};
 
 use super::callbacks::{CallResult, GenServer, HandleCall, Info, Next};
 use super::client::{reply, CallMsg, CastMsg, ReplyTo, StopMsg, TypedCallMsg};
-use super::request::Response;
+use crate::request::Response;
 use crate::start::panic_message;
 use crate::sys::{self, DebugState, Debuggable, SystemMsg};
 
@@ -146,7 +146,7 @@ impl<S: GenServer> Server<S> {
                 Next::Timeout(d) => self.wait_until(Instant::now().checked_add(d)),
                 Next::Continue(cont) => Step::Next(self.guarded(|s| s.handle_continue(cont))),
                 Next::Hibernate => {
-                    bream::hibernate(move || super::server::exit_with(self.run(Next::Wait)))
+                    bream::hibernate(move || crate::start::exit_with(self.run(Next::Wait)))
                 }
                 Next::Stop(reason) => Step::Exit(self.terminate(reason)),
             };

@@ -13,6 +13,7 @@ use bream::{Down, Exit, ExitReason};
 
 use super::transition::{Enter, Transition};
 use crate::gen_server::ReplyTo;
+use crate::request::Response;
 
 /// A generic state machine: the behaviour OTP calls `gen_statem`.
 ///
@@ -292,6 +293,11 @@ pub enum Event<M: GenStatem> {
     Exit(Exit),
     /// A monitor the machine set fired.
     Down(Down),
+    /// The answer to a request the machine made with
+    /// [`send_request`](super::send_request) (OTP delivers it as an `info`
+    /// event too): open it with [`check_response`](super::check_response) or
+    /// [`ReqIds::check_response`](super::ReqIds::check_response).
+    Response(Response),
     /// An event the machine inserted with the `next_event` action (OTP's
     /// `internal`).
     Internal(M::Internal),
@@ -312,7 +318,7 @@ impl<M: GenStatem> Event<M> {
         match self {
             Event::Call(..) => "call",
             Event::Cast(_) => "cast",
-            Event::Info(_) | Event::Exit(_) | Event::Down(_) => "info",
+            Event::Info(_) | Event::Exit(_) | Event::Down(_) | Event::Response(_) => "info",
             Event::Internal(_) => "internal",
             Event::EventTimeout(_) => "timeout",
             Event::StateTimeout(_) => "state_timeout",
@@ -330,6 +336,7 @@ impl<M: GenStatem> fmt::Debug for Event<M> {
             Event::Info(_) => write!(f, "Info({})", type_name::<M::Info>()),
             Event::Exit(exit) => f.debug_tuple("Exit").field(exit).finish(),
             Event::Down(down) => f.debug_tuple("Down").field(down).finish(),
+            Event::Response(r) => f.debug_tuple("Response").field(r).finish(),
             Event::Internal(_) => write!(f, "Internal({})", type_name::<M::Internal>()),
             Event::EventTimeout(_) => f.write_str("EventTimeout"),
             Event::StateTimeout(_) => f.write_str("StateTimeout"),

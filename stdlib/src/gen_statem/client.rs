@@ -1,5 +1,6 @@
-//! The client side of a gen_statem: [`StatemRef`], [`call`], [`cast`],
-//! [`reply`], [`stop`], and the messages they send.
+//! The client side of a gen_statem: [`StatemRef`], [`call`],
+//! [`send_request`], [`cast`], [`reply`], [`stop`], and the messages they
+//! send.
 //!
 //! A call *is* gen_server's call (`gen_server/client.rs` has the numbered
 //! recipe; both go through its `call_pid`): a fresh `make_ref` sets the
@@ -7,17 +8,21 @@
 //! the reply comes back through an alias, so a late reply is dropped by the
 //! runtime and the wait costs the same however long the caller's mailbox is.
 //! The caller's handle is gen_server's [`ReplyTo`], answered with gen_server's
-//! `reply`, and the errors are gen_server's [`CallError`].
+//! `reply`, and the errors are gen_server's [`CallError`]. Only the message
+//! put in the mailbox is the machine's own ([`CallMsg`], [`StopMsg`]); a
+//! `send_request` is the crate's shared `request.rs` with that message, a
+//! `stop` gen_server's `stop_pid` with it.
 
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use bream::{receive, ExitReason, Pid};
+use bream::{ExitReason, Pid};
 
 use super::callbacks::GenStatem;
-use crate::gen_server::{call_pid, CallError, ReplyTo, INFINITY};
-use crate::name::ToServer;
+use crate::gen_server::{call_pid, stop_pid, CallError, ReplyTo};
+use crate::name::{Target, ToServer};
+use crate::request::{send_request_to, ReqId};
 
 /// A typed handle to a machine running `M`: [`call`] and [`cast`] through it
 /// only send what `M` handles. Cheap to copy and to send to other processes.
@@ -26,12 +31,6 @@ use crate::name::ToServer;
 pub struct StatemRef<M> {
     target: Target,
     _machine: PhantomData<fn() -> M>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, Debug)]
-enum Target {
-    Pid(Pid),
-    Name(&'static str),
 }
 
 impl<M: GenStatem> StatemRef<M> {
@@ -53,18 +52,12 @@ impl<M: GenStatem> StatemRef<M> {
 
     /// The machine's pid now: `None` if the name is not registered.
     pub fn pid(&self) -> Option<Pid> {
-        match self.target {
-            Target::Pid(pid) => Some(pid),
-            Target::Name(name) => bream::whereis(name),
-        }
+        self.target.pid()
     }
 
     /// The name this handle resolves, if it was made with [`named`](Self::named).
     pub fn name(&self) -> Option<&'static str> {
-        match self.target {
-            Target::Pid(_) => None,
-            Target::Name(name) => Some(name),
-        }
+        self.target.name()
     }
 }
 
@@ -88,10 +81,7 @@ impl<M> PartialEq for StatemRef<M> {
 impl<M> Eq for StatemRef<M> {}
 impl<M> fmt::Debug for StatemRef<M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.target {
-            Target::Pid(pid) => write!(f, "StatemRef({pid:?})"),
-            Target::Name(name) => write!(f, "StatemRef({name:?})"),
-        }
+        write!(f, "StatemRef({:?})", self.target)
     }
 }
 
@@ -129,21 +119,45 @@ pub fn call<M: GenStatem>(
     })
 }
 
-/// `demonitor(monitor, flush = true)` in O(1): a `Down` from this monitor can
-/// only be after the marker `tag` (see gen_server's `forget_monitor`).
-pub(crate) fn forget_monitor(monitor: bream::MonitorRef, tag: bream::Ref) {
-    bream::demonitor(monitor, false);
-    receive! { marker tag;
-        d: bream::Down if d.monitor == monitor => (),
-        after Duration::ZERO => (),
-    }
-}
-
-fn down_error(reason: ExitReason) -> CallError {
-    match reason {
-        ExitReason::NoProc => CallError::NoProc,
-        other => CallError::Exit(other),
-    }
+/// Send `request` to `machine` and return at once (OTP's
+/// `gen_statem:send_request/2`): the machine gets `Event::Call(request, from)`
+/// and cannot tell it from a [`call`]. Collect the answer with
+/// [`receive_response`](super::receive_response),
+/// [`wait_response`](super::wait_response) or
+/// [`check_response`](super::check_response), or put it in a
+/// [`ReqIds`](super::ReqIds) with requests to other machines.
+///
+/// ```
+/// use bream_stdlib::gen_statem::{self, CallbackMode, Event, GenStatem, Init, Transition};
+///
+/// struct Double;
+/// impl GenStatem for Double {
+///     type Args = (); type State = (); type Call = u64; type Reply = u64;
+///     type Cast = (); type Info = (); type Internal = (); type Timeout = ();
+///     type TimeoutName = ();
+///     fn init(_: ()) -> Init<Self> { Init::ok((), Double) }
+///     fn callback_mode() -> CallbackMode<Self> {
+///         CallbackMode::handle_event_function(|_, _, event| match event {
+///             Event::Call(n, from) => Transition::keep_state().reply(from, 2 * n),
+///             _ => Transition::keep_state(),
+///         })
+///     }
+/// }
+/// bream::run(|| {
+///     let a = gen_statem::start::<Double>(()).unwrap();
+///     let b = gen_statem::start::<Double>(()).unwrap();
+///     let ra = gen_statem::send_request(&a, 20);
+///     let rb = gen_statem::send_request(&b, 1);
+///     // Both machines work at the same time.
+///     let t = gen_statem::DEFAULT_TIMEOUT;
+///     assert_eq!(gen_statem::receive_response(ra, t), Ok(40));
+///     assert_eq!(gen_statem::receive_response(rb, t), Ok(2));
+/// });
+/// ```
+pub fn send_request<M: GenStatem>(machine: &impl ToServer<M>, request: M::Call) -> ReqId<M::Reply> {
+    send_request_to(machine.server_pid(), |pid, from| {
+        bream::send(pid, CallMsg::<M> { request, from });
+    })
 }
 
 /// Answer a call (OTP's `gen_statem:reply/2`), from the machine or any other
@@ -176,32 +190,11 @@ pub fn stop<M: GenStatem>(
     timeout: Duration,
 ) -> Result<(), CallError> {
     let pid = machine.server_pid().ok_or(CallError::NoProc)?;
-    if pid == bream::self_pid() {
-        return Err(CallError::CallingSelf);
-    }
-    let tag = bream::make_ref();
-    let monitor = bream::monitor(pid);
-    let message = StopMsg::<M> {
-        reason: reason.clone(),
-        _machine: PhantomData,
-    };
-    bream::send(pid, message);
-    let down = if timeout == INFINITY {
-        receive! { marker tag;
-            d: bream::Down if d.monitor == monitor => Some(d.reason),
-        }
-    } else {
-        receive! { marker tag;
-            d: bream::Down if d.monitor == monitor => Some(d.reason),
-            after timeout => None,
-        }
-    };
-    match down {
-        None => {
-            forget_monitor(monitor, tag);
-            Err(CallError::Timeout)
-        }
-        Some(got) if got == reason => Ok(()),
-        Some(got) => Err(down_error(got)),
-    }
+    stop_pid(pid, reason, timeout, |reason| {
+        let message = StopMsg::<M> {
+            reason,
+            _machine: PhantomData,
+        };
+        bream::send(pid, message);
+    })
 }

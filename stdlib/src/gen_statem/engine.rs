@@ -22,7 +22,8 @@
 //!
 //! Messages: the loop takes the oldest message whatever its type (`receive!`'s
 //! catch-all arm) and asks it what it is: a call, a cast, an `M::Info`, an
-//! exit signal (the parent's one ends the machine), a `Down`, a timer, a stop
+//! exit signal (the parent's one ends the machine), a `Down`, the
+//! `Response` to a request the machine sent, a timer, a stop
 //! request, a system message (`sys`, answered in debug.rs; not an event). A
 //! message of any other type is logged at `warn` and dropped, as
 //! OTP's loop drops what it does not understand, so that a stray message never
@@ -38,7 +39,8 @@ use super::callbacks::{CallbackMode, Event, GenStatem, StateData};
 use super::client::{reply, CallMsg, CastMsg, StopMsg};
 use super::timers::{same_timer, Applied, TimerMsg, Timers};
 use super::transition::{Action, ActionList, EnterNext, Next, TimerKind, TimerOp, Transition};
-use crate::start::panic_message;
+use crate::request::Response;
+use crate::start::{exit_with, panic_message};
 use crate::sys::{DebugState, SystemMsg};
 
 /// A running machine. Owned by its process (moved into the closure when it
@@ -64,6 +66,26 @@ pub(crate) struct Machine<M: GenStatem> {
     /// Hibernate whenever no message came for this long (OTP's
     /// `{hibernate_after, T}` start option).
     pub(crate) hibernate_after: Option<Duration>,
+    /// The last transition's `next_event` and timeout buffers, emptied and
+    /// kept, so that a transition that inserts events or sets timeouts
+    /// allocates nothing (most transitions of a machine with a state timeout
+    /// set one). Given back when the machine hibernates.
+    spare: Spare<M>,
+}
+
+/// Empty buffers for the next [`Collected`]. Owned by the machine's process.
+struct Spare<M: GenStatem> {
+    next_events: Vec<Event<M>>,
+    timers: Vec<TimerAction<M>>,
+}
+
+impl<M: GenStatem> Spare<M> {
+    fn new() -> Self {
+        Spare {
+            next_events: Vec::new(),
+            timers: Vec::new(),
+        }
+    }
 }
 
 /// What the loop took from the mailbox.
@@ -113,6 +135,7 @@ impl<M: GenStatem> Machine<M> {
             hibernate: false,
             debug: DebugState::new("gen_statem"),
             hibernate_after: None,
+            spare: Spare::new(),
         }
     }
 
@@ -139,6 +162,8 @@ impl<M: GenStatem> Machine<M> {
                 Some(event) => event,
                 None => {
                     if std::mem::take(&mut self.hibernate) {
+                        // Hibernation gives memory back: the spare buffers too.
+                        self.spare = Spare::new();
                         bream::hibernate(move || exit_with(self.run_loop(true)))
                     }
                     match self.take_message() {
@@ -255,8 +280,8 @@ impl<M: GenStatem> Machine<M> {
     fn collect(&mut self, actions: ActionList<M>) -> Collected<M> {
         let mut got = Collected {
             postponed: None,
-            next_events: Vec::new(),
-            timers: Vec::new(),
+            next_events: std::mem::take(&mut self.spare.next_events),
+            timers: std::mem::take(&mut self.spare.timers),
             hibernate: false,
         };
         self.collect_into(&mut got, actions);
@@ -282,22 +307,26 @@ impl<M: GenStatem> Machine<M> {
         }
     }
 
-    /// Steps 4 to 6: the queue and the timers after a transition.
-    fn finish(&mut self, got: Collected<M>, changed: bool) {
+    /// Steps 4 to 6: the queue and the timers after a transition. Events
+    /// move between the lists one by one, so no list gives up its buffer.
+    fn finish(&mut self, mut got: Collected<M>, changed: bool) {
         if changed {
             self.timers.cancel_state_timeout();
-            let mut retry = std::mem::take(&mut self.postponed);
-            retry.extend(got.postponed);
-            for event in retry.into_iter().rev() {
+            // Retried oldest first, the current event (postponed now) last.
+            if let Some(event) = got.postponed {
+                self.queue.push_front(event);
+            }
+            while let Some(event) = self.postponed.pop() {
                 self.queue.push_front(event);
             }
         } else if let Some(event) = got.postponed {
             self.postponed.push(event);
         }
-        for event in got.next_events.into_iter().rev() {
+        while let Some(event) = got.next_events.pop() {
             self.queue.push_front(event);
         }
-        for (kind, op) in last_of_each_kind::<M>(got.timers) {
+        keep_last_of_each_kind::<M>(&mut got.timers);
+        for (kind, op) in got.timers.drain(..) {
             if matches!(kind, TimerKind::Event)
                 && !self.queue.is_empty()
                 && !matches!(op, TimerOp::Cancel)
@@ -310,6 +339,10 @@ impl<M: GenStatem> Machine<M> {
             }
         }
         self.hibernate = got.hibernate;
+        self.spare = Spare {
+            next_events: got.next_events,
+            timers: got.timers,
+        };
     }
 
     /// Run `terminate` (not guarded: a panic in it ends the process with that
@@ -364,24 +397,30 @@ impl<M: GenStatem> CallbackMode<M> {
 }
 
 /// Of several actions on the same timer, only the last counts (OTP: "the last
-/// of each kind wins"); the event timeout goes last, so that a zero-time one
-/// sees the events the others queued.
-fn last_of_each_kind<M: GenStatem>(actions: Vec<TimerAction<M>>) -> Vec<TimerAction<M>> {
+/// of each kind wins"), in the order of those last ones; the event timeout
+/// goes last, so that a zero-time one sees the events the others queued. In
+/// place: the lists are a few actions long.
+fn keep_last_of_each_kind<M: GenStatem>(actions: &mut Vec<TimerAction<M>>) {
     if actions.len() <= 1 {
-        return actions;
+        return;
     }
-    let mut kept: Vec<TimerAction<M>> = Vec::with_capacity(actions.len());
-    for (kind, op) in actions.into_iter().rev() {
-        if !kept.iter().any(|(k, _)| same_timer(k, &kind)) {
-            kept.push((kind, op));
+    let mut i = actions.len() - 1;
+    while i > 0 {
+        i -= 1;
+        if actions[i + 1..]
+            .iter()
+            .any(|(kind, _)| same_timer(kind, &actions[i].0))
+        {
+            actions.remove(i);
         }
     }
-    kept.reverse();
-    let (mut others, event): (Vec<_>, Vec<_>) = kept
-        .into_iter()
-        .partition(|(kind, _)| !matches!(kind, TimerKind::Event));
-    others.extend(event);
-    others
+    if let Some(at) = actions
+        .iter()
+        .position(|(kind, _)| matches!(kind, TimerKind::Event))
+    {
+        let event_timeout = actions.remove(at);
+        actions.push(event_timeout);
+    }
 }
 
 /// What a message is to the machine `M`.
@@ -411,6 +450,10 @@ fn decode<M: GenStatem>(msg: Message, parent: Option<Pid>) -> Incoming<M> {
         Ok(down) => return Incoming::Event(Event::Down(down)),
         Err(msg) => msg,
     };
+    let msg = match msg.downcast::<Response>() {
+        Ok(response) => return Incoming::Event(Event::Response(response)),
+        Err(msg) => msg,
+    };
     let msg = match msg.downcast::<SystemMsg>() {
         Ok(system) => return Incoming::System(system),
         Err(msg) => msg,
@@ -432,9 +475,68 @@ fn drop_unknown<M: GenStatem>(msg: Message) {
     );
 }
 
-/// End the process with `reason`: a normal return for `Normal`.
-pub(crate) fn exit_with(reason: ExitReason) {
-    if reason != ExitReason::Normal {
-        bream::exit_self(reason)
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::gen_statem::Init;
+
+    /// A machine type only for its associated types.
+    struct Types;
+    impl GenStatem for Types {
+        type Args = ();
+        type State = ();
+        type Call = ();
+        type Reply = ();
+        type Cast = ();
+        type Info = ();
+        type Internal = ();
+        type Timeout = u32;
+        type TimeoutName = &'static str;
+        fn init(_: ()) -> Init<Self> {
+            Init::ok((), Types)
+        }
+        fn callback_mode() -> CallbackMode<Self> {
+            CallbackMode::handle_event_function(|_, _, _| Transition::keep_state())
+        }
+    }
+
+    fn describe(actions: &[TimerAction<Types>]) -> Vec<(String, Option<u32>)> {
+        actions
+            .iter()
+            .map(|(kind, op)| {
+                let kind = match kind {
+                    TimerKind::Event => "event".to_owned(),
+                    TimerKind::State => "state".to_owned(),
+                    TimerKind::Generic(name) => format!("generic {name}"),
+                };
+                let content = match op {
+                    TimerOp::Start(_, c) | TimerOp::Update(c) => Some(*c),
+                    TimerOp::Cancel => None,
+                };
+                (kind, content)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn the_last_action_of_each_timer_wins_and_the_event_timeout_goes_last() {
+        let start = |c| TimerOp::Start(Duration::from_secs(1), c);
+        let mut actions: Vec<TimerAction<Types>> = vec![
+            (TimerKind::Generic("a"), start(1)),
+            (TimerKind::Event, start(2)),
+            (TimerKind::State, start(3)),
+            (TimerKind::Generic("b"), TimerOp::Update(4)),
+            (TimerKind::Generic("a"), start(5)),
+            (TimerKind::State, TimerOp::Cancel),
+        ];
+        keep_last_of_each_kind::<Types>(&mut actions);
+        let want = [
+            ("generic b", Some(4)),
+            ("generic a", Some(5)),
+            ("state", None),
+            ("event", Some(2)),
+        ];
+        let want: Vec<_> = want.iter().map(|(k, c)| (k.to_string(), *c)).collect();
+        assert_eq!(describe(&actions), want);
     }
 }

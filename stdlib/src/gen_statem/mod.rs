@@ -27,6 +27,9 @@
 //! | `start/4` options (`timeout`, `hibernate_after`, `debug`) | [`start_opt`] with [`StartOpts`] |
 //! | a supervisor child spec                    | [`child_spec`]                                  |
 //! | `call/3`, `cast/2`, `reply/2`, `stop/3`    | [`call`], [`cast`], [`reply`], [`stop`]         |
+//! | `send_request/2`, `receive_response/2`, `wait_response/2`, `check_response/2` | [`send_request`], [`receive_response`], [`wait_response`], [`check_response`] (shared with gen_server) |
+//! | `reqids_new/0`, `reqids_add/3`, `reqids_size/1`, `reqids_to_list/1`, `receive_response/3` & co | [`ReqIds`] |
+//! | a response in `handle_event(info, Msg, ..)` | [`Event::Response`], opened with [`check_response`] |
 //! | `enter_loop/4,5,6`                         | [`enter_loop`]`(Init::ok(state, data), EnterOpts)` |
 //! | `sys:get_state/1` → `{State, Data}`, `format_status/1` | [`sys`](crate::sys) on a [`StatemRef`] → [`StateData`], [`GenStatem::format_status`] |
 //!
@@ -42,13 +45,17 @@ mod server;
 mod timers;
 mod transition;
 
-pub use crate::gen_server::{CallError, ReplyTo, StartOpts, DEFAULT_TIMEOUT, INFINITY};
+pub use crate::gen_server::{CallError, ReplyTo, DEFAULT_TIMEOUT, INFINITY};
 pub use crate::name::{NamedRef, ToServer};
+pub use crate::request::{
+    check_response, receive_response, wait_response, NoResponse, ReqId, ReqIds, Response,
+};
+pub use crate::start::StartOpts;
 pub use callbacks::{
     CallbackMode, Event, GenStatem, HandleEnterFn, HandleEventFn, Init, StateData, StateEnterFn,
     StateFn, StateFunction,
 };
-pub use client::{call, cast, reply, stop, StatemRef};
+pub use client::{call, cast, reply, send_request, stop, StatemRef};
 pub use server::{
     child_spec, enter_loop, start, start_link, start_link_named, start_named, start_opt,
     start_opt_named, EnterOpts,

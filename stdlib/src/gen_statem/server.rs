@@ -1,24 +1,18 @@
-//! Starting a machine: [`start`] and friends, with gen_server's init handshake
-//! (OTP's `proc_lib:start_link` + `init_ack`; see `gen_server/server.rs`).
-//!
-//! The starter makes a tag, spawns the machine monitored (linked for
-//! `start_link`, registered for the `_named` variants, all before `init`
-//! runs) and waits for the machine's `InitAck` or the monitor's `Down`: an
-//! `init` that returns, fails, panics or is killed always ends the wait. A
+//! Starting a machine: [`start`] and friends, with the init handshake that
+//! gen_server uses too (OTP's `proc_lib:start_link` + `init_ack`; the crate's
+//! `start.rs` has the numbered recipe). The starter never hangs: an `init`
+//! that returns, fails, panics or is killed always ends the wait, and a
 //! machine whose `init` fails unlinks first, so `start_link` returns the error
-//! instead of killing its caller.
+//! instead of killing its caller. This file supplies what a gen_statem's
+//! `init` may answer and which loop runs after it (engine.rs).
 
-use std::panic::{catch_unwind, resume_unwind, AssertUnwindSafe};
-use std::time::Duration;
-
-use bream::{receive, Down, ExitReason, Pid};
+use bream::{ExitReason, Pid};
 
 use super::callbacks::{GenStatem, Init};
-use super::client::{forget_monitor, StatemRef};
-use super::engine::{exit_with, Machine};
-use crate::gen_server::{StartOpts, INFINITY};
-use crate::name::{Name, NameError};
-use crate::start::{panic_message, StartError};
+use super::client::StatemRef;
+use super::engine::Machine;
+use crate::name::Name;
+use crate::start::{exit_with, start_process, Origin, StartError, StartOpts};
 use crate::supervisor::ChildSpec;
 
 /// Start a machine, not linked to the caller (OTP's `gen_statem:start/3`).
@@ -39,11 +33,7 @@ pub fn start<M: GenStatem>(args: M::Args) -> Result<StatemRef<M>, StartError> {
 ///
 /// As [`start`]. A failed `init` unlinks first, so the caller is not killed.
 pub fn start_link<M: GenStatem>(args: M::Args) -> Result<StatemRef<M>, StartError> {
-    let opts = StartOpts {
-        link: true,
-        ..StartOpts::default()
-    };
-    start_opt(args, opts)
+    start_opt(args, StartOpts::linked())
 }
 
 /// [`start`], registering the machine as `name` before `init` runs: a
@@ -70,11 +60,7 @@ pub fn start_link_named<M: GenStatem>(
     name: impl Into<Name>,
     args: M::Args,
 ) -> Result<StatemRef<M>, StartError> {
-    let opts = StartOpts {
-        link: true,
-        ..StartOpts::default()
-    };
-    start_opt_named(name, args, opts)
+    start_opt_named(name, args, StartOpts::linked())
 }
 
 /// [`start_opt`] with a [`Name`], local or via; the name replaces
@@ -89,17 +75,8 @@ pub fn start_opt_named<M: GenStatem>(
     args: M::Args,
     opts: StartOpts,
 ) -> Result<StatemRef<M>, StartError> {
-    match name.into() {
-        Name::Local(local) => spawn_machine(
-            args,
-            StartOpts {
-                name: Some(local),
-                ..opts
-            },
-            None,
-        ),
-        via @ Name::Via(_) => spawn_machine(args, StartOpts { name: None, ..opts }, Some(via)),
-    }
+    let (opts, via) = opts.named(name.into());
+    spawn_machine(args, opts, via)
 }
 
 /// Start a machine with gen_server's [`StartOpts`] (OTP's `gen_statem:start/4`
@@ -246,159 +223,39 @@ where
     })
 }
 
-/// The machine's answer to its starter.
-struct InitAck {
-    tag: bream::Ref,
-    result: Result<(), StartError>,
-}
-
-/// What the machine knows about how it was started.
-struct Origin {
-    starter: Pid,
-    tag: bream::Ref,
-    /// The starter if linked, else `None`.
-    parent: Option<Pid>,
-    name: Option<&'static str>,
-    /// A name the machine registers itself under before `init` (a via name).
-    via: Option<Name>,
-}
-
+/// Spawn and start a machine (`via`: a name it registers itself under
+/// before `init`).
 fn spawn_machine<M: GenStatem>(
     args: M::Args,
     opts: StartOpts,
     via: Option<Name>,
 ) -> Result<StatemRef<M>, StartError> {
-    let StartOpts { link, name, .. } = opts;
-    let starter = bream::self_pid();
-    let tag = bream::make_ref();
-    let origin = Origin {
-        starter,
-        tag,
-        parent: link.then_some(starter),
-        name,
-        via,
-    };
-    let spawn_opts = bream::SpawnOpts {
-        link,
-        monitor: true,
-        name,
-        ..Default::default()
-    };
-    let body = move || init_and_loop::<M>(origin, args, opts);
-    let (pid, monitor) = match bream::spawn_opt(spawn_opts, body) {
-        Ok((pid, Some(monitor))) => (pid, monitor),
-        Ok((_, None)) => unreachable!("spawn_opt with monitor: true returns a monitor"),
-        Err(bream::SpawnError::NameTaken { holder, .. }) => {
-            return Err(StartError::AlreadyStarted(holder))
-        }
-        Err(error) => return Err(StartError::Spawn(error.to_string())),
-    };
-    let timeout = opts.timeout.unwrap_or(INFINITY);
-    let ack = if timeout == INFINITY {
-        receive! { marker tag;
-            ack: InitAck if ack.tag == tag => Some(ack.result),
-            d: Down if d.monitor == monitor => return Err(StartError::Init(d.reason)),
-        }
-    } else {
-        receive! { marker tag;
-            ack: InitAck if ack.tag == tag => Some(ack.result),
-            d: Down if d.monitor == monitor => return Err(StartError::Init(d.reason)),
-            after timeout => None,
-        }
-    };
-    match ack {
-        Some(result) => {
-            forget_monitor(monitor, tag);
-            result.map(|()| StatemRef::from_pid(pid))
-        }
-        None => {
-            give_up(pid, monitor, tag, link);
-            Err(StartError::Timeout)
-        }
-    }
+    let body = move |origin| init_and_loop::<M>(origin, args, opts);
+    start_process(&opts, via, body).map(StatemRef::from_pid)
 }
 
-/// `init` took too long: unlink, kill, and wait for the `Down` so that the
-/// machine's name is free when the start returns (`proc_lib:start_link/5`).
-/// An ack sent just before the kill is left behind after the marker; drop it.
-fn give_up(pid: Pid, monitor: bream::MonitorRef, tag: bream::Ref, link: bool) {
-    if link {
-        bream::unlink(pid);
+/// The body of a machine's process: `init`, the answer to the starter, the
+/// loop.
+fn init_and_loop<M: GenStatem>(mut origin: Origin, args: M::Args, opts: StartOpts) {
+    if !origin.take_via_name() {
+        return;
     }
-    bream::exit(pid, ExitReason::Kill);
-    receive! { marker tag;
-        d: Down if d.monitor == monitor => (),
-    }
-    receive! { marker tag;
-        ack: InitAck if ack.tag == tag => (),
-        after Duration::ZERO => (),
-    }
-}
-
-/// The body of a machine's process.
-fn init_and_loop<M: GenStatem>(origin: Origin, args: M::Args, opts: StartOpts) {
-    // A via name is taken by the new process itself, before `init`, as OTP's
-    // gen does; a taken name ends the start with the holder's pid.
-    if let Some(via) = &origin.via {
-        if let Err(error) = via.register_self() {
-            let error = match error {
-                NameError::Taken(holder) => StartError::AlreadyStarted(holder),
-                NameError::Unavailable(why) => StartError::Spawn(why),
-            };
-            // Not ours to give back: `fail` must not unregister it.
-            let origin = Origin {
-                via: None,
-                ..origin
-            };
-            return fail(&origin, error);
-        }
-    }
-    match catch_unwind(AssertUnwindSafe(|| M::init(args))) {
-        Ok(Init::Ready {
+    match origin.run_init(|| M::init(args)) {
+        Init::Ready {
             state,
             data,
             actions,
-        }) => {
-            ack(&origin, Ok(()));
+        } => {
+            origin.ready();
             let mut machine = Machine::new(data, state, origin.parent);
             machine.debug.set_trace(opts.trace);
             machine.hibernate_after = opts.hibernate_after;
             exit_with(machine.run(actions.0))
         }
-        Ok(Init::Stop(reason)) => {
-            fail(&origin, StartError::Init(reason.clone()));
+        Init::Stop(reason) => {
+            origin.fail(StartError::Init(reason.clone()));
             exit_with(reason)
         }
-        Ok(Init::Ignore) => fail(&origin, StartError::Ignore),
-        Err(payload) => {
-            let message = panic_message(&*payload).unwrap_or_default();
-            fail(&origin, StartError::Init(ExitReason::Panic(message.into())));
-            resume_unwind(payload)
-        }
+        Init::Ignore => origin.fail(StartError::Ignore),
     }
-}
-
-/// `init` failed: give the name back first (a start retried at once finds it
-/// free), unlink from the starter, and tell it why.
-fn fail(origin: &Origin, error: StartError) {
-    if let Some(name) = origin.name {
-        bream::unregister(name);
-    }
-    if let Some(via) = &origin.via {
-        via.unregister_self();
-    }
-    if let Some(parent) = origin.parent {
-        bream::unlink(parent);
-    }
-    ack(origin, Err(error));
-}
-
-fn ack(origin: &Origin, result: Result<(), StartError>) {
-    bream::send(
-        origin.starter,
-        InitAck {
-            tag: origin.tag,
-            result,
-        },
-    );
 }

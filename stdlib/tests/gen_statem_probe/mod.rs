@@ -146,6 +146,7 @@ impl Probe {
             }
             Event::Exit(_) => ("exit", None),
             Event::Down(_) => ("down", None),
+            Event::Response(_) => ("response", None),
         };
         if !label.is_empty() {
             // The empty label is `sync_call`'s, which the tests do not expect.

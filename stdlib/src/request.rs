@@ -1,15 +1,22 @@
-//! Asynchronous requests (OTP 23–25's `send_request/2`, `receive_response/2`,
-//! `wait_response/2`, `check_response/2` and the `reqids_*` collections).
+//! Asynchronous requests, shared by gen_server and gen_statem (OTP 23–25's
+//! `send_request/2`, `receive_response/2`, `wait_response/2`,
+//! `check_response/2` and the `reqids_*` collections, which both behaviours
+//! export with the same meaning).
 //!
-//! [`send_request`] is the first half of a [`call`](super::call): alias, tag,
-//! monitor, send; it returns a [`ReqId`] at once, and the caller collects the
-//! answer when it likes. So a process can have requests out to many servers at
-//! once and take the answers as they come ([`ReqIds`]).
+//! `send_request` is the first half of a call: alias, tag, monitor, send; it
+//! returns a [`ReqId`] at once, and the caller collects the answer when it
+//! likes. So a process can have requests out to many servers at once and take
+//! the answers as they come ([`ReqIds`]). Each behaviour has its own
+//! `send_request` (`gen_server::send_request`, `gen_statem::send_request`),
+//! because each puts its own call message in the server's mailbox; both are
+//! [`send_request_to`] with that message, and everything after the send is
+//! this module, the same for both.
 //!
 //! The answer is a [`Response`], not the typed reply message `call` waits for:
-//! one type for every reply type, so that a gen_server which sends requests
-//! gets the answers in `handle_info` as [`Info::Response`](super::Info::Response)
-//! (its loop drops messages of types it does not take) and recognises them with
+//! one type for every reply type, so that a behaviour process which sends
+//! requests gets the answers as one kind of message (a gen_server in
+//! `handle_info` as `Info::Response`, a gen_statem as `Event::Response`; their
+//! loops drop messages of types they do not take) and recognises them with
 //! [`check_response`] or [`ReqIds::check_response`], as OTP code does in
 //! `handle_info`. The server's side does not change: it answers through its
 //! [`ReplyTo`], which knows which kind of answer the caller waits for.
@@ -17,23 +24,22 @@
 //! Differences from OTP: a [`ReqId`] knows its reply type, so a collection
 //! holds requests of one reply type (label them to tell them apart); a
 //! completed request always leaves its collection (OTP's `Delete = true`); a
-//! `Down` of a request's server is a separate message in a gen_server's
-//! `handle_info` (`Info::Down`), checked with [`ReqIds::check_down`].
+//! `Down` of a request's server is a separate message (`Info::Down`,
+//! `Event::Down`), checked with [`ReqIds::check_down`].
 
 use std::any::Any;
 use std::fmt;
 use std::marker::PhantomData;
 use std::time::Duration;
 
-use bream::{receive, Down, MonitorRef};
+use bream::{receive, Down, MonitorRef, Pid};
 
-use super::callbacks::HandleCall;
-use super::client::{down_error, send_call, CallError, ReplyTo, INFINITY};
-use crate::name::ToServer;
+use crate::gen_server::{down_error, CallError, ReplyTo, INFINITY};
 
-/// The answer to a [`send_request`], as a message. Outside a gen_server it is
-/// taken by [`receive_response`] and friends; a gen_server gets it in
-/// `handle_info` and opens it with [`check_response`].
+/// The answer to a `send_request`, as a message. Outside a behaviour process
+/// it is taken by [`receive_response`] and friends; a gen_server gets it in
+/// `handle_info` (`Info::Response`), a gen_statem as `Event::Response`, and
+/// both open it with [`check_response`].
 pub struct Response {
     tag: bream::Ref,
     value: Box<dyn Any + Send>,
@@ -51,8 +57,9 @@ impl fmt::Debug for Response {
     }
 }
 
-/// A request sent with [`send_request`] whose answer is an `R` (OTP's request
-/// id). Not `Clone`: an answer is taken once.
+/// A request sent with `gen_server::send_request` or `gen_statem::send_request`
+/// whose answer is an `R` (OTP's request id). Not `Clone`: an answer is taken
+/// once.
 pub struct ReqId<R> {
     tag: bream::Ref,
     /// `None`: the server was not running when the request was made.
@@ -66,44 +73,16 @@ impl<R> fmt::Debug for ReqId<R> {
     }
 }
 
-/// Send `request` to `server` and return at once (OTP's
-/// `gen_server:send_request/2`); collect the answer with [`receive_response`],
-/// [`wait_response`] or [`check_response`]. The server cannot tell it from a
-/// [`call`](super::call).
-///
-/// ```
-/// use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, ReplyTo};
-///
-/// struct Double;
-/// impl GenServer for Double {
-///     type Args = (); type Call = u64; type Reply = u64; type Cast = ();
-///     type Info = (); type Continue = ();
-///     fn init(_: ()) -> Init<Self> { Init::ok(Double) }
-///     fn handle_call(&mut self, n: u64, _: ReplyTo<u64>) -> CallResult<Self> {
-///         CallResult::reply(2 * n)
-///     }
-/// }
-/// bream::run(|| {
-///     let a = gen_server::start::<Double>(()).unwrap();
-///     let b = gen_server::start::<Double>(()).unwrap();
-///     let ra = gen_server::send_request(&a, 20);
-///     let rb = gen_server::send_request(&b, 1);
-///     // Both servers work at the same time.
-///     let t = gen_server::DEFAULT_TIMEOUT;
-///     assert_eq!(gen_server::receive_response(ra, t), Ok(40));
-///     assert_eq!(gen_server::receive_response(rb, t), Ok(2));
-/// });
-/// ```
-pub fn send_request<S, R>(
-    server: &impl ToServer<S>,
-    request: R,
-) -> ReqId<<S as HandleCall<R>>::Reply>
-where
-    S: HandleCall<R>,
-    R: Send + 'static,
-{
+/// The first half of a call, for any behaviour: make the tag, the alias and
+/// the monitor, and let `send` put the request, answered through the
+/// `ReplyTo` it is given, into `pid`'s mailbox (`None`: nothing runs, and the
+/// request answers `NoProc`). The server answers with a [`Response`].
+pub(crate) fn send_request_to<Rep>(
+    pid: Option<Pid>,
+    send: impl FnOnce(Pid, ReplyTo<Rep>),
+) -> ReqId<Rep> {
     let tag = bream::make_ref();
-    let Some(pid) = server.server_pid() else {
+    let Some(pid) = pid else {
         return ReqId {
             tag,
             live: None,
@@ -112,7 +91,7 @@ where
     };
     let alias = bream::alias();
     let monitor = bream::monitor(pid);
-    send_call::<S, R>(pid, request, ReplyTo::new(alias, tag, true));
+    send(pid, ReplyTo::new(alias, tag, true));
     ReqId {
         tag,
         live: Some((alias, monitor)),
@@ -142,7 +121,7 @@ impl<R: Send + 'static> ReqId<R> {
         self.retire();
         match response.value.downcast::<R>() {
             Ok(value) => *value,
-            Err(_) => unreachable!("gen_server: a response has its request's reply type"),
+            Err(_) => unreachable!("a response has its request's reply type"),
         }
     }
 
@@ -174,12 +153,13 @@ impl<R: Send + 'static> ReqId<R> {
 }
 
 /// Wait up to `timeout` for the answer to `request` (OTP's
-/// `gen_server:receive_response/2`). On a timeout the request is abandoned: a
-/// later answer is dropped by the runtime, never queued.
+/// `gen_server:receive_response/2`, `gen_statem:receive_response/2`). On a
+/// timeout the request is abandoned: a later answer is dropped by the
+/// runtime, never queued.
 ///
 /// # Errors
 ///
-/// As [`call`](super::call): `Timeout`, `NoProc`, `Exit(reason)`.
+/// As a call: `Timeout`, `NoProc`, `Exit(reason)`.
 pub fn receive_response<R: Send + 'static>(
     request: ReqId<R>,
     timeout: Duration,
@@ -197,12 +177,12 @@ pub fn receive_response<R: Send + 'static>(
 }
 
 /// Wait up to `timeout` for the answer to `request` without abandoning it
-/// (OTP's `gen_server:wait_response/2`): `Err(request)` hands it back on a
-/// timeout, to wait again later.
+/// (OTP's `gen_server:wait_response/2`, `gen_statem:wait_response/2`):
+/// `Err(request)` hands it back on a timeout, to wait again later.
 ///
 /// # Errors
 ///
-/// `Err(request)` on a timeout; `Ok(Err(..))` as [`call`](super::call).
+/// `Err(request)` on a timeout; `Ok(Err(..))` as a call.
 pub fn wait_response<R: Send + 'static>(
     request: ReqId<R>,
     timeout: Duration,
@@ -211,8 +191,10 @@ pub fn wait_response<R: Send + 'static>(
 }
 
 /// Whether `response` (a message a gen_server got as
-/// [`Info::Response`](super::Info::Response)) answers `request` (OTP's
-/// `gen_server:check_response/2`): `Ok(reply)`, or both handed back.
+/// [`Info::Response`](crate::gen_server::Info::Response), a gen_statem as
+/// [`Event::Response`](crate::gen_statem::Event::Response)) answers `request`
+/// (OTP's `gen_server:check_response/2`, `gen_statem:check_response/2`):
+/// `Ok(reply)`, or both handed back.
 ///
 /// # Errors
 ///
@@ -375,7 +357,8 @@ impl<L, R: Send + 'static> ReqIds<L, R> {
         })
     }
 
-    /// Whether `response` (from a gen_server's `handle_info`) answers one of
+    /// Whether `response` (from a gen_server's `handle_info`, a gen_statem's
+    /// `Event::Response`) answers one of
     /// the requests; if so take it out (OTP's `check_response/3`).
     ///
     /// # Errors
@@ -391,7 +374,8 @@ impl<L, R: Send + 'static> ReqIds<L, R> {
         }
     }
 
-    /// Whether `down` (from a gen_server's `handle_info`) is the `Down` of one
+    /// Whether `down` (from a gen_server's `handle_info`, a gen_statem's
+    /// `Event::Down`) is the `Down` of one
     /// of the requests' servers; if so take that request out, with the error
     /// its caller would have got.
     pub fn check_down(&mut self, down: &Down) -> Option<(L, CallError)> {
