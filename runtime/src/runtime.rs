@@ -242,7 +242,7 @@ impl Builder {
     /// on the heap and gives its stack page back to the kernel; its next
     /// message (or timeout, or exit signal) copies them back to the same
     /// addresses, so the process cannot tell (pointers into its stack stay
-    /// valid). Idle processes then cost about 1 KiB each instead of about 5;
+    /// valid). Idle processes then cost about 1.5 KiB each instead of about 5;
     /// a wake-up costs a page fault and a copy, a few µs. `Duration::ZERO`
     /// freezes at every wait. docs/processes.md, "Idle processes".
     ///
