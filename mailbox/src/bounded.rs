@@ -145,7 +145,8 @@ impl Limits {
 
     /// True if `size` more bytes fit the budget now (always without one).
     fn fits(&self, size: usize) -> bool {
-        self.bytes.is_none_or(|b| self.held().saturating_add(size) <= b)
+        self.bytes
+            .is_none_or(|b| self.held().saturating_add(size) <= b)
     }
 }
 

@@ -26,8 +26,8 @@
 
 use core::ptr::{self, NonNull};
 
-use crate::envelope::{free, Header};
 use crate::bounded::Limits;
+use crate::envelope::{free, Header};
 use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 use crate::waiter;
 

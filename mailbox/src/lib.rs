@@ -182,7 +182,9 @@ pub fn mailbox_bounded(limit: usize) -> (Sender, Receiver) {
 /// assert!(tx.try_push(4u8).is_ok()); // 9 bytes now
 /// ```
 pub fn mailbox_limited(limit: usize, bytes: Option<usize>) -> (Sender, Receiver) {
-    let inner = sync::Arc::new(inbound::Inner::new(Some(bounded::Limits::new(limit, bytes))));
+    let inner = sync::Arc::new(inbound::Inner::new(Some(bounded::Limits::new(
+        limit, bytes,
+    ))));
     inner.init();
     (Sender::new(inner.clone()), Receiver::new(inner))
 }
