@@ -16,7 +16,9 @@ use loom::sync::atomic::{AtomicUsize, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 
-use bream_mailbox::{mailbox, mailbox_bounded, Envelope, From, Push, Receiver};
+use bream_mailbox::{
+    mailbox, mailbox_bounded, mailbox_limited, Envelope, From, Push, Receiver, RoomWaiters, Ticket,
+};
 
 /// Receives until `n` messages of type `(usize, u32)` have arrived, checking
 /// per-producer FIFO; yields while a push is half done.
@@ -291,7 +293,10 @@ fn bounded_block_no_lost_wakeup_and_never_above_the_bound() {
         let room = Arc::new(loom::sync::Notify::new());
         {
             let room = room.clone();
-            rx.on_room(move || room.notify());
+            rx.on_room(move |_| {
+                room.notify();
+                false
+            });
         }
         let sender = thread::spawn(move || {
             for i in 0..2u32 {
@@ -302,7 +307,7 @@ fn bounded_block_no_lost_wakeup_and_never_above_the_bound() {
                         Err(r) => {
                             m = r.into_inner();
                             // Registered already (the one `room`); announce.
-                            if tx.announce_waiting() {
+                            if tx.announce_waiting(4) {
                                 continue;
                             }
                             room.wait();
@@ -421,5 +426,107 @@ fn dead_letter_at_exit_races_with_push() {
         // Nothing can arrive any more: the slot is empty.
         received += usize::from(rx.try_recv::<u32>().is_some());
         assert_eq!(received + left + dead.load(Ordering::Relaxed), 2);
+    });
+}
+
+/// The wake protocol of a `Block` mailbox (mailbox/src/bounded.rs, "Waking
+/// as few senders as needed"): one wake per removed message, oldest waiter
+/// first, the bit re-armed while senders are left, and a woken sender that
+/// gives up passing its wake on. The runtime's `block` (runtime/src/bounded.rs)
+/// in miniature, on the real `RoomWaiters` and the real mailbox.
+///
+/// A mailbox of one message is full when the threads start.
+/// Two senders wait for room: `patient` until its message is in; `quitter`
+/// gives up after its first wake-up (a timeout, in the runtime) and must
+/// then pass the wake on. The receiver takes what comes. Proves: nobody is
+/// left asleep with room free (a lost wake-up leaves a sender in
+/// `Notify::wait` and the receiver spinning: loom fails the model), the
+/// queue never holds more than its bound, nothing is lost or duplicated.
+///
+/// Planted bugs (tried, each fails): (1) `after_removals` (extra.rs) not
+/// re-arming `SENDER_WAITING` when the callback says senders are left: with
+/// both queued, the first removal wakes one, the second removal finds the
+/// bit clear and wakes no one, and the other sleeps for good; (2) the
+/// quitter giving up without passing its wake on: woken first, it takes
+/// the only wake with it and `patient` sleeps with the mailbox empty;
+/// (3) a sender whose message is in never passing its wake on (the first
+/// version of this protocol): it found room at its announcement, pushed,
+/// and was taken off the queue by the next removal's callback before it
+/// left; the wake meant for the other sender went nowhere.
+#[test]
+fn bounded_block_wakes_one_per_slot_fifo() {
+    /// One blocked send: the runtime's `block`, with `patient` false for a
+    /// sender that gives up after its first wake-up. True if delivered.
+    fn send(
+        tx: &bream_mailbox::Sender,
+        q: &RoomWaiters<Arc<loom::sync::Notify>>,
+        me: &Arc<loom::sync::Notify>,
+        v: u64,
+        patient: bool,
+    ) -> bool {
+        let mut ticket = Ticket::default();
+        let delivered = loop {
+            if tx.try_push(v).is_ok() {
+                break true;
+            }
+            q.register(&mut ticket, me.clone());
+            if tx.announce_waiting(8) {
+                continue;
+            }
+            me.wait();
+            if !patient {
+                break false;
+            }
+        };
+        if q.leave(&mut ticket) && (!delivered || tx.has_room(8)) {
+            q.wake(1, |w| w.notify());
+        }
+        delivered
+    }
+
+    loom::model(|| {
+        let (tx, mut rx) = mailbox_bounded(1);
+        assert!(tx.try_push(0u64).is_ok()); // full
+        let q = Arc::new(RoomWaiters::new());
+        {
+            let q = q.clone();
+            rx.on_room(move |n| q.wake(n, |w: Arc<loom::sync::Notify>| w.notify()));
+        }
+        let quit_done = Arc::new(AtomicUsize::new(0));
+        let patient = {
+            let (tx, q) = (tx.clone(), q.clone());
+            thread::spawn(move || {
+                let me = Arc::new(loom::sync::Notify::new());
+                assert!(send(&tx, &q, &me, 1, true));
+            })
+        };
+        let quitter = {
+            let (tx, q, done) = (tx.clone(), q.clone(), quit_done.clone());
+            thread::spawn(move || {
+                let me = Arc::new(loom::sync::Notify::new());
+                let delivered = send(&tx, &q, &me, 2, false);
+                done.store(if delivered { 2 } else { 1 }, Ordering::Release);
+            })
+        };
+        let mut got = Vec::new();
+        loop {
+            assert!(rx.len() <= 1, "above the bound");
+            match rx.try_recv::<u64>() {
+                Some(v) => got.push(v),
+                None => {
+                    let q = quit_done.load(Ordering::Acquire);
+                    let want = if q == 2 { 3 } else { 2 };
+                    if q != 0 && got.len() == want {
+                        break;
+                    }
+                    thread::yield_now();
+                }
+            }
+        }
+        patient.join().unwrap();
+        quitter.join().unwrap();
+        got.sort_unstable();
+        assert!(got == [0, 1] || got == [0, 1, 2], "exactly once: {got:?}");
+        assert_eq!(tx.bytes(), Some(0));
     });
 }

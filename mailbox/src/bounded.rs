@@ -63,11 +63,19 @@
 //! receiver sets `SENDER_WAITING` again ([`rearm`]), so its next removal
 //! calls the callback again. A woken sender tries again; if another sender
 //! took the room first, it registers again (at the front: it keeps its turn)
-//! and goes through steps 2–3, which the argument above covers. A woken
-//! sender that gives up instead (its timeout, its exit) passes its wake on to
-//! the next in line, or the room it was woken for could go unclaimed while
-//! the others sleep (the loom model `bounded_block_wakes_one_per_slot_fifo`
-//! checks the protocol, and fails if the pass-on or the re-arm is left out).
+//! and goes through steps 2–3, which the argument above covers.
+//!
+//! A woken sender may not use the room it was woken for: it gives up (its
+//! timeout, its exit), or it had found room by itself (step 2 said "room
+//! now") and was taken off the queue between its push and its leaving. It
+//! then passes the wake on to the next in line ([`RoomWaiters::leave`] says
+//! whether it was taken off): always if it gives up, and if its message is
+//! in, when there is still room (if there is none, the mailbox holds a
+//! message whose removal calls the callback again, the bit being re-armed).
+//! Without the pass-on, the room could go unclaimed while the others sleep:
+//! the loom model `bounded_block_wakes_one_per_slot_fifo` found exactly that
+//! (a sender that found room at its announcement, then was woken for the
+//! next removal's room), and fails if the pass-on or the re-arm is left out.
 //!
 //! # A byte budget
 //!
@@ -209,6 +217,12 @@ pub(crate) fn announce_waiting(inner: &Inner, limits: &Limits, size: usize) -> b
         .producers
         .flags
         .fetch_or(SENDER_WAITING, Ordering::AcqRel);
+    has_room(inner, limits, size)
+}
+
+/// True if a message of `size` bytes would fit now (a snapshot: `removed`
+/// and `bytes_out` Acquire, as everywhere).
+pub(crate) fn has_room(inner: &Inner, limits: &Limits, size: usize) -> bool {
     let r = inner.removed();
     let p = inner.pushed_counter().load(Ordering::Relaxed);
     p.saturating_sub(r) < limits.messages && limits.fits(size)
@@ -339,9 +353,11 @@ impl<W> RoomWaiters<W> {
 
     /// The caller stops waiting (it got its message in, or gives up). True
     /// if a waker had taken it off the queue since it last registered: it
-    /// holds a wake-up, and if it gives up without using the room it was
-    /// woken for, it must pass the wake on (`wake(1, ..)`). False if it was
-    /// still queued (now removed) or never registered.
+    /// holds a wake-up, and must pass it on (`wake(1, ..)`) if it gives up,
+    /// or if its message is in and there is still room (it may have found
+    /// room by itself before the wake-up; bounded.rs, "Waking as few
+    /// senders as needed"). False if it was still queued (now removed) or
+    /// never registered.
     pub fn leave(&self, ticket: &mut Ticket) -> bool {
         let Some(id) = ticket.id.take() else {
             return false;

@@ -225,6 +225,16 @@ impl Sender {
         }
     }
 
+    /// True if a message of `size` payload bytes would fit now (always for
+    /// an unbounded mailbox). A snapshot: another sender may take the room
+    /// before the caller uses it.
+    pub fn has_room(&self, size: usize) -> bool {
+        match self.inner.limits() {
+            Some(l) => bounded::has_room(&self.inner, l, size),
+            None => true,
+        }
+    }
+
     /// The bound of a bounded mailbox, in messages (`None`: unbounded).
     pub fn limit(&self) -> Option<usize> {
         self.inner.limits().map(|l| l.messages)

@@ -21,12 +21,24 @@
 //!
 //! # Who keeps what
 //!
-//! The bound itself lives in the mailbox (immutable). The policy and the
-//! list of blocked senders live in a [`Bound`], one per bounded process, in
-//! the runtime's map ([`Bounds`], keyed by pid, behind one lock that only
-//! the full-mailbox path and spawn/exit of a bounded process take). The
-//! receiver's room callback holds the same `Bound` and unparks every blocked
-//! sender; each tries again, and those that lose the race park again.
+//! The bound itself (messages, and bytes if set) lives in the mailbox
+//! (immutable; it counts the bytes it holds). The policy and the queue of
+//! blocked senders live in a [`Bound`], one per bounded process, in the
+//! runtime's map ([`Bounds`], keyed by pid, behind one lock that only the
+//! full-mailbox path, `process_info` and spawn/exit of a bounded process
+//! take).
+//!
+//! # Waking
+//!
+//! The receiver's room callback holds the same `Bound` and unparks one
+//! blocked sender per message its receive removed, oldest first
+//! (`RoomWaiters`), not all of them: each removal made room for one
+//! message. A woken sender tries again; one that loses the race to a sender
+//! that was not waiting registers again at the front and parks. A sender
+//! that leaves without using the room it was woken for passes the wake on
+//! ([`Leave`]). mailbox/src/bounded.rs, "Waking as few senders as needed",
+//! has the protocol and why nothing is lost; the loom model
+//! `bounded_block_wakes_one_per_slot_fifo` checks it.
 //!
 //! # Deadlock is the user's risk
 //!
@@ -469,6 +481,8 @@ fn block<D: Deliverable>(
     let t = task::with_current(TaskRef::clone);
     let mut leave = Leave {
         bound: &bound,
+        tx: &tx,
+        size,
         ticket: Ticket::default(),
         delivered: false,
     };
@@ -505,19 +519,26 @@ fn block<D: Deliverable>(
 }
 
 /// A blocked sender's way out of [`block`], however it leaves: off the
-/// queue of waiters, and if a receiver had woken it for room it did not use
-/// (it gives up, or unwinds), that wake goes to the next sender in line.
+/// queue of waiters, and if a receiver had woken it for room it may not
+/// have used, that wake goes to the next sender in line: always if it gives
+/// up (a timeout, the target's exit, its own exit unwinding), and if its
+/// message is in, when there is still room (it may have found room by
+/// itself and been woken after; mailbox/src/bounded.rs, "Waking as few
+/// senders as needed").
 struct Leave<'a> {
     bound: &'a Bound,
+    tx: &'a Sender,
+    /// The payload size of its message.
+    size: usize,
     ticket: Ticket,
-    /// Its message got in: the room it was woken for (if any) is used.
+    /// Its message got in.
     delivered: bool,
 }
 
 impl Drop for Leave<'_> {
     fn drop(&mut self) {
         let woken = self.bound.waiters.leave(&mut self.ticket);
-        if woken && !self.delivered {
+        if woken && (!self.delivered || self.tx.has_room(self.size)) {
             self.bound.waiters.wake(1, |t| t.unpark());
         }
     }
