@@ -442,14 +442,11 @@ fn send(
 ) -> bool {
     let mut ticket = Ticket::default();
     let delivered = loop {
-        match tx.try_push(v) {
-            Ok(p) => {
-                if p == Push::Wake {
-                    rx_wake.notify();
-                }
-                break true;
+        if let Ok(p) = tx.try_push(v) {
+            if p == Push::Wake {
+                rx_wake.notify();
             }
-            Err(_) => {}
+            break true;
         }
         q.register(&mut ticket, me.clone());
         if tx.announce_waiting(8) {
