@@ -82,7 +82,7 @@ pub enum Overflow {
 /// either.
 ///
 /// Bytes are counted as the sender sized them: `size_of` of each message's
-/// type (a `String` is 24 bytes, whatever its text; a `[u8; 4096]` is 4096),
+/// type (a `String` is 24 bytes, whatever its text; a `[u8; 1024]` is 1024),
 /// the memory the mailbox itself holds for it, not what the value owns on
 /// the heap. A message that would take the mailbox past either bound meets
 /// the same [`Overflow`] policy; one larger than the whole byte budget can
@@ -113,15 +113,15 @@ pub enum Overflow {
 /// ```
 /// use bream::{MailboxLimit, Overflow, SpawnOpts};
 /// bream::run(|| {
-///     let limit = MailboxLimit::new(usize::MAX, Overflow::Drop).bytes(10_000);
+///     let limit = MailboxLimit::new(usize::MAX, Overflow::Drop).bytes(2_500);
 ///     let opts = SpawnOpts { mailbox_limit: Some(limit), ..Default::default() };
 ///     let (pid, _) = bream::spawn_opt(opts, || bream::sleep(std::time::Duration::from_secs(5))).unwrap();
 ///     for _ in 0..3 {
-///         bream::send(pid, [0u8; 4096]); // the third would make 12,288 bytes
+///         bream::send(pid, [0u8; 1024]); // the third would make 3,072 bytes
 ///     }
 ///     let info = bream::process_info(pid).unwrap();
 ///     assert_eq!(info.message_queue_len, 2);
-///     assert_eq!((info.message_queue_bytes, info.mailbox_limit_bytes), (Some(8192), Some(10_000)));
+///     assert_eq!((info.message_queue_bytes, info.mailbox_limit_bytes), (Some(2048), Some(2_500)));
 ///     assert_eq!(bream::dead_letters::counts().mailbox_full, 1);
 ///     bream::exit(pid, bream::ExitReason::Kill);
 /// });
