@@ -36,7 +36,8 @@
 //! The receiver, after the removals of each receive on a bounded mailbox
 //! (`Receiver::after_removals`), stores `removed` as always and then runs
 //! [`take_waiting`]: `flags.fetch_and(!SENDER_WAITING)` (AcqRel). If the bit
-//! was set, it calls the room callback, which wakes every registered sender.
+//! was set, it calls the room callback, which wakes registered senders (as
+//! few as needed: see below).
 //!
 //! No lost wake-up: both sides do a read-modify-write of `flags`, so the two
 //! RMWs are ordered in `flags`' modification order. If the receiver's comes
