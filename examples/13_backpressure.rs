@@ -7,13 +7,16 @@
 //!   so its mailbox never holds more than the bound, and nothing is lost;
 //! - `Overflow::Drop`: past the bound, messages become dead letters, and
 //!   `bream::dead_letters` counts them (sent = received + dropped, exactly);
+//! - a byte budget (`MailboxLimit::bytes`): a bound on the bytes held, as
+//!   the senders sized them, which `process_info` reports;
 //! - a priority alias (`alias_priority` + `send_priority`): a "status?"
 //!   request overtakes a full mailbox's backlog (OTP 28's priority
 //!   messages);
 //! - `try_send`: a sender that would rather not wait gets its message back.
 //!
 //! What it prints: the consumer's count and the largest queue it saw (never
-//! above 64), the Drop figures (sent = received + dropped), how many
+//! above 64), the Drop figures (sent = received + dropped), what a mailbox
+//! with a 4 KiB budget holds after ten 1 KiB messages (four), how many
 //! ordinary messages the priority status request overtook (the consumer
 //! eats some of the 100,000 while they are being sent, so it varies), and
 //! the dead-letter counts by reason.
@@ -116,6 +119,29 @@ fn main() {
                 "MISCOUNTED"
             }
         );
+
+        // 2b. A byte budget: 4 KiB of 1 KiB messages, whatever their count.
+        let opts = SpawnOpts {
+            mailbox_limit: Some(MailboxLimit::new(BOUND, Overflow::Drop).bytes(4096)),
+            ..Default::default()
+        };
+        let (small, _) = bream::spawn_opt(opts, || {
+            receive::<Done>();
+        })
+        .expect("spawn");
+        for _ in 0..10 {
+            bream::send(small, [0u8; 1024]);
+        }
+        let info = bream::process_info(small).expect("alive");
+        println!(
+            "bytes: {} messages, {:?} bytes held of {:?}; {} dropped",
+            info.message_queue_len,
+            info.message_queue_bytes,
+            info.mailbox_limit_bytes,
+            dead_letters::counts().mailbox_full - dropped,
+        );
+        // Its budget is full, so a `Done` would be dropped too: end it.
+        bream::exit(small, bream::ExitReason::Kill);
 
         // 3. A status request with priority overtakes whatever is queued.
         let (server, _) = bream::spawn_monitor(consumer);

@@ -41,6 +41,8 @@ pub(crate) struct VTable {
     layout: Layout,
     /// Byte offset of the payload from the start of the block.
     offset: usize,
+    /// `size_of::<T>()` (the block's layout may round it up).
+    size: usize,
     /// Drops the payload in place; called only on a full block.
     drop_payload: unsafe fn(*mut u8),
 }
@@ -82,6 +84,7 @@ impl<T: 'static> VTableOf<T> {
         type_name: core::any::type_name::<T>,
         layout: Layout::new::<Node<T>>(),
         offset: mem::offset_of!(Node<T>, value),
+        size: mem::size_of::<T>(),
         drop_payload: drop_payload::<T>,
     };
 }
@@ -242,8 +245,7 @@ impl Envelope {
     /// The payload's size in bytes (`size_of` of its type, as the sender
     /// sized it; not what it owns on the heap).
     pub fn payload_size(&self) -> usize {
-        let vt = self.facts().0;
-        vt.layout.size() - vt.offset
+        self.facts().0.size
     }
 
     /// True after a [`take`](Envelope::take) that was not followed by a `put`.

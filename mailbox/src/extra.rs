@@ -52,8 +52,9 @@ pub(crate) struct Extra {
     priority: bool,
     /// The priority list (see the module essay). Its `mark` is never set.
     prio: SaveQueue,
-    /// Called when a removal made room and a sender waits for it (bounded.rs).
-    on_room: Option<Box<dyn FnMut() + Send>>,
+    /// Called when a removal made room and a sender waits for it (bounded.rs),
+    /// with the number of messages removed; says whether senders still wait.
+    on_room: Option<Box<dyn FnMut(usize) -> bool + Send>>,
 }
 
 impl Extra {
@@ -104,12 +105,17 @@ impl Receiver {
     }
 
     /// Sets what to call when a receive made room in this bounded mailbox
-    /// while a sender waited for it ([`Sender::announce_waiting`]). It runs
-    /// on the receiver's thread, inside the receive: keep it short (wake the
-    /// waiting senders). A no-op for an unbounded mailbox.
+    /// while a sender waited for it ([`Sender::announce_waiting`]). It gets
+    /// the number of messages the receive removed, and returns true if
+    /// senders still wait after it woke some (the receiver then calls it
+    /// again after its next removal; bounded.rs, "Waking as few senders as
+    /// needed"). It runs on the receiver's thread, inside the receive: keep
+    /// it short (wake senders, one per removed message, with
+    /// [`RoomWaiters::wake`](crate::RoomWaiters::wake)). A no-op for an
+    /// unbounded mailbox.
     ///
     /// [`Sender::announce_waiting`]: crate::Sender::announce_waiting
-    pub fn on_room(&mut self, f: impl FnMut() + Send + 'static) {
+    pub fn on_room(&mut self, f: impl FnMut(usize) -> bool + Send + 'static) {
         if let Some(e) = self.extra.as_mut().filter(|e| e.bounded) {
             e.on_room = Some(Box::new(f));
         }
@@ -144,6 +150,20 @@ impl Receiver {
         mut f: impl FnMut(&mut Envelope) -> Option<K>,
     ) -> Option<(K, Envelope)> {
         let before = self.removed_count();
+        // The payload bytes of what this scan removes (a bounded mailbox
+        // counts them, bounded.rs "A byte budget"): the size as pushed,
+        // taken before the matcher can replace the envelope. A matcher that
+        // panics after emptying one leaves its bytes uncounted: the process
+        // is crashing, and its mailbox goes with it.
+        let mut bytes = 0;
+        let mut f = |e: &mut Envelope| {
+            let size = e.payload_size();
+            let hit = f(e);
+            if hit.is_some() || e.is_empty() {
+                bytes += size;
+            }
+            hit
+        };
         let hit = if self.priority_enabled() {
             self.drain_inbound();
             let mut hit = None;
@@ -162,22 +182,35 @@ impl Receiver {
             let start = self.start(from);
             self.scan(start, &mut f, true)
         };
-        if self.removed_count() != before {
-            self.after_removals();
+        let removed = self.removed_count() - before;
+        if removed != 0 {
+            self.after_removals(removed, bytes);
         }
         hit
     }
 
-    /// The receiver's half of bounded.rs's "Waiting for room".
-    fn after_removals(&mut self) {
+    /// The receiver's half of bounded.rs's "Waiting for room", after
+    /// `n` removals of `bytes` payload bytes.
+    fn after_removals(&mut self, n: usize, bytes: usize) {
         let Some(extra) = self.extra.as_ref() else {
             return;
         };
-        if !extra.bounded || !bounded::take_waiting(self.inner()) {
+        if !extra.bounded {
             return;
         }
-        if let Some(f) = self.extra.as_mut().and_then(|e| e.on_room.as_mut()) {
-            f();
+        if let Some(l) = self.inner().limits() {
+            // Before the RMW below: the handshake publishes it with `removed`.
+            l.removed(bytes);
+        }
+        if !bounded::take_waiting(self.inner()) {
+            return;
+        }
+        let more = match self.extra.as_mut().and_then(|e| e.on_room.as_mut()) {
+            Some(f) => f(n),
+            None => false,
+        };
+        if more {
+            bounded::rearm(self.inner());
         }
     }
 }

@@ -26,8 +26,9 @@
 
 use core::ptr::{self, NonNull};
 
+use crate::bounded::Limits;
 use crate::envelope::{free, Header};
-use crate::sync::{AtomicPtr, AtomicU8, AtomicUsize, Ordering};
+use crate::sync::{AtomicPtr, AtomicUsize, Ordering};
 use crate::waiter;
 
 /// What producers write.
@@ -40,27 +41,33 @@ pub(crate) struct ProducerSide {
     /// (a bounded push reserves its place with a CAS instead, see
     /// `bounded.rs`); read by `len`. See [`Inner::len`] for why that is enough.
     pushed: AtomicUsize,
-    /// [`CLOSED`] | [`BOUNDED`] | [`SENDER_WAITING`]. Loaded (Relaxed) by every
-    /// push: zero is the plain mailbox's fast path, the same one load and
-    /// branch the `closed` flag it replaced cost. `CLOSED` is set (Relaxed) when
-    /// the receiver is dropped: pushes then drop their message instead of
+    /// [`CLOSED`] | [`BOUNDED`] | [`SENDER_WAITING`] in the low bits, and
+    /// the address of the bound's [`Limits`] (a bounded mailbox) in the
+    /// rest: a tagged pointer, as `tail` is. Loaded (Relaxed) by every push:
+    /// zero is the plain mailbox's fast path, the same one load and branch
+    /// the `closed` flag it replaced cost. `CLOSED` is set (Relaxed) when the
+    /// receiver is dropped: pushes then drop their message instead of
     /// queueing it; a hint, a push racing with the drop may still queue, and
-    /// `Inner::drop` frees what it queued. `BOUNDED` is set at construction and
-    /// never changes. `SENDER_WAITING` is set by a blocked sender and cleared
-    /// by the receiver (bounded.rs has the handshake).
-    pub(crate) flags: AtomicU8,
-    /// The bound of a bounded mailbox (`BOUNDED` set); unused otherwise.
-    /// Immutable. It sits in what was padding after the flags byte, so the
-    /// shared state is still one cache line.
-    pub(crate) limit: u32,
+    /// `Inner::drop` frees what it queued. `BOUNDED` and the address are set
+    /// at construction and never change (the `Limits` box is freed by
+    /// `Inner::drop`). `SENDER_WAITING` is set by a blocked sender and
+    /// cleared by the receiver (bounded.rs has the handshake).
+    ///
+    /// Why one word and not a flags byte and a pointer: the shared state is
+    /// one cache line with no room for another word (see [`Inner`]).
+    pub(crate) flags: AtomicUsize,
 }
 
 /// `ProducerSide::flags`: the receiver is gone.
-pub(crate) const CLOSED: u8 = 1;
-/// `ProducerSide::flags`: the mailbox has a bound (`limit`).
-pub(crate) const BOUNDED: u8 = 2;
+pub(crate) const CLOSED: usize = 1;
+/// `ProducerSide::flags`: the mailbox has a bound (its [`Limits`] are at
+/// `flags & !FLAG_BITS`).
+pub(crate) const BOUNDED: usize = 2;
 /// `ProducerSide::flags`: a sender waits for room (bounded.rs).
-pub(crate) const SENDER_WAITING: u8 = 4;
+pub(crate) const SENDER_WAITING: usize = 4;
+/// The bits of `ProducerSide::flags` that are flags (`Limits` is aligned to
+/// 8, so its address leaves them zero).
+const FLAG_BITS: usize = 7;
 
 /// What the receiver writes.
 pub(crate) struct ConsumerSide {
@@ -107,13 +114,14 @@ pub(crate) struct Inner {
 impl Inner {
     /// A new, empty queue: `tail` points at the stub. The caller must call
     /// [`Inner::init`] once the value is at its final address (inside the `Arc`).
-    pub(crate) fn new(limit: Option<u32>) -> Self {
+    pub(crate) fn new(limits: Option<Box<Limits>>) -> Self {
+        // The address is exposed (`as usize`) and read back in `limits`.
+        let flags = limits.map_or(0, |l| Box::into_raw(l) as usize | BOUNDED);
         Inner {
             producers: ProducerSide {
                 tail: AtomicPtr::new(ptr::null_mut()),
                 pushed: AtomicUsize::new(0),
-                flags: AtomicU8::new(if limit.is_some() { BOUNDED } else { 0 }),
-                limit: limit.unwrap_or(u32::MAX),
+                flags: AtomicUsize::new(flags),
             },
             stub: Header::stub(),
             consumer: ConsumerSide {
@@ -184,10 +192,25 @@ impl Inner {
         self.flags() & CLOSED != 0
     }
 
-    /// The flags byte (Relaxed): zero for an open, unbounded mailbox.
+    /// The flags word (Relaxed): zero for an open, unbounded mailbox.
     #[inline]
-    pub(crate) fn flags(&self) -> u8 {
+    pub(crate) fn flags(&self) -> usize {
         self.producers.flags.load(Ordering::Relaxed)
+    }
+
+    /// The bound of a bounded mailbox (`None`: unbounded).
+    #[inline]
+    pub(crate) fn limits(&self) -> Option<&Limits> {
+        let f = self.flags();
+        if f & BOUNDED == 0 {
+            return None;
+        }
+        let p = (f & !FLAG_BITS) as *const Limits;
+        // SAFETY: `BOUNDED` is set only by `new`, together with the address
+        // of a leaked `Box<Limits>`, and neither changes until `Inner::drop`
+        // frees the box; the flag bits RMWed since leave the address alone.
+        // The box lives as long as `self`.
+        Some(unsafe { &*p })
     }
 
     /// Messages ever removed by the receiver (Acquire, see [`Inner::len`]).
@@ -243,6 +266,12 @@ impl Drop for Inner {
     /// popped when it was dropped, and those pushed after (or racing with) that.
     /// Every handle is gone, so no push is half done and every link is set.
     fn drop(&mut self) {
+        let f = self.flags();
+        if f & BOUNDED != 0 {
+            // SAFETY: the address `new` leaked (see `limits`); no handle is
+            // left to read it, and it is freed once, here.
+            drop(unsafe { Box::from_raw((f & !FLAG_BITS) as *mut Limits) });
+        }
         let stub = self.stub();
         let mut h = self.consumer.head_at_close.load(Ordering::Relaxed);
         while !h.is_null() {

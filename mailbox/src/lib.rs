@@ -135,6 +135,7 @@ mod sender;
 mod sync;
 mod waiter;
 
+pub use bounded::{RoomWaiters, Ticket};
 pub use envelope::Envelope;
 pub use receiver::{From, Marker, Receiver};
 pub use sender::{Push, Refused, Sender};
@@ -148,9 +149,9 @@ pub fn mailbox() -> (Sender, Receiver) {
 }
 
 /// Creates a bounded mailbox: [`Sender::try_push`] refuses a message while
-/// `limit` messages are in it (at least 1, at most `u32::MAX - 1`), and the
-/// queue never holds more (`bounded.rs` has the argument). [`Sender::push`]
-/// ignores the bound (for signals that must never be refused).
+/// `limit` messages are in it (at least 1), and the queue never holds more
+/// (`bounded.rs` has the argument). [`Sender::push`] ignores the bound (for
+/// signals that must never be refused).
 ///
 /// ```
 /// let (tx, _rx) = bream_mailbox::mailbox_bounded(1);
@@ -159,8 +160,31 @@ pub fn mailbox() -> (Sender, Receiver) {
 /// assert_eq!(tx.limit(), Some(1));
 /// ```
 pub fn mailbox_bounded(limit: usize) -> (Sender, Receiver) {
-    let limit = limit.clamp(1, u32::MAX as usize - 1) as u32;
-    let inner = sync::Arc::new(inbound::Inner::new(Some(limit)));
+    mailbox_limited(limit, None)
+}
+
+/// Creates a bounded mailbox with, optionally, a byte budget too:
+/// [`Sender::try_push`] refuses a message if `limit` messages are in it, or if
+/// its payload ([`Envelope::payload_size`], `size_of` of its type) would take
+/// the payload bytes in it past `bytes`. A message larger than the whole
+/// budget is always refused. Neither bound is ever exceeded by `try_push`
+/// (`bounded.rs`, "A byte budget").
+///
+/// ```
+/// // At most 100 messages and 16 bytes: two u64s fit, a third does not.
+/// let (tx, mut rx) = bream_mailbox::mailbox_limited(100, Some(16));
+/// assert!(tx.try_push(1u64).is_ok());
+/// assert!(tx.try_push(2u64).is_ok());
+/// assert!(tx.try_push(3u64).unwrap_err().is_full());
+/// assert!(tx.try_push(4u8).unwrap_err().is_full());
+/// assert_eq!((tx.len(), tx.bytes(), tx.byte_limit()), (2, Some(16), Some(16)));
+/// assert_eq!(rx.try_recv::<u64>(), Some(1));
+/// assert!(tx.try_push(4u8).is_ok()); // 9 bytes now
+/// ```
+pub fn mailbox_limited(limit: usize, bytes: Option<usize>) -> (Sender, Receiver) {
+    let inner = sync::Arc::new(inbound::Inner::new(Some(bounded::Limits::new(
+        limit, bytes,
+    ))));
     inner.init();
     (Sender::new(inner.clone()), Receiver::new(inner))
 }

@@ -1,6 +1,7 @@
 //! The sending end: any number of `Sender`s, on any threads.
 
 use core::fmt;
+use core::mem;
 
 use crate::bounded;
 use crate::envelope::Envelope;
@@ -83,8 +84,31 @@ impl Sender {
     /// empty envelope is not a message: it is dropped and `Queued` returned.
     #[inline]
     pub fn push_envelope(&self, env: Envelope) -> Push {
-        if env.is_empty() || self.inner.is_closed() {
+        let flags = self.inner.flags();
+        if flags != 0 {
+            return self.push_envelope_flagged(env, flags);
+        }
+        if env.is_empty() {
             return Push::Queued;
+        }
+        // SAFETY: `into_raw` gives up a block we own; the queue takes it.
+        if unsafe { self.inner.push(env.into_raw()) } {
+            Push::Wake
+        } else {
+            Push::Queued
+        }
+    }
+
+    /// `push_envelope` to a closed or bounded mailbox: a closed one drops
+    /// the message; a bounded one ignores its bound but counts the bytes.
+    #[cold]
+    #[inline(never)]
+    fn push_envelope_flagged(&self, env: Envelope, flags: usize) -> Push {
+        if env.is_empty() || flags & CLOSED != 0 {
+            return Push::Queued;
+        }
+        if let Some(l) = self.inner.limits() {
+            l.add_unchecked(env.payload_size());
         }
         // SAFETY: `into_raw` gives up a block we own; the queue takes it.
         if unsafe { self.inner.push(env.into_raw()) } {
@@ -128,8 +152,10 @@ impl Sender {
         if flags & CLOSED != 0 {
             return Err(Refused::Closed(msg));
         }
-        if flags & BOUNDED != 0 && !bounded::try_reserve(&self.inner) {
-            return Err(Refused::Full(msg));
+        if let Some(l) = self.inner.limits() {
+            if !bounded::try_reserve(&self.inner, l, mem::size_of::<T>()) {
+                return Err(Refused::Full(msg));
+            }
         }
         // SAFETY: a fresh block we own; its place is counted (reserved above,
         // or counted by `push`'s own increment for an unbounded mailbox).
@@ -166,8 +192,10 @@ impl Sender {
         if flags & CLOSED != 0 {
             return Err(Refused::Closed(env));
         }
-        if flags & BOUNDED != 0 && !bounded::try_reserve(&self.inner) {
-            return Err(Refused::Full(env));
+        if let Some(l) = self.inner.limits() {
+            if !bounded::try_reserve(&self.inner, l, env.payload_size()) {
+                return Err(Refused::Full(env));
+            }
         }
         // SAFETY: as in `try_push_slow`.
         let wake = unsafe {
@@ -186,13 +214,54 @@ impl Sender {
     /// ([`Receiver::on_room`](crate::Receiver::on_room)). Returns true if
     /// there is room already: try again instead of waiting. Register where
     /// the callback will find you *before* calling this.
-    pub fn announce_waiting(&self) -> bool {
-        bounded::announce_waiting(&self.inner)
+    ///
+    /// `size` is the payload size of the message it waits to send
+    /// ([`Envelope::payload_size`]): a mailbox with a byte budget has room
+    /// only if it fits. Always true for an unbounded mailbox.
+    pub fn announce_waiting(&self, size: usize) -> bool {
+        match self.inner.limits() {
+            Some(l) => bounded::announce_waiting(&self.inner, l, size),
+            None => true,
+        }
     }
 
-    /// The bound of a bounded mailbox (`None`: unbounded).
+    /// True if a message of `size` payload bytes would fit now (always for
+    /// an unbounded mailbox). A snapshot: another sender may take the room
+    /// before the caller uses it.
+    pub fn has_room(&self, size: usize) -> bool {
+        match self.inner.limits() {
+            Some(l) => bounded::has_room(&self.inner, l, size),
+            None => true,
+        }
+    }
+
+    /// The bound of a bounded mailbox, in messages (`None`: unbounded).
     pub fn limit(&self) -> Option<usize> {
-        (self.inner.flags() & BOUNDED != 0).then_some(self.inner.producers.limit as usize)
+        self.inner.limits().map(|l| l.messages)
+    }
+
+    /// The byte budget of a bounded mailbox, if it has one
+    /// ([`mailbox_limited`](crate::mailbox_limited)).
+    pub fn byte_limit(&self) -> Option<usize> {
+        self.inner.limits().and_then(|l| l.bytes)
+    }
+
+    /// Payload bytes in a bounded mailbox (the sum of
+    /// [`Envelope::payload_size`] of its messages), from any thread; exact
+    /// when no push or receive is in flight. `None` for an unbounded
+    /// mailbox, which does not count them (its pushes stay as they were).
+    ///
+    /// ```
+    /// let (tx, mut rx) = bream_mailbox::mailbox_limited(10, Some(64));
+    /// assert!(tx.try_push([0u8; 40]).is_ok());
+    /// assert!(tx.try_push([0u8; 40]).unwrap_err().is_full()); // 80 > 64 bytes
+    /// assert_eq!(tx.bytes(), Some(40));
+    /// assert!(rx.try_recv::<[u8; 40]>().is_some());
+    /// assert_eq!(tx.bytes(), Some(0));
+    /// assert_eq!(bream_mailbox::mailbox().0.bytes(), None);
+    /// ```
+    pub fn bytes(&self) -> Option<usize> {
+        self.inner.limits().map(crate::bounded::Limits::held)
     }
 
     /// Messages in the mailbox (saved and inbound), from any thread. Exact when

@@ -8,12 +8,18 @@
 //! not a copy of it. The cfg is bream's own, so no dependency changes behaviour
 //! under it.
 
+/// Locks `m` (loom's `Mutex` does not poison).
+#[cfg(bream_loom)]
+pub(crate) fn lock<T>(m: &Mutex<T>) -> impl core::ops::DerefMut<Target = T> + '_ {
+    m.lock().unwrap()
+}
+
 #[cfg(bream_loom)]
 pub(crate) use loom::{
     alloc::{alloc, dealloc},
     sync::{
-        atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering},
-        Arc,
+        atomic::{AtomicPtr, AtomicUsize, Ordering},
+        Arc, Mutex,
     },
 };
 
@@ -23,6 +29,13 @@ pub(crate) use loom::{
 pub(crate) use crate::cache::{alloc, dealloc};
 #[cfg(not(bream_loom))]
 pub(crate) use std::sync::{
-    atomic::{AtomicPtr, AtomicU8, AtomicUsize, Ordering},
-    Arc,
+    atomic::{AtomicPtr, AtomicUsize, Ordering},
+    Arc, Mutex,
 };
+
+#[cfg(not(bream_loom))]
+/// Locks `m`, ignoring poisoning: every lock in this crate guards data that a
+/// panic cannot leave half-written (a counter check, a queue push or pop).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> impl core::ops::DerefMut<Target = T> + '_ {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}

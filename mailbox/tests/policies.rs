@@ -4,7 +4,9 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use bream_mailbox::{mailbox, mailbox_bounded, Envelope, From, Refused};
+use bream_mailbox::{
+    mailbox, mailbox_bounded, mailbox_limited, Envelope, From, Refused, RoomWaiters, Ticket,
+};
 
 fn prio<T: Send + 'static>(v: T) -> Envelope {
     let mut e = Envelope::new(v);
@@ -46,12 +48,14 @@ fn the_room_callback_runs_once_a_waiting_sender_announced_itself() {
     let (tx, mut rx) = mailbox_bounded(1);
     let calls = Arc::new(AtomicUsize::new(0));
     let c = Arc::clone(&calls);
-    rx.on_room(move || {
+    rx.on_room(move |n| {
+        assert_eq!(n, 1, "one message removed");
         c.fetch_add(1, Ordering::Relaxed);
+        false
     });
     assert!(tx.try_push(1u8).is_ok());
     assert!(tx.try_push(2u8).is_err());
-    assert!(!tx.announce_waiting(), "still full: the sender must wait");
+    assert!(!tx.announce_waiting(1), "still full: the sender must wait");
     assert_eq!(rx.try_recv_any().unwrap().downcast::<u8>().ok(), Some(1));
     assert_eq!(calls.load(Ordering::Relaxed), 1, "the receive made room");
     assert!(tx.try_push(2u8).is_ok());
@@ -182,4 +186,137 @@ fn dropping_a_receiver_with_both_lists_frees_everything() {
     let _ = tx.try_push(String::from("c"));
     drop(rx);
     assert!(tx.is_closed());
+}
+
+#[test]
+fn a_byte_budget_refuses_what_would_pass_it_and_counts_what_leaves() {
+    let (tx, mut rx) = mailbox_limited(1_000, Some(100));
+    assert_eq!(tx.byte_limit(), Some(100));
+    assert!(tx.try_push([0u8; 60]).is_ok());
+    assert!(tx.try_push([1u8; 30]).is_ok());
+    assert_eq!(tx.bytes(), Some(90));
+    // 90 + 16 > 100: refused, handed back; a 10-byte message still fits.
+    assert_eq!(tx.try_push(7u128), Err(Refused::Full(7)));
+    assert!(tx.try_push([2u8; 10]).is_ok());
+    assert_eq!(tx.bytes(), Some(100));
+    // Larger than the whole budget: never fits, even when empty.
+    assert!(tx.try_push([0u8; 101]).unwrap_err().is_full());
+    // A signal ignores the budget but is counted, and uncounted when taken.
+    let _ = tx.push(5u64);
+    assert_eq!(tx.bytes(), Some(108));
+    assert_eq!(rx.try_recv::<u64>(), Some(5));
+    assert_eq!(rx.try_recv::<[u8; 60]>(), Some([0u8; 60]));
+    assert_eq!(tx.bytes(), Some(40));
+    assert!(tx.try_push(7u128).is_ok());
+    // Selective receive (a message of another type stays) and a consumed
+    // (emptied) envelope both count right.
+    let _ = rx.select(From::Start, |e| {
+        let v = e.take::<u128>()?;
+        assert_eq!(v, 7);
+        None::<()> // emptied: consumed
+    });
+    assert_eq!(tx.bytes(), Some(40));
+    while rx.try_recv_any().is_some() {}
+    assert_eq!((tx.bytes(), tx.len()), (Some(0), 0));
+}
+
+#[test]
+fn a_count_bound_reports_bytes_held_and_a_plain_mailbox_does_not() {
+    let (tx, mut rx) = mailbox_bounded(4);
+    assert!(tx.try_push(1u32).is_ok());
+    assert!(tx.try_push(String::new()).is_ok());
+    assert_eq!(tx.bytes(), Some(4 + std::mem::size_of::<String>()));
+    assert_eq!(tx.byte_limit(), None);
+    assert_eq!(rx.try_recv::<String>(), Some(String::new()));
+    assert_eq!(tx.bytes(), Some(4));
+    let (plain, _rx) = mailbox();
+    assert!(plain.try_push(1u32).is_ok());
+    assert_eq!(plain.bytes(), None, "not counted without a bound");
+}
+
+#[test]
+fn four_threads_through_a_byte_budget_never_exceed_it_and_lose_nothing() {
+    const PER: u64 = 20_000;
+    // (u64, u64) is 16 bytes: the budget holds 3, the count bound 100.
+    let (tx, mut rx) = mailbox_limited(100, Some(48));
+    let producers: Vec<_> = (0..4u64)
+        .map(|p| {
+            let tx = tx.clone();
+            std::thread::spawn(move || {
+                for i in 0..PER {
+                    let mut m = (p, i);
+                    while let Err(r) = tx.try_push(m) {
+                        m = r.into_inner();
+                        std::thread::yield_now();
+                    }
+                }
+            })
+        })
+        .collect();
+    let mut next = [0u64; 4];
+    let mut got = 0;
+    while got < 4 * PER {
+        assert!(tx.bytes().unwrap() <= 48, "above the byte budget");
+        assert!(rx.len() <= 3, "above what the budget holds");
+        match rx.try_recv::<(u64, u64)>() {
+            Some((p, i)) => {
+                assert_eq!(next[p as usize], i, "per-sender order");
+                next[p as usize] += 1;
+                got += 1;
+            }
+            None => std::thread::yield_now(),
+        }
+    }
+    for p in producers {
+        p.join().unwrap();
+    }
+    assert_eq!(tx.bytes(), Some(0));
+}
+
+#[test]
+fn room_waiters_wake_oldest_first_one_per_slot_and_keep_a_woken_senders_turn() {
+    let q = RoomWaiters::new();
+    let mut t: Vec<Ticket> = (0..3).map(|_| Ticket::default()).collect();
+    for (i, t) in t.iter_mut().enumerate() {
+        q.register(t, i);
+    }
+    q.register(&mut t[1], 1); // a spurious wake-up: still queued, no change
+    assert_eq!(q.len(), 3);
+    let mut woken = Vec::new();
+    assert!(q.wake(1, |w| woken.push(w)));
+    assert_eq!(woken, [0]);
+    // 0 lost the race for its room: it registers again, at the front.
+    q.register(&mut t[0], 0);
+    assert!(q.wake(2, |w| woken.push(w)));
+    assert_eq!(woken, [0, 0, 1]);
+    // 2 gives up while queued: nothing to pass on.
+    assert!(!q.leave(&mut t[2]));
+    assert!(q.is_empty());
+    // 1 was woken and gives up: it holds a wake to pass on.
+    assert!(q.leave(&mut t[1]));
+    assert!(!q.wake(1, |_| panic!("no one is left")));
+}
+
+#[test]
+fn the_room_callback_is_called_again_while_it_says_senders_wait() {
+    let (tx, mut rx) = mailbox_bounded(2);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let c = Arc::clone(&calls);
+    // Two senders wait; the callback wakes one per call and says whether
+    // one is left.
+    rx.on_room(move |n| {
+        assert_eq!(n, 1);
+        c.fetch_add(1, Ordering::Relaxed) == 0
+    });
+    assert!(tx.try_push(1u8).is_ok());
+    assert!(tx.try_push(2u8).is_ok());
+    assert!(!tx.announce_waiting(1));
+    assert_eq!(rx.try_recv::<u8>(), Some(1));
+    assert_eq!(calls.load(Ordering::Relaxed), 1);
+    // Nobody announced again, but the callback said one still waits.
+    assert_eq!(rx.try_recv::<u8>(), Some(2));
+    assert_eq!(calls.load(Ordering::Relaxed), 2);
+    assert!(tx.try_push(3u8).is_ok());
+    assert_eq!(rx.try_recv::<u8>(), Some(3));
+    assert_eq!(calls.load(Ordering::Relaxed), 2, "it said no one is left");
 }

@@ -21,12 +21,24 @@
 //!
 //! # Who keeps what
 //!
-//! The bound itself lives in the mailbox (immutable). The policy and the
-//! list of blocked senders live in a [`Bound`], one per bounded process, in
-//! the runtime's map ([`Bounds`], keyed by pid, behind one lock that only
-//! the full-mailbox path and spawn/exit of a bounded process take). The
-//! receiver's room callback holds the same `Bound` and unparks every blocked
-//! sender; each tries again, and those that lose the race park again.
+//! The bound itself (messages, and bytes if set) lives in the mailbox
+//! (immutable; it counts the bytes it holds). The policy and the queue of
+//! blocked senders live in a [`Bound`], one per bounded process, in the
+//! runtime's map ([`Bounds`], keyed by pid, behind one lock that only the
+//! full-mailbox path, `process_info` and spawn/exit of a bounded process
+//! take).
+//!
+//! # Waking
+//!
+//! The receiver's room callback holds the same `Bound` and unparks one
+//! blocked sender per message its receive removed, oldest first
+//! (`RoomWaiters`), not all of them: each removal made room for one
+//! message. A woken sender tries again; one that loses the race to a sender
+//! that was not waiting registers again at the front and parks. A sender
+//! that leaves without using the room it was woken for passes the wake on
+//! ([`Leave`]). mailbox/src/bounded.rs, "Waking as few senders as needed",
+//! has the protocol and why nothing is lost; the loom model
+//! `bounded_block_wakes_one_per_slot_fifo` checks it.
 //!
 //! # Deadlock is the user's risk
 //!
@@ -38,7 +50,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use bream_mailbox::{Envelope, Push, Receiver, Refused, Sender};
+use bream_mailbox::{Envelope, Push, Receiver, Refused, RoomWaiters, Sender, Ticket};
 use bream_scheduler::{task, TaskRef};
 
 use crate::dead_letters::{self, Reason};
@@ -65,7 +77,17 @@ pub enum Overflow {
     Block,
 }
 
-/// A mailbox limit for [`SpawnOpts::mailbox_limit`](crate::SpawnOpts::mailbox_limit).
+/// A mailbox limit for [`SpawnOpts::mailbox_limit`](crate::SpawnOpts::mailbox_limit):
+/// a number of messages, optionally a budget of bytes, and what happens past
+/// either.
+///
+/// Bytes are counted as the sender sized them: `size_of` of each message's
+/// type (a `String` is 24 bytes, whatever its text; a `[u8; 1024]` is 1024),
+/// the memory the mailbox itself holds for it, not what the value owns on
+/// the heap. A message that would take the mailbox past either bound meets
+/// the same [`Overflow`] policy; one larger than the whole byte budget can
+/// never get in (with `Block`, the sender is not made to wait for room that
+/// cannot come: it is handled as a timeout at once).
 ///
 /// ```
 /// use bream::{MailboxLimit, Overflow, SpawnOpts};
@@ -80,7 +102,27 @@ pub enum Overflow {
 ///     }
 ///     let info = bream::process_info(pid).unwrap();
 ///     assert_eq!((info.message_queue_len, info.mailbox_limit), (2, Some(2)));
+///     assert_eq!(info.message_queue_bytes, Some(8));
 ///     assert_eq!(bream::dead_letters::counts().mailbox_full, 3);
+///     bream::exit(pid, bream::ExitReason::Kill);
+/// });
+/// ```
+///
+/// A byte budget (here with no count bound to speak of):
+///
+/// ```
+/// use bream::{MailboxLimit, Overflow, SpawnOpts};
+/// bream::run(|| {
+///     let limit = MailboxLimit::new(usize::MAX, Overflow::Drop).bytes(2_500);
+///     let opts = SpawnOpts { mailbox_limit: Some(limit), ..Default::default() };
+///     let (pid, _) = bream::spawn_opt(opts, || bream::sleep(std::time::Duration::from_secs(5))).unwrap();
+///     for _ in 0..3 {
+///         bream::send(pid, [0u8; 1024]); // the third would make 3,072 bytes
+///     }
+///     let info = bream::process_info(pid).unwrap();
+///     assert_eq!(info.message_queue_len, 2);
+///     assert_eq!((info.message_queue_bytes, info.mailbox_limit_bytes), (Some(2048), Some(2_500)));
+///     assert_eq!(bream::dead_letters::counts().mailbox_full, 1);
 ///     bream::exit(pid, bream::ExitReason::Kill);
 /// });
 /// ```
@@ -90,17 +132,38 @@ pub struct MailboxLimit {
     /// The most messages the mailbox holds (at least 1). Exit and down
     /// signals are never refused, and may sit above it.
     pub messages: usize,
+    /// The most payload bytes the mailbox holds, if set (see the type's
+    /// essay for how they are counted). Signals are never refused, and may
+    /// sit above it.
+    pub bytes: Option<usize>,
     /// What happens to a message that finds the mailbox full.
     pub overflow: Overflow,
 }
 
 impl MailboxLimit {
-    /// A limit of `messages` (at least 1) with the given policy.
+    /// A limit of `messages` (at least 1) with the given policy, and no
+    /// byte budget.
     pub fn new(messages: usize, overflow: Overflow) -> MailboxLimit {
         MailboxLimit {
             messages: messages.max(1),
+            bytes: None,
             overflow,
         }
+    }
+
+    /// The same limit with a budget of `bytes` payload bytes as well.
+    #[must_use]
+    pub fn bytes(self, bytes: usize) -> MailboxLimit {
+        MailboxLimit {
+            bytes: Some(bytes),
+            ..self
+        }
+    }
+
+    /// The same limit with another policy.
+    #[must_use]
+    pub fn overflow(self, overflow: Overflow) -> MailboxLimit {
+        MailboxLimit { overflow, ..self }
     }
 }
 
@@ -171,17 +234,11 @@ pub(crate) enum Undelivered<T> {
 
 /// The policy of one bounded process (module essay, "Who keeps what").
 pub(crate) struct Bound {
-    overflow: Overflow,
-    /// Tasks of processes blocked sending to it; all unparked on room.
-    waiters: Mutex<Vec<TaskRef>>,
-}
-
-impl Bound {
-    fn wake_all(&self) {
-        for t in std::mem::take(&mut *self.waiters.lock()) {
-            t.unpark();
-        }
-    }
+    /// Its limit, as spawned.
+    pub(crate) limit: MailboxLimit,
+    /// Tasks of processes blocked sending to it, oldest first; the room
+    /// callback wakes one per removed message (module essay, "Waking").
+    waiters: RoomWaiters<TaskRef>,
 }
 
 /// Every bounded process's [`Bound`], by pid.
@@ -193,7 +250,7 @@ pub(crate) struct Bounds {
 /// The mailbox a new process gets.
 pub(crate) fn new_mailbox(limit: Option<MailboxLimit>) -> (Sender, Receiver) {
     match limit {
-        Some(l) => bream_mailbox::mailbox_bounded(l.messages),
+        Some(l) => bream_mailbox::mailbox_limited(l.messages, l.bytes),
         None => bream_mailbox::mailbox(),
     }
 }
@@ -205,13 +262,16 @@ pub(crate) fn new_mailbox(limit: Option<MailboxLimit>) -> (Sender, Receiver) {
 /// The process has no task yet.
 pub(crate) unsafe fn install(rt: &Shared, p: &Process, limit: MailboxLimit) {
     let bound = Arc::new(Bound {
-        overflow: limit.overflow,
-        waiters: Mutex::new(Vec::new()),
+        limit,
+        waiters: RoomWaiters::new(),
     });
     rt.bounds.map.lock().insert(p.pid, Arc::clone(&bound));
     // SAFETY: no task yet (contract).
     let owned = unsafe { p.owned_after_task() };
-    owned.rx.borrow_mut().on_room(move || bound.wake_all());
+    owned
+        .rx
+        .borrow_mut()
+        .on_room(move |n| bound.waiters.wake(n, |t| t.unpark()));
 }
 
 /// At exit (after the slot is cleared): forgets the policy and wakes the
@@ -222,7 +282,7 @@ pub(crate) fn forget(p: &Process) {
     }
     let bound = p.rt.bounds.map.lock().remove(&p.pid);
     if let Some(b) = bound {
-        b.wake_all();
+        b.waiters.wake_all(|t| t.unpark());
     }
 }
 
@@ -283,7 +343,7 @@ impl Shared {
         }
     }
 
-    fn bound_of(&self, pid: Pid) -> Option<Arc<Bound>> {
+    pub(crate) fn bound_of(&self, pid: Pid) -> Option<Arc<Bound>> {
         self.bounds.map.lock().get(&pid).cloned()
     }
 }
@@ -291,6 +351,8 @@ impl Shared {
 /// A message on its way: a plain value, or one already in an envelope
 /// (`Message::forward`), so the policy below is written once.
 pub(crate) trait Deliverable: Sized {
+    /// Its payload size, as a byte budget counts it.
+    fn size(&self) -> usize;
     /// One delivery attempt.
     fn try_deliver(self, rt: &Shared, pid: Pid) -> Result<(), Undelivered<Self>>;
     /// Counts (and shows) it as a dead letter.
@@ -301,6 +363,10 @@ pub(crate) trait Deliverable: Sized {
 pub(crate) struct Plain<T>(pub(crate) T);
 
 impl<T: Send + 'static> Deliverable for Plain<T> {
+    fn size(&self) -> usize {
+        std::mem::size_of::<T>()
+    }
+
     #[inline]
     fn try_deliver(self, rt: &Shared, pid: Pid) -> Result<(), Undelivered<Self>> {
         rt.try_deliver(pid, self.0).map_err(|u| match u {
@@ -315,6 +381,10 @@ impl<T: Send + 'static> Deliverable for Plain<T> {
 }
 
 impl Deliverable for Envelope {
+    fn size(&self) -> usize {
+        self.payload_size()
+    }
+
     fn try_deliver(self, rt: &Shared, pid: Pid) -> Result<(), Undelivered<Self>> {
         rt.try_deliver_envelope(pid, self)
     }
@@ -343,7 +413,7 @@ pub(crate) fn undelivered<D: Deliverable>(
         // Full, and the policy already gone: the process is exiting.
         return msg.record(rt, Reason::NoProcess, pid, from);
     };
-    match (bound.overflow, me) {
+    match (bound.limit.overflow, me) {
         (Overflow::Block, Some(me)) => {
             if let Err(e) = block(me, pid, msg, None) {
                 let reason = match e {
@@ -383,6 +453,12 @@ fn kill(rt: &Shared, pid: Pid) {
 
 /// `Overflow::Block` for a sending process: park until there is room, the
 /// target exits, or `timeout` passes (`None`: forever).
+///
+/// The protocol is mailbox/src/bounded.rs's "Waiting for room" and "Waking
+/// as few senders as needed": register in the target's FIFO of waiters,
+/// announce, re-check, park; woken, try again. A sender that leaves without
+/// its message in after being woken passes the wake on ([`Leave`]), also
+/// when it leaves by unwinding (killed while blocked).
 fn block<D: Deliverable>(
     me: Me,
     pid: Pid,
@@ -397,17 +473,32 @@ fn block<D: Deliverable>(
     let Some(bound) = rt.bound_of(pid) else {
         return Err(SendTimeoutError::Disconnected(msg));
     };
+    let size = msg.size();
+    if bound.limit.bytes.is_some_and(|b| size > b) {
+        // Larger than the whole budget: no room will ever come.
+        return Err(SendTimeoutError::Timeout(msg));
+    }
     let t = task::with_current(TaskRef::clone);
+    let mut leave = Leave {
+        bound: &bound,
+        tx: &tx,
+        size,
+        ticket: Ticket::default(),
+        delivered: false,
+    };
     loop {
         exit::handle_signals(me);
         match msg.try_deliver(rt, pid) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                leave.delivered = true;
+                return Ok(());
+            }
             Err(Undelivered::NoProc(m)) => return Err(SendTimeoutError::Disconnected(m)),
             Err(Undelivered::Full(m)) => msg = m,
         }
         // bounded.rs's "Waiting for room": register, announce, re-check.
-        bound.waiters.lock().push(t.clone());
-        if tx.announce_waiting() {
+        bound.waiters.register(&mut leave.ticket, t.clone());
+        if tx.announce_waiting(size) {
             continue;
         }
         if tx.is_closed() {
@@ -423,6 +514,32 @@ fn block<D: Deliverable>(
                 });
             }
             None => with_status(me, Status::Suspended, task::park),
+        }
+    }
+}
+
+/// A blocked sender's way out of [`block`], however it leaves: off the
+/// queue of waiters, and if a receiver had woken it for room it may not
+/// have used, that wake goes to the next sender in line: always if it gives
+/// up (a timeout, the target's exit, its own exit unwinding), and if its
+/// message is in, when there is still room (it may have found room by
+/// itself and been woken after; mailbox/src/bounded.rs, "Waking as few
+/// senders as needed").
+struct Leave<'a> {
+    bound: &'a Bound,
+    tx: &'a Sender,
+    /// The payload size of its message.
+    size: usize,
+    ticket: Ticket,
+    /// Its message got in.
+    delivered: bool,
+}
+
+impl Drop for Leave<'_> {
+    fn drop(&mut self) {
+        let woken = self.bound.waiters.leave(&mut self.ticket);
+        if woken && (!self.delivered || self.tx.has_room(self.size)) {
+            self.bound.waiters.wake(1, |t| t.unpark());
         }
     }
 }

@@ -40,7 +40,7 @@
 //!
 //! # Seeing them
 //!
-//! - [`counts`] (or [`stats`]) returns the counters.
+//! - [`counts`] (or [`stats`](crate::stats)) returns the counters.
 //! - A process that calls [`subscribe`] receives a [`DeadLetter`] for each,
 //!   with the message itself moved in (the first subscriber gets it; later
 //!   ones get the facts without the message), at most [`rate`] per second for

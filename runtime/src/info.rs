@@ -29,8 +29,18 @@ pub struct ProcessInfo {
     pub registered_name: Option<&'static str>,
     /// Its stack size in bytes.
     pub stack_size: usize,
-    /// Its mailbox limit (`SpawnOpts::mailbox_limit`); `None`: unbounded.
+    /// Its mailbox limit in messages (`SpawnOpts::mailbox_limit`); `None`:
+    /// unbounded.
     pub mailbox_limit: Option<usize>,
+    /// Its mailbox's byte budget ([`MailboxLimit::bytes`](crate::MailboxLimit::bytes)), if any.
+    pub mailbox_limit_bytes: Option<usize>,
+    /// What happens past its mailbox limit; `None`: unbounded.
+    pub mailbox_overflow: Option<crate::Overflow>,
+    /// Payload bytes in its mailbox, counted as the senders sized them
+    /// (`size_of` of each message's type). Only a process with a mailbox
+    /// limit counts them; `None` for one without (its sends and receives
+    /// pay nothing to count: ADR mailbox-0001).
+    pub message_queue_bytes: Option<usize>,
 }
 
 /// A runtime call that did some work, succeeded or failed, is a reduction
@@ -79,6 +89,13 @@ fn info_of(p: &Process) -> ProcessInfo {
         registered_name: p.rt.registry.name_of(p.pid),
         stack_size: p.stack_size,
         mailbox_limit: p.tx.limit(),
+        mailbox_limit_bytes: p.tx.byte_limit(),
+        mailbox_overflow: p
+            .tx
+            .limit()
+            .and_then(|_| p.rt.bound_of(p.pid))
+            .map(|b| b.limit.overflow),
+        message_queue_bytes: p.tx.bytes(),
     }
 }
 

@@ -285,51 +285,205 @@ fn the_kill_cannot_be_trapped() {
     });
 }
 
-/// 4 fast senders, one slow receiver, `Block`: the mailbox never holds more
-/// than its bound, every message arrives exactly once, in per-sender order.
-/// 2M messages in CI; `BREAM_BACKPRESSURE_MESSAGES=50000000` for the soak.
+fn bytes(n: usize, bytes: usize, overflow: Overflow) -> SpawnOpts {
+    SpawnOpts {
+        mailbox_limit: Some(MailboxLimit::new(n, overflow).bytes(bytes)),
+        ..Default::default()
+    }
+}
+
 #[test]
-fn block_four_fast_senders_one_slow_receiver_flat_exactly_once_in_order() {
-    let total: u64 = std::env::var("BREAM_BACKPRESSURE_MESSAGES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2_000_000);
-    let secs = 60 + total / 100_000;
-    within(secs, move || {
-        bream::run(move || {
-            const LIMIT: usize = 1024;
-            const SENDERS: u64 = 4;
-            let each = total / SENDERS;
+fn a_byte_budget_with_drop_drops_what_would_pass_it_and_info_shows_it() {
+    within(20, || {
+        bream::run(|| {
+            // 1000 messages, 64 bytes: eight u64s.
+            let (pid, _) = bream::spawn_opt(bytes(1000, 64, Overflow::Drop), || {
+                receive::<Go>();
+            })
+            .unwrap();
+            for i in 0..10u64 {
+                bream::send(pid, i);
+            }
+            let info = bream::process_info(pid).unwrap();
+            assert_eq!(info.message_queue_len, 8);
+            assert_eq!(info.message_queue_bytes, Some(64));
+            assert_eq!(info.mailbox_limit, Some(1000));
+            assert_eq!(info.mailbox_limit_bytes, Some(64));
+            assert_eq!(info.mailbox_overflow, Some(Overflow::Drop));
+            assert_eq!(dead_letters::counts().mailbox_full, 2);
+            // Larger than the whole budget: dropped even into room.
+            bream::send(pid, [0u8; 65]);
+            assert_eq!(dead_letters::counts().mailbox_full, 3);
+            // A process without a limit does not count bytes.
+            let me = bream::process_info(bream::self_pid()).unwrap();
+            assert_eq!(
+                (
+                    me.message_queue_bytes,
+                    me.mailbox_limit_bytes,
+                    me.mailbox_overflow
+                ),
+                (None, None, None)
+            );
+            bream::exit(pid, ExitReason::Kill);
+        });
+    });
+}
+
+#[test]
+fn a_byte_budget_with_kill_kills_the_receiver_with_the_reason() {
+    within(20, || {
+        bream::run(|| {
+            let (pid, _) = bream::spawn_opt(
+                SpawnOpts {
+                    monitor: true,
+                    ..bytes(1000, 32, Overflow::Kill)
+                },
+                || {
+                    receive::<Go>();
+                },
+            )
+            .unwrap();
+            for i in 0..4u64 {
+                bream::send(pid, i); // 32 bytes: full, not past
+            }
+            assert!(bream::is_alive(pid));
+            bream::send(pid, 4u64); // past the budget
+            let d: Down = receive();
+            assert_eq!(d.pid, pid);
+            assert_eq!(d.reason, ExitReason::MailboxFull { limit: 1000 });
+            let c = settled(|c| c.left_at_exit >= 4);
+            assert_eq!((c.mailbox_full, c.left_at_exit), (1, 4));
+        });
+    });
+}
+
+#[test]
+fn a_byte_budget_with_block_holds_senders_back_and_loses_nothing() {
+    within(30, || {
+        bream::run(|| {
+            const SENDERS: u64 = 3;
+            const EACH: u64 = 2_000;
             let me = bream::self_pid();
-            let (rx, _) = bream::spawn_opt(bounded(LIMIT, Overflow::Block), move || {
+            // (u64, u64) is 16 bytes: the budget holds 4 of them.
+            let (rx, _) = bream::spawn_opt(bytes(1000, 64, Overflow::Block), move || {
+                receive::<Go>();
                 let mut next = [0u64; SENDERS as usize];
-                let mut max_len = 0;
-                for n in 0..each * SENDERS {
+                let mut peak = 0;
+                for n in 0..SENDERS * EACH {
                     let (s, i): (u64, u64) = receive();
                     assert_eq!(next[s as usize], i, "sender {s}: per-sender order");
                     next[s as usize] += 1;
-                    if n % 4096 == 0 {
-                        let len = bream::process_info(bream::self_pid())
+                    if n % 64 == 0 {
+                        let b = bream::process_info(bream::self_pid())
                             .unwrap()
-                            .message_queue_len;
-                        max_len = max_len.max(len);
-                        bream::yield_now(); // slow: let the senders fill it
+                            .message_queue_bytes
+                            .unwrap();
+                        peak = peak.max(b);
+                        bream::yield_now();
                     }
                 }
-                bream::send(me, (next, max_len));
+                bream::send(me, (next, peak));
             })
             .unwrap();
             for s in 0..SENDERS {
                 bream::spawn(move || {
-                    for i in 0..each {
+                    for i in 0..EACH {
                         bream::send(rx, (s, i));
                     }
                 });
             }
-            let (next, max_len): ([u64; 4], usize) = receive();
-            assert_eq!(next, [each; 4], "every message exactly once");
-            assert!(max_len <= LIMIT, "the queue stayed at its bound: {max_len}");
+            // Let the senders fill the budget and block before it starts.
+            let t = std::time::Instant::now();
+            while bream::process_info(rx).unwrap().message_queue_bytes < Some(64) {
+                assert!(t.elapsed() < Duration::from_secs(10), "never filled");
+                bream::yield_now();
+            }
+            assert_eq!(bream::process_info(rx).unwrap().message_queue_len, 4);
+            // A message larger than the budget can never get in: send_timeout
+            // says so at once instead of waiting out its timeout.
+            let t = std::time::Instant::now();
+            let r = bream::send_timeout(rx, [0u8; 100], Duration::from_secs(30));
+            assert!(matches!(r, Err(SendTimeoutError::Timeout(_))));
+            assert!(t.elapsed() < Duration::from_secs(5));
+            bream::send(rx, Go);
+            let (next, peak): ([u64; SENDERS as usize], usize) = receive();
+            assert_eq!(next, [EACH; SENDERS as usize], "every message exactly once");
+            // `Go` is a signal-free ordinary message: it waited for room too.
+            assert!(peak <= 64, "the budget held: {peak}");
             assert_eq!(dead_letters::counts().total(), 0, "nothing lost");
+        });
+    });
+}
+
+#[test]
+fn many_blocked_senders_are_all_served_exactly_once_in_per_sender_order() {
+    // Sixteen senders blocked on a bound of 1: each removal wakes one
+    // (bounded.rs, "Waking as few senders as needed"); none is forgotten.
+    within(30, || {
+        bream::run(|| {
+            const SENDERS: usize = 16;
+            const EACH: u64 = 300;
+            let me = bream::self_pid();
+            let (rx, _) = bream::spawn_opt(bounded(1, Overflow::Block), move || {
+                let mut next = [0u64; SENDERS];
+                for _ in 0..SENDERS as u64 * EACH {
+                    let (s, i): (usize, u64) = receive();
+                    assert_eq!(next[s], i, "sender {s}: per-sender order");
+                    next[s] += 1;
+                }
+                bream::send(me, next);
+            })
+            .unwrap();
+            for s in 0..SENDERS {
+                bream::spawn(move || {
+                    for i in 0..EACH {
+                        bream::send(rx, (s, i));
+                    }
+                });
+            }
+            let next: [u64; SENDERS] = receive();
+            assert_eq!(next, [EACH; SENDERS]);
+            assert_eq!(dead_letters::counts().total(), 0);
+        });
+    });
+}
+
+#[test]
+fn a_blocked_sender_that_times_out_leaves_the_others_waiting_and_served() {
+    within(20, || {
+        bream::run(|| {
+            use std::sync::atomic::{AtomicBool, Ordering};
+            let me = bream::self_pid();
+            let go = std::sync::Arc::new(AtomicBool::new(false));
+            let go2 = go.clone();
+            let (rx, _) = bream::spawn_opt(bounded(1, Overflow::Block), move || {
+                // Not receiving until told (outside the mailbox: it is full).
+                while !go2.load(Ordering::Acquire) {
+                    bream::sleep(Duration::from_millis(1));
+                }
+                let got: Vec<u32> = (0..3).map(|_| receive::<u32>()).collect();
+                bream::send(me, got);
+            })
+            .unwrap();
+            assert_eq!(bream::try_send(rx, 0u32), Ok(())); // full now
+                                                           // One blocked sender gives up...
+            bream::spawn(move || {
+                let r = bream::send_timeout(rx, 1u32, Duration::from_millis(30));
+                assert_eq!(r, Err(SendTimeoutError::Timeout(1)));
+                bream::send(me, "gave up");
+            });
+            assert_eq!(receive::<&str>(), "gave up");
+            // ...one waits, and so do we, behind it.
+            let patient = bream::spawn(move || bream::send(rx, 2u32));
+            let t = std::time::Instant::now();
+            while bream::process_info(patient).map(|i| i.status) != Some(bream::Status::Suspended) {
+                assert!(t.elapsed() < Duration::from_secs(10), "never blocked");
+                bream::yield_now();
+            }
+            go.store(true, Ordering::Release);
+            bream::send(rx, 3u32);
+            let got: Vec<u32> = receive();
+            assert_eq!(got, [0, 2, 3], "the quitter's message is not there");
         });
     });
 }
