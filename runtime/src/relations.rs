@@ -41,8 +41,6 @@ use crate::sync::Mutex;
 /// The sets, guarded by [`Relations`]' lock.
 #[derive(Debug, Default)]
 pub struct Sets {
-    /// Set once by the exiting process; after that nothing is added.
-    pub(crate) closed: bool,
     /// Linked processes (links are symmetric: each end holds the other).
     pub(crate) links: SmallMap<Pid, ()>,
     /// Monitors this process holds on others: ref → target.
@@ -246,10 +244,7 @@ impl Relations {
         let s = self.sets.lock();
         match &s.sets {
             Some(x) => f(x),
-            None => f(&Sets {
-                closed: s.closed,
-                ..Sets::default()
-            }),
+            None => f(&Sets::default()),
         }
     }
 }
