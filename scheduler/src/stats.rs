@@ -197,7 +197,7 @@ impl Stats {
     #[inline(always)]
     fn add(&self, w: Option<&WorkerCtx>, pick: impl Fn(&Slot) -> &AtomicU64, n: u64) {
         match w {
-            Some(w) => bump(pick(&*w.stats), n),
+            Some(w) => bump(pick(&w.stats), n),
             None => {
                 pick(&self.foreign).fetch_add(n, Ordering::Relaxed);
             }
