@@ -284,9 +284,14 @@ struct OnStack {
     frozen: Option<freeze::Frozen>,
 }
 
-/// Words of closure a [`Waiting`] context holds (skynet's closure is 3; a
-/// bigger one makes the context bind its stack at once, as before).
-const WAITING_WORDS: usize = 4;
+/// Words of closure a [`Waiting`] context holds; a bigger one makes the
+/// context bind its stack at once. Eight fit in the room the `OnStack`
+/// state takes anyway (the `Context` stays 96 bytes): four, when the
+/// `Context` was 64 bytes, stopped fitting skynet's closure once a `Pid`
+/// grew to 12 bytes (wave 2), and every spawned leaf bound its stack at
+/// spawn again (skynet 1.6 s → 2.6 s; docs/stacks.md, "Binding a stack at
+/// the first resume").
+const WAITING_WORDS: usize = 8;
 
 /// A context whose stack is not bound yet: the closure, type-erased, in a
 /// buffer of its own, and the two functions that know its type.
@@ -880,10 +885,22 @@ mod tests {
     }
 
     #[test]
+    fn a_closure_of_eight_words_waits_for_its_first_resume() {
+        let pool = pool();
+        if !lazy(&pool) {
+            return; // mprotect mode: `reserve` is `get` (first test)
+        }
+        let words = [7u64; 8];
+        let mut c = Context::new(pool.reserve().unwrap(), move || assert_eq!(words[7], 7));
+        assert!(!c.is_on_stack(), "64 bytes of closure wait off the stack");
+        assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
+    }
+
+    #[test]
     fn a_closure_too_big_to_wait_binds_its_stack_at_once() {
         let pool = pool();
-        let big = [7u64; 8];
-        let mut c = Context::new(pool.reserve().unwrap(), move || assert_eq!(big[7], 7));
+        let big = [7u64; 9];
+        let mut c = Context::new(pool.reserve().unwrap(), move || assert_eq!(big[8], 7));
         assert!(c.is_on_stack());
         assert_eq!(pool.stats().reserved, 0);
         assert_eq!(c.resume(), Resumed::Finished(Exit::Returned));
