@@ -105,7 +105,20 @@ pub fn select(
     let mut clocks = Clocks::default();
     loop {
         exit::handle_signals(me);
-        let hit = scan(me, marker, &mut accept);
+        let hit = {
+            let mut rx = me
+                .owned()
+                .rx
+                .try_borrow_mut()
+                .unwrap_or_else(|_| panic!("bream: receive called inside a receive! guard"));
+            let from = start_of(me, marker);
+            rx.select(from, |env| {
+                if env.is::<AliasMsg>() && !unwrap_alias(me, env) {
+                    return Some(DROP);
+                }
+                accept(env)
+            })
+        };
         match hit {
             Some((DROP, _)) => continue,
             Some((i, env)) => {
@@ -196,30 +209,6 @@ impl Clocks {
             .min();
         Some((wake.map(|w| w.saturating_duration_since(now)), frozen))
     }
-}
-
-/// Step 2 of the module essay: one scan of the mailbox. Out of line so that
-/// its frame (the mailbox scan inlined with the arms' tests) is gone before
-/// the receive parks: a frozen process keeps every frame it parks under
-/// (`hibernate_after`), and this one was the biggest.
-#[inline(never)]
-fn scan(
-    me: Me,
-    marker: Option<&Ref>,
-    accept: &mut impl FnMut(&mut Envelope) -> Option<usize>,
-) -> Option<(usize, Envelope)> {
-    let mut rx = me
-        .owned()
-        .rx
-        .try_borrow_mut()
-        .unwrap_or_else(|_| panic!("bream: receive called inside a receive! guard"));
-    let from = start_of(me, marker);
-    rx.select(from, |env| {
-        if env.is::<AliasMsg>() && !unwrap_alias(me, env) {
-            return Some(DROP);
-        }
-        accept(env)
-    })
 }
 
 /// The unmatched-message warning (module essay), at most once per process.
