@@ -225,15 +225,20 @@ impl Inner {
 
     /// Messages in the mailbox as seen from any thread.
     ///
-    /// `removed` is loaded first (Acquire, pairing with the receiver's Release
-    /// store in `publish_removed`): every removal it counts was of a message whose
-    /// push's `fetch_add` happens-before that store (push: `fetch_add`, then the
-    /// Release swap/link; receiver: Acquire pop, then the store). So the later
-    /// `pushed` load sees at least those pushes, and the difference is never
-    /// negative. It is exact when no push or removal is in flight.
+    /// `pushed` is loaded first, then `removed` (both Acquire, so the second
+    /// load is not moved before the first). A removal counted by the second
+    /// load that the first load's pushes do not cover only lowers the result
+    /// (the difference saturates at 0), so it is never more than the messages
+    /// in the mailbox when the call began, even if the calling thread is
+    /// preempted between the loads (loading `removed` first, as before, let a
+    /// preempted caller see pushes made long after its `removed`, and report
+    /// more messages than were ever in the mailbox at once). Exact when no
+    /// push or removal is in flight. Informational only: bounded mailboxes
+    /// check their room with their own loads (bounded.rs, `has_room`).
     pub(crate) fn len(&self) -> usize {
+        let pushed = self.producers.pushed.load(Ordering::Acquire);
+        // Acquire: pairs with the receiver's Release store in `publish_removed`.
         let removed = self.consumer.removed.load(Ordering::Acquire);
-        let pushed = self.producers.pushed.load(Ordering::Relaxed);
         pushed.saturating_sub(removed)
     }
 
