@@ -186,11 +186,28 @@ fn a_mutex_held_across_a_park_does_not_deadlock_the_workers() {
             *g += 1;
         });
         locked_rx.recv().unwrap();
+        let (started_tx, started_rx) = mpsc::channel();
         for _ in 0..2 {
             let m = m.clone();
-            spawn(&s, &owner, move || *m.lock() += 1); // blocks its worker's thread
+            let started = started_tx.clone();
+            spawn(&s, &owner, move || {
+                started.send(()).unwrap();
+                *m.lock() += 1; // blocks its worker's thread
+            });
         }
-        std::thread::sleep(Duration::from_millis(50));
+        started_rx.recv().unwrap();
+        started_rx.recv().unwrap();
+        // A thread blocked in `lock` keeps its worker past the long-schedule
+        // threshold: wait until the monitor has put a stand-in in its place,
+        // the state this test is about, before the holder may finish.
+        let t = Instant::now();
+        while s.stand_ins() == 0 {
+            assert!(
+                t.elapsed() < Duration::from_secs(5),
+                "no stand-in took over"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
         holder.unpark();
         for _ in 0..3 {
             assert_eq!(outcomes.recv().unwrap(), Outcome::Returned);
