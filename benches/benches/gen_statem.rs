@@ -49,6 +49,8 @@ use bream_stdlib::gen_server::{self, CallResult, GenServer, Init, ReplyTo};
 use bream_stdlib::gen_statem::{self, CallbackMode, Event, GenStatem, StateFunction, Transition};
 #[path = "common/clock.rs"]
 mod clock;
+#[path = "common/groups.rs"]
+mod groups;
 
 use clock::{Clock, Stamp};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -218,7 +220,7 @@ fn statem_call_state_timeout(rt: &Runtime, iters: u64, clock: Clock) -> Duration
     statem_calls::<Machine>(rt, Mode::StateTimeout, iters, clock)
 }
 
-type Bench = fn(&Runtime, u64, Clock) -> Duration;
+type Bench = groups::Bench<Runtime>;
 
 const BENCHES: [(&str, Bench); 5] = [
     ("server_call", server_call),
@@ -230,17 +232,7 @@ const BENCHES: [(&str, Bench); 5] = [
 
 fn benches(c: &mut Criterion) {
     let rt = Runtime::builder().build().expect("runtime");
-    for (group, clock) in [
-        ("gen_statem", Clock::Wall),
-        ("gen_statem_cpu", Clock::ProcessCpu),
-    ] {
-        let mut g = c.benchmark_group(group);
-        g.measurement_time(Duration::from_secs(3));
-        for (name, f) in BENCHES {
-            g.bench_function(name, |b| b.iter_custom(|iters| f(&rt, iters, clock)));
-        }
-        g.finish();
-    }
+    groups::wall_and_cpu(c, "gen_statem", &rt, &BENCHES);
     rt.shutdown();
 }
 

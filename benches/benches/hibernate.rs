@@ -35,6 +35,8 @@ use std::time::Duration;
 use bream::{Pid, Runtime, SpawnOpts};
 #[path = "common/clock.rs"]
 mod clock;
+#[path = "common/groups.rs"]
+mod groups;
 
 use clock::{Clock, Stamp};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -118,7 +120,7 @@ fn ping_pong_frozen_deep(rt: &Runtime, iters: u64, clock: Clock) -> Duration {
     round_trips(rt, iters, clock, true, || serve_under(8))
 }
 
-type Bench = fn(&Runtime, u64, Clock) -> Duration;
+type Bench = groups::Bench<Runtime>;
 
 const BENCHES: [(&str, Bench); 3] = [
     ("ping_pong", ping_pong),
@@ -128,17 +130,7 @@ const BENCHES: [(&str, Bench); 3] = [
 
 fn benches(c: &mut Criterion) {
     let rt = Runtime::builder().workers(1).build().expect("runtime");
-    for (group, clock) in [
-        ("hibernate", Clock::Wall),
-        ("hibernate_cpu", Clock::ProcessCpu),
-    ] {
-        let mut g = c.benchmark_group(group);
-        g.measurement_time(Duration::from_secs(3));
-        for (name, f) in BENCHES {
-            g.bench_function(name, |b| b.iter_custom(|iters| f(&rt, iters, clock)));
-        }
-        g.finish();
-    }
+    groups::wall_and_cpu(c, "hibernate", &rt, &BENCHES);
     rt.shutdown();
 }
 

@@ -29,6 +29,8 @@ use bream::{Pid, Runtime};
 use bream_stdlib::registry::{Keys, Registry};
 #[path = "common/clock.rs"]
 mod clock;
+#[path = "common/groups.rs"]
+mod groups;
 
 use clock::{Clock, Stamp};
 use criterion::{criterion_group, criterion_main, Criterion};
@@ -129,7 +131,7 @@ fn dispatch(rt: &Runtime, iters: u64, clock: Clock) -> Duration {
     })
 }
 
-type Bench = fn(&Runtime, u64, Clock) -> Duration;
+type Bench = groups::Bench<Runtime>;
 
 const BENCHES: [(&str, Bench); 3] = [
     ("register_unregister", register_unregister),
@@ -139,17 +141,7 @@ const BENCHES: [(&str, Bench); 3] = [
 
 fn benches(c: &mut Criterion) {
     let rt = Runtime::builder().workers(2).build().expect("runtime");
-    for (group, clock) in [
-        ("registry", Clock::Wall),
-        ("registry_cpu", Clock::ProcessCpu),
-    ] {
-        let mut g = c.benchmark_group(group);
-        g.measurement_time(Duration::from_secs(3));
-        for (name, f) in BENCHES {
-            g.bench_function(name, |b| b.iter_custom(|iters| f(&rt, iters, clock)));
-        }
-        g.finish();
-    }
+    groups::wall_and_cpu(c, "registry", &rt, &BENCHES);
     rt.shutdown();
 }
 
